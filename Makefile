@@ -1,0 +1,136 @@
+# cpactl - one non-recursive Makefile.
+#
+#   make            build build/cpactl (developer build: warnings are errors)
+#   make deps       install the Debian packages the build, tests and demo need
+#   make check      unit + end-to-end tests, then again under ASan/UBSan
+#   make demo       the main job on a private engine and a fake CPA
+#   make install    PREFIX=/usr/local DESTDIR= : binary, man pages, completions
+#
+# Every library comes through pkg-config.
+
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+BINDIR    ?= $(PREFIX)/bin
+MANDIR    ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/vendor-completions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+
+CC        ?= cc
+PKGS      := libcurl jansson yaml-0.1 libarchive libgit2 libcrypto
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN      := -Wall -Wextra -Wshadow -Wformat=2 -Wno-format-nonliteral -Wstrict-prototypes -Wmissing-prototypes
+ifeq ($(RELEASE),1)
+WERROR    :=
+else
+WERROR    := -Werror
+endif
+CFLAGS    ?= -O2 -g
+ALL_CFLAGS := -std=gnu11 $(WARN) $(WERROR) -D_GNU_SOURCE $(PKG_CFLAGS) $(CFLAGS)
+SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+
+LIB_SRC   := $(sort $(wildcard lib/*.c))
+CMD_SRC   := $(sort $(wildcard cmd/*.c))
+LIB_HDR   := $(wildcard lib/*.h) $(wildcard cmd/*.h)
+UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_HELPERS := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
+
+B         := build
+LIB_OBJ   := $(LIB_SRC:%.c=$(B)/%.o)
+CMD_OBJ   := $(CMD_SRC:%.c=$(B)/%.o)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+
+A         := build/asan
+ALIB_OBJ  := $(LIB_SRC:%.c=$(A)/%.o)
+ACMD_OBJ  := $(CMD_SRC:%.c=$(A)/%.o)
+AUNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(A)/tests/%)
+
+DEPS_PACKAGES := gcc make pkg-config libc6-dev libcurl4-openssl-dev libjansson-dev libyaml-dev \
+	libarchive-dev libgit2-dev libssl-dev libcmocka-dev bats docker.io iproute2 iptables \
+	curl mandoc procps tar
+
+.PHONY: all deps check unit e2e check-asan demo bench install uninstall clean lint
+
+all: $(B)/cpactl
+
+$(B)/%.o: %.c $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/libcpactl.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/cpactl: $(CMD_OBJ) $(B)/libcpactl.a
+	$(CC) $(ALL_CFLAGS) -o $@ $(CMD_OBJ) $(B)/libcpactl.a $(PKG_LIBS) $(LDFLAGS)
+
+$(B)/tests/%: tests/unit/%.c $(UNIT_HELPERS) $(B)/libcpactl.a $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(UNIT_HELPERS) $(B)/libcpactl.a $(PKG_LIBS) -lcmocka -lpthread
+
+# The sanitizer build: same sources, own objects.
+$(A)/%.o: %.c $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+
+$(A)/libcpactl.a: $(ALIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(A)/cpactl: $(ACMD_OBJ) $(A)/libcpactl.a
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $(ACMD_OBJ) $(A)/libcpactl.a $(PKG_LIBS)
+
+$(A)/tests/%: tests/unit/%.c $(UNIT_HELPERS) $(A)/libcpactl.a $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< $(UNIT_HELPERS) $(A)/libcpactl.a $(PKG_LIBS) -lcmocka -lpthread
+
+# Quick when everything is there: dpkg-query answers in milliseconds.
+deps:
+	@missing=$$(for p in $(DEPS_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" != 0 ]; then \
+			echo "make deps: missing packages: $$missing (run 'make deps' as root)" >&2; exit 1; \
+		fi; \
+		echo "make deps: installing $$missing" >&2; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+unit: $(UNIT_BIN)
+	@sh tests/run-unit.sh $(UNIT_BIN)
+
+e2e: $(B)/cpactl
+	@CPACTL=$(abspath $(B)/cpactl) bash tests/e2e/run.sh
+
+check-asan: $(A)/cpactl $(AUNIT_BIN)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		sh tests/run-unit.sh $(AUNIT_BIN)
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		CPACTL=$(abspath $(A)/cpactl) CPACTL_SUITE=asan bash tests/e2e/run.sh
+
+check: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BIN)
+	@bash tests/check.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@CPACTL=$(abspath $(B)/cpactl) bash examples/demo.sh
+
+bench: deps all
+	@CPACTL=$(abspath $(B)/cpactl) bash bench/discover.sh
+
+install: $(B)/cpactl
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR)
+	install -m 0755 $(B)/cpactl $(DESTDIR)$(BINDIR)/cpactl
+	install -m 0644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 completions/cpactl.bash $(DESTDIR)$(BASHCOMPDIR)/cpactl
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/cpactl $(DESTDIR)$(BASHCOMPDIR)/cpactl
+	for m in man/*.1; do rm -f $(DESTDIR)$(MANDIR)/man1/$$(basename $$m); done
+
+clean:
+	rm -rf $(B)

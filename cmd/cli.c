@@ -1,0 +1,253 @@
+/*
+ * cli.c - option parsing, help text and output shared by every verb.
+ */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct cli_option global_options[] = {
+	{ "json", 0, NULL, "print one JSON document on stdout (also on failure)" },
+	{ "host", 'H', "HOST", "docker engine: unix:///path or tcp://host:port (default: $DOCKER_HOST, "
+			       "else unix:///var/run/docker.sock)" },
+	{ "container", 0, "NAME", "act on this container only (name or id)" },
+	{ "quiet", 'q', NULL, "print nothing for people but errors" },
+	{ "verbose", 'v', NULL, "say more about what is done" },
+	{ "help", 'h', NULL, "show this help" },
+	{ "version", 'V', NULL, "print cpactl's version" },
+	{ NULL, 0, NULL, NULL },
+};
+
+#define GLOBAL_BASE 1000
+#define VERB_BASE 2000
+#define MAX_OPTIONS 64
+
+static size_t count_options(const struct cli_option *o)
+{
+	size_t n = 0;
+	while (o && o[n].name)
+		n++;
+	return n;
+}
+
+int cli_parse(struct cli *cli, int argc, char **argv, option_fn on_option, void *ctx)
+{
+	struct option longopts[MAX_OPTIONS + 1];
+	char shortopts[64] = "";
+	size_t slen = 0;
+	const struct cli_option *vopts = cli->verb->options;
+	size_t ng = count_options(global_options), nv = count_options(vopts), n = 0;
+	int c;
+
+	memset(longopts, 0, sizeof(longopts));
+	/* No leading '+': GNU permutation lets options follow operands
+	 * ("cpactl rollback ID --yes"). */
+	for (size_t i = 0; i < ng && n < MAX_OPTIONS; i++, n++) {
+		longopts[n].name = global_options[i].name;
+		longopts[n].has_arg = global_options[i].arg ? required_argument : no_argument;
+		longopts[n].val = GLOBAL_BASE + (int)i;
+		if (global_options[i].short_name && slen + 3 < sizeof(shortopts)) {
+			shortopts[slen++] = (char)global_options[i].short_name;
+			if (global_options[i].arg)
+				shortopts[slen++] = ':';
+			shortopts[slen] = '\0';
+		}
+	}
+	for (size_t i = 0; i < nv && n < MAX_OPTIONS; i++, n++) {
+		longopts[n].name = vopts[i].name;
+		longopts[n].has_arg = vopts[i].arg ? required_argument : no_argument;
+		longopts[n].val = VERB_BASE + (int)i;
+	}
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		int id = c;
+		if (c == 'H')
+			id = GLOBAL_BASE + 1;
+		else if (c == 'q')
+			id = GLOBAL_BASE + 3;
+		else if (c == 'v')
+			id = GLOBAL_BASE + 4;
+		else if (c == 'h')
+			id = GLOBAL_BASE + 5;
+		else if (c == 'V')
+			id = GLOBAL_BASE + 6;
+		if (c == '?' || c == ':') {
+			if (optopt && optopt < GLOBAL_BASE)
+				cli_usage(cli, "unknown option '-%c'", optopt);
+			else if (optopt >= GLOBAL_BASE)
+				cli_usage(cli, "option '%s' needs an argument", argv[optind - 1]);
+			else
+				cli_usage(cli, "unknown option '%s'", argv[optind - 1]);
+			return -1;
+		}
+		if (id >= VERB_BASE) {
+			if (on_option(cli, ctx, id - VERB_BASE, optarg) < 0)
+				return -1;
+			continue;
+		}
+		switch (id - GLOBAL_BASE) {
+		case 0: cli->json = 1; break;
+		case 1: cli->host = optarg; break;
+		case 2: cli->container = optarg; break;
+		case 3: cli->quiet = 1; break;
+		case 4: cli->verbose++; break;
+		case 5: cli_help(stdout, cli->verb); return -2;
+		case 6: printf("cpactl %s\n", CPACTL_VERSION); return -2;
+		default: break;
+		}
+	}
+	return optind;
+}
+
+int cli_docker(struct cli *cli, struct cpactl_error *err)
+{
+	if (cli->docker)
+		return 0;
+	if (docker_client_open(cli->host, &cli->docker, err) < 0)
+		return -1;
+	debug(cli, "engine '%s', API %s", docker_client_host(cli->docker),
+	      docker_client_api_version(cli->docker));
+	return 0;
+}
+
+static void vmessage(const char *prefix, const char *fmt, va_list ap)
+{
+	fputs(prefix, stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void say(const struct cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+	if (cli->quiet)
+		return;
+	va_start(ap, fmt);
+	vmessage("", fmt, ap);
+	va_end(ap);
+}
+
+void debug(const struct cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+	if (cli->verbose <= 0 || cli->quiet)
+		return;
+	va_start(ap, fmt);
+	vmessage("cpactl: ", fmt, ap);
+	va_end(ap);
+}
+
+void warn(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vmessage("cpactl: warning: ", fmt, ap);
+	va_end(ap);
+}
+
+int cli_usage(struct cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+	char text[512];
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (cli->json) {
+		json_t *doc = json_pack("{s:{s:s,s:s}}", "error", "code", "usage", "message", text);
+		json_dumpf(doc, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+		json_decref(doc);
+	}
+	fprintf(stderr, "cpactl %s: %s\n", cli->verb ? cli->verb->name : "", text);
+	if (cli->verb)
+		fprintf(stderr, "usage: cpactl %s %s\n(see 'cpactl help %s')\n", cli->verb->name,
+			cli->verb->synopsis, cli->verb->name);
+	return EXIT_USAGE;
+}
+
+int exit_code_for(enum error_kind kind)
+{
+	switch (kind) {
+	case ERR_NONE: return EXIT_OK;
+	case ERR_USAGE: return EXIT_USAGE;
+	case ERR_CHECK: return EXIT_PROBLEMS;
+	case ERR_LOCKED: return EXIT_LOCKED;
+	case ERR_DECLINED: return EXIT_DECLINED;
+	default: return EXIT_FAILED;
+	}
+}
+
+int cli_finish(struct cli *cli, json_t *result, const struct cpactl_error *err, int code)
+{
+	int failed = err && err->kind != ERR_NONE;
+
+	if (cli->json) {
+		json_t *doc = result;
+		if (failed) {
+			json_t *e = json_pack("{s:s,s:s}", "code", error_kind_name(err->kind), "message",
+					      err->message);
+			if (json_is_object(result)) {
+				json_object_set_new(result, "error", e);
+			} else {
+				json_decref(result);
+				doc = json_pack("{s:o}", "error", e);
+			}
+		}
+		if (doc) {
+			json_dumpf(doc, stdout, JSON_INDENT(2));
+			fputc('\n', stdout);
+		}
+		json_decref(doc);
+	} else {
+		json_decref(result);
+	}
+	fflush(stdout);
+	if (failed) {
+		fprintf(stderr, "cpactl %s: %s\n", cli->verb ? cli->verb->name : "", err->message);
+		return exit_code_for(err->kind);
+	}
+	return code;
+}
+
+static void print_options(FILE *to, const struct cli_option *o)
+{
+	for (; o && o->name; o++) {
+		char left[64];
+		if (o->short_name)
+			snprintf(left, sizeof(left), "-%c, --%s%s%s", o->short_name, o->name, o->arg ? " " : "",
+				 o->arg ? o->arg : "");
+		else
+			snprintf(left, sizeof(left), "    --%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+		fprintf(to, "  %-26s %s\n", left, o->help);
+	}
+}
+
+void cli_help(FILE *to, const struct verb *verb)
+{
+	if (verb) {
+		fprintf(to, "usage: cpactl %s %s\n\n%s\n\noptions:\n", verb->name, verb->synopsis,
+			verb->description);
+		print_options(to, verb->options);
+		fprintf(to, "\nglobal options:\n");
+		print_options(to, global_options);
+		fprintf(to, "\nexit status: 0 success, 1 failed, 2 usage error, 3 problems found,\n"
+			    "4 locked or unfinished operation, 5 declined.  See 'man cpactl-%s'.\n",
+			verb->name);
+		return;
+	}
+	fprintf(to, "usage: cpactl [global options] VERB [options]\n\n"
+		    "cpactl keeps a CLIProxyAPI (CPA) container in Docker safe through its life:\n"
+		    "find it, back it up, upgrade it, roll it back, audit it.\n\nverbs:\n");
+	for (const struct verb *v = verbs; v->name; v++)
+		fprintf(to, "  %-12s %s\n", v->name, v->summary);
+	fprintf(to, "  %-12s %s\n", "help", "show the help of a verb: cpactl help VERB");
+	fprintf(to, "\nglobal options:\n");
+	print_options(to, global_options);
+	fprintf(to, "\nexit status: 0 success, 1 failed, 2 usage error, 3 problems found,\n"
+		    "4 locked or unfinished operation, 5 declined.  See 'man cpactl'.\n");
+}

@@ -1,0 +1,102 @@
+/*
+ * cli.h - what every verb of the command line shares.
+ *
+ * main.c owns the one dispatch table of verbs and the global options; each
+ * verb lives in cmd_<verb>.c and declares its own options in a table that is
+ * used both to parse the command line and to print --help, so the two cannot
+ * drift apart.  Only cmd/ prints and chooses exit codes: lib/ reports through
+ * struct cpactl_error.
+ *
+ * Output rules: with --json exactly one JSON document goes to stdout, even on
+ * failure (then an object with an "error" member); everything meant for
+ * people goes to stderr, and -q silences all of it but errors.
+ */
+#ifndef CPACTL_CLI_H
+#define CPACTL_CLI_H
+
+#include <jansson.h>
+
+#include "../lib/docker.h"
+#include "../lib/error.h"
+
+#define CPACTL_VERSION "0.1.0"
+
+/* Exit codes, documented in man/cpactl.1. */
+enum exit_code {
+	EXIT_OK = 0,
+	EXIT_FAILED = 1,
+	EXIT_USAGE = 2,
+	EXIT_PROBLEMS = 3,
+	EXIT_LOCKED = 4,
+	EXIT_DECLINED = 5,
+};
+
+struct cli_option {
+	const char *name;     /* long name without "--" */
+	int short_name;       /* 0 when none */
+	const char *arg;      /* argument placeholder ("NAME"), NULL for a flag */
+	const char *help;
+};
+
+struct cli {
+	int json;
+	int quiet;
+	int verbose;
+	const char *host;       /* -H/--host */
+	const char *container;  /* --container */
+	struct docker_client *docker;
+	const struct verb *verb;
+};
+
+typedef int (*verb_fn)(struct cli *cli, int argc, char **argv);
+
+struct verb {
+	const char *name;
+	const char *summary;      /* one line for the verb list */
+	const char *synopsis;     /* after "cpactl VERB " */
+	const char *description;  /* a paragraph for --help */
+	const struct cli_option *options; /* terminated by a zeroed entry; may be NULL */
+	verb_fn run;
+};
+
+/* Called for each option of the verb's own table: index into that table and
+ * the argument (NULL for flags).  Returns 0, or -1 after cli_usage(). */
+typedef int (*option_fn)(struct cli *cli, void *ctx, int index, const char *arg);
+
+/* Parses global and verb options anywhere on the command line.  Returns the
+ * index of the first operand in argv (argv is permuted), EXIT_OK-negative
+ * codes: -1 on a usage error (already reported), -2 when --help was shown. */
+int cli_parse(struct cli *cli, int argc, char **argv, option_fn on_option, void *ctx);
+
+/* Opens the engine connection (once). */
+int cli_docker(struct cli *cli, struct cpactl_error *err);
+
+/* Messages for people, on stderr.  say() is silenced by -q, debug() needs -v. */
+void say(const struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void debug(const struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Reports a usage error for the current verb and returns EXIT_USAGE. */
+int cli_usage(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Ends a verb: prints `result` (stolen) as the JSON document when --json, or
+ * the error (as JSON or on stderr) when err is set, and returns the exit code:
+ * `code` on success, the code of the error's kind otherwise. */
+int cli_finish(struct cli *cli, json_t *result, const struct cpactl_error *err, int code);
+
+int exit_code_for(enum error_kind kind);
+
+/* Prints the help of a verb (or the general help when verb is NULL). */
+void cli_help(FILE *to, const struct verb *verb);
+
+/* The verb table (main.c). */
+extern const struct verb verbs[];
+const struct verb *verb_find(const char *name);
+
+/* Verbs. */
+int cmd_discover(struct cli *cli, int argc, char **argv);
+int cmd_status(struct cli *cli, int argc, char **argv);
+extern const struct cli_option discover_options[];
+extern const struct cli_option status_options[];
+
+#endif

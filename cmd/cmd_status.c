@@ -1,0 +1,97 @@
+/*
+ * cmd_status.c - `cpactl status`: is each CPA container serving right now?
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/discover.h"
+#include "../lib/health.h"
+#include "cli.h"
+
+const struct cli_option status_options[] = {
+	{ "timeout", 0, "SECONDS", "deadline of each API probe (default 5)" },
+	{ NULL, 0, NULL, NULL },
+};
+
+struct status_args {
+	long timeout_ms;
+};
+
+static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
+{
+	struct status_args *a = ctx;
+	char *end;
+	double seconds;
+
+	if (index == 0) {
+		seconds = strtod(arg, &end);
+		if (*end || seconds <= 0 || seconds > 3600)
+			return cli_usage(cli, "--timeout wants seconds between 0 and 3600, not '%s'", arg), -1;
+		a->timeout_ms = (long)(seconds * 1000);
+	}
+	return 0;
+}
+
+int cmd_status(struct cli *cli, int argc, char **argv)
+{
+	struct cpactl_error err = CPACTL_ERROR_INIT;
+	struct status_args args = { 5000 };
+	struct discover_options opts = { 0 };
+	struct cpa_target *targets = NULL;
+	size_t count = 0;
+	json_t *result = NULL;
+	int first, unhealthy = 0;
+
+	first = cli_parse(cli, argc, argv, on_option, &args);
+	if (first < 0)
+		return first == -2 ? EXIT_OK : EXIT_USAGE;
+	if (first < argc)
+		return cli_usage(cli, "unexpected argument '%s'", argv[first]);
+	opts.container = cli->container;
+	opts.skip_version = 0;
+	if (cli_docker(cli, &err) < 0 || discover_targets(cli->docker, &opts, &targets, &count, &err) < 0)
+		goto out;
+	result = json_array();
+	if (!cli->json && !cli->quiet && count)
+		fprintf(stderr, "%-24s %-10s %-8s %-6s %-7s %-9s %-8s %-9s %-6s %s\n", "NAME", "VERSION",
+			"HEALTH", "HTTP", "MODELS", "LATENCY", "UPTIME", "MEMORY", "ERRORS", "RESTARTS");
+	for (size_t i = 0; i < count; i++) {
+		struct health_report r;
+		json_t *p;
+		size_t k;
+
+		if (health_check(cli->docker, &targets[i], args.timeout_ms, &r, &err) < 0)
+			goto out;
+		if (!r.healthy)
+			unhealthy++;
+		json_array_append_new(result, health_report_to_json(&targets[i], &r));
+		if (!cli->json && !cli->quiet) {
+			char http[24] = "-", models[24] = "-", latency[32] = "-", uptime[24] = "-",
+			     memory[32] = "-", errors[24] = "-";
+			if (r.http_status)
+				snprintf(http, sizeof(http), "%ld", r.http_status);
+			if (r.models >= 0)
+				snprintf(models, sizeof(models), "%ld", r.models);
+			if (r.http_status)
+				snprintf(latency, sizeof(latency), "%.1fms", r.latency_ms);
+			if (r.uptime_seconds >= 0)
+				snprintf(uptime, sizeof(uptime), "%lds", r.uptime_seconds);
+			if (r.memory_bytes >= 0)
+				snprintf(memory, sizeof(memory), "%.1fMB", (double)r.memory_bytes / 1048576.0);
+			if (r.error_lines >= 0)
+				snprintf(errors, sizeof(errors), "%ld", r.error_lines);
+			fprintf(stderr, "%-24s %-10s %-8s %-6s %-7s %-9s %-8s %-9s %-6s %ld\n", targets[i].name,
+				targets[i].version ? targets[i].version : "?", r.healthy ? "ok" : "FAIL", http,
+				models, latency, uptime, memory, errors, r.restart_count);
+			json_array_foreach(r.reasons, k, p)
+				fprintf(stderr, "  %s: %s\n", targets[i].name, json_string_value(p));
+		}
+		health_report_release(&r);
+	}
+	if (count == 0)
+		say(cli, "no CPA container found on '%s'", docker_client_host(cli->docker));
+out:
+	cpa_targets_free(targets, count);
+	return cli_finish(cli, result, &err, unhealthy ? EXIT_PROBLEMS : EXIT_OK);
+}

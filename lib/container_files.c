@@ -1,0 +1,189 @@
+/*
+ * container_files.c - see container_files.h.
+ */
+#include "container_files.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* The archive of a single config file or an auth dir listing is small; the
+ * cap keeps a hostile container from making cpactl buffer gigabytes. */
+#define ARCHIVE_BUFFER_MAX ((size_t)256 * 1024 * 1024)
+
+struct bounded {
+	struct buf *b;
+	size_t max;
+	int overflow;
+};
+
+static int bounded_sink(void *ctx, const char *data, size_t len)
+{
+	struct bounded *s = ctx;
+	if (s->b->len + len > s->max) {
+		s->overflow = 1;
+		return -1;
+	}
+	return buf_append(s->b, data, len);
+}
+
+static int fetch(struct docker_client *c, const char *id, const char *path, size_t max,
+		 struct buf *tar, struct cpactl_error *err)
+{
+	struct bounded s = { tar, max, 0 };
+	struct cpactl_error inner = CPACTL_ERROR_INIT;
+
+	if (docker_container_archive(c, id, path, bounded_sink, &s, &inner) < 0) {
+		if (s.overflow)
+			return error_set(err, ERR_IO, "'%s' in container '%s' is larger than %zu bytes",
+					 path, id, max);
+		*err = err->kind == ERR_NONE ? inner : *err;
+		return -1;
+	}
+	return 0;
+}
+
+static int open_tar(struct archive **a, const struct buf *tar, struct cpactl_error *err)
+{
+	*a = archive_read_new();
+	if (!*a)
+		return error_set(err, ERR_NOMEM, "out of memory");
+	archive_read_support_format_tar(*a);
+	if (archive_read_open_memory(*a, tar->data ? tar->data : "", tar->len) != ARCHIVE_OK)
+		return error_set(err, ERR_ENGINE, "the engine's archive cannot be read: %s",
+				 archive_error_string(*a));
+	return 0;
+}
+
+int container_read_file(struct docker_client *c, const char *id, const char *path,
+			size_t max_bytes, struct buf *out, int *is_dir, struct cpactl_error *err)
+{
+	struct buf tar = BUF_INIT;
+	struct archive *a = NULL;
+	struct archive_entry *entry;
+	int rc = -1, r;
+
+	if (is_dir)
+		*is_dir = 0;
+	/* A tar adds headers: leave room for them beyond max_bytes. */
+	if (fetch(c, id, path, max_bytes + 64 * 1024, &tar, err) < 0)
+		goto out;
+	if (open_tar(&a, &tar, err) < 0)
+		goto out;
+	r = archive_read_next_header(a, &entry);
+	if (r != ARCHIVE_OK) {
+		error_set(err, ERR_ENGINE, "the engine's archive of '%s' is empty or corrupt", path);
+		goto out;
+	}
+	if (archive_entry_filetype(entry) == AE_IFDIR) {
+		if (is_dir)
+			*is_dir = 1;
+		error_set(err, ERR_IO, "'%s' is a directory, not a file", path);
+		goto out;
+	}
+	if (archive_entry_filetype(entry) != AE_IFREG) {
+		error_set(err, ERR_IO, "'%s' is not a regular file", path);
+		goto out;
+	}
+	if (archive_entry_size(entry) > (la_int64_t)max_bytes) {
+		error_set(err, ERR_IO, "'%s' is larger than %zu bytes", path, max_bytes);
+		goto out;
+	}
+	for (;;) {
+		char chunk[16384];
+		la_ssize_t n = archive_read_data(a, chunk, sizeof(chunk));
+		if (n < 0) {
+			error_set(err, ERR_ENGINE, "reading '%s' from the engine's archive failed: %s", path,
+				  archive_error_string(a));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (buf_append(out, chunk, (size_t)n) < 0) {
+			error_set(err, ERR_NOMEM, "out of memory");
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	if (a)
+		archive_read_free(a);
+	buf_wipe(&tar);
+	return rc;
+}
+
+int container_list_dir(struct docker_client *c, const char *id, const char *path,
+		       json_t **out, struct cpactl_error *err)
+{
+	struct buf tar = BUF_INIT;
+	struct archive *a = NULL;
+	struct archive_entry *entry;
+	json_t *list = json_array();
+	const char *base;
+	size_t base_len;
+	int rc = -1, r;
+
+	*out = NULL;
+	if (!list) {
+		error_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (fetch(c, id, path, ARCHIVE_BUFFER_MAX, &tar, err) < 0)
+		goto out;
+	if (open_tar(&a, &tar, err) < 0)
+		goto out;
+	/* Entries are "<basename>/<name>"; the first is the directory itself. */
+	base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	base_len = strlen(base);
+	while ((r = archive_read_next_header(a, &entry)) == ARCHIVE_OK) {
+		const char *name = archive_entry_pathname(entry);
+		const char *type;
+		if (!name)
+			continue;
+		if (strncmp(name, base, base_len) == 0 && name[base_len] == '/')
+			name += base_len + 1;
+		else if (strcmp(name, base) == 0) {
+			if (archive_entry_filetype(entry) != AE_IFDIR) {
+				error_set(err, ERR_IO, "'%s' is not a directory", path);
+				goto out;
+			}
+			continue;
+		}
+		/* Only the top level: CPA reads auth files there and nowhere else. */
+		if (!*name || (strchr(name, '/') && strchr(name, '/')[1] != '\0'))
+			continue;
+		switch (archive_entry_filetype(entry)) {
+		case AE_IFREG: type = "file"; break;
+		case AE_IFDIR: type = "dir"; break;
+		case AE_IFLNK: type = "link"; break;
+		default: type = "other"; break;
+		}
+		{
+			char clean[1024];
+			snprintf(clean, sizeof(clean), "%s", name);
+			size_t n = strlen(clean);
+			if (n && clean[n - 1] == '/')
+				clean[n - 1] = '\0';
+			json_array_append_new(list, json_pack("{s:s,s:s,s:I,s:i}", "name", clean, "type", type,
+							      "size", (json_int_t)archive_entry_size(entry),
+							      "mode", (int)(archive_entry_perm(entry) & 07777)));
+		}
+		archive_read_data_skip(a);
+	}
+	if (r != ARCHIVE_EOF) {
+		error_set(err, ERR_ENGINE, "the engine's archive of '%s' is corrupt: %s", path,
+			  archive_error_string(a));
+		goto out;
+	}
+	*out = list;
+	list = NULL;
+	rc = 0;
+out:
+	json_decref(list);
+	if (a)
+		archive_read_free(a);
+	buf_wipe(&tar);
+	return rc;
+}

@@ -1,0 +1,33 @@
+/*
+ * container_files.h - read files of a container through the engine.
+ *
+ * cpactl reads config.yaml and lists the auth dir through the engine's archive
+ * endpoint rather than from the host: the same code then works for bind
+ * mounts, named volumes, files baked into the image and remote engines, and
+ * sees exactly what the container sees.  The tar the engine sends is read
+ * with libarchive.  Reads are bounded (`max_bytes`) so a huge or hostile file
+ * cannot exhaust memory.
+ */
+#ifndef CPACTL_CONTAINER_FILES_H
+#define CPACTL_CONTAINER_FILES_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "docker.h"
+#include "error.h"
+
+/* Reads the regular file at `path` in container `id` into `out`.  When the path
+ * is a directory, fails with ERR_IO and "is a directory" and sets *is_dir.
+ * A missing path fails with ERR_NOT_FOUND. */
+int container_read_file(struct docker_client *c, const char *id, const char *path,
+			size_t max_bytes, struct buf *out, int *is_dir, struct cpactl_error *err);
+
+/* Lists the top level of directory `path`: *out receives an array of objects
+ * {"name", "type": "file"|"dir"|"link"|"other", "size", "mode"}.  File contents
+ * are skipped, never kept. */
+int container_list_dir(struct docker_client *c, const char *id, const char *path,
+		       json_t **out, struct cpactl_error *err);
+
+#endif

@@ -1,0 +1,268 @@
+/*
+ * cpa.c - see cpa.h.
+ */
+#include "cpa.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "buf.h"
+
+/* Sections whose list entries are upstream credentials, as in CPA's config. */
+static const char *const provider_sections[] = {
+	"gemini-api-key", "claude-api-key", "codex-api-key", "xai-api-key", "vertex-api-key",
+	"openai-compatibility", "generative-language-api-key", "kimi-api-key", NULL,
+};
+
+static const char *const secret_keys[] = {
+	"api-keys", "api-key", "secret-key", "upstream-api-key", "amp-upstream-api-key",
+	"proxy-url", "access_token", "refresh_token", "id_token", "client_secret", "private_key",
+	"password", "token", "generative-language-api-key", "headers", "api-key-entries", NULL,
+};
+
+int cpa_key_is_secret(const char *key)
+{
+	for (size_t i = 0; secret_keys[i]; i++)
+		if (strcasecmp(key, secret_keys[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static int contains_nocase(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+	for (; *hay; hay++)
+		if (strncasecmp(hay, needle, n) == 0)
+			return 1;
+	return 0;
+}
+
+int cpa_image_matches(const char *image_ref)
+{
+	if (!image_ref)
+		return 0;
+	return contains_nocase(image_ref, "cli-proxy-api") || contains_nocase(image_ref, "cliproxyapi");
+}
+
+int cpa_parse_version_line(const char *text, char *out, size_t outlen)
+{
+	static const char marker[] = "CLIProxyAPI Version:";
+	const char *p = text ? strstr(text, marker) : NULL;
+	size_t n = 0;
+
+	if (!p || outlen == 0)
+		return -1;
+	p += sizeof(marker) - 1;
+	while (*p == ' ')
+		p++;
+	while (p[n] && p[n] != ',' && p[n] != ' ' && p[n] != '\n' && p[n] != '\r')
+		n++;
+	if (n == 0 || n >= outlen)
+		return -1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return 0;
+}
+
+int cpa_version_from_image(const char *image_ref, char *out, size_t outlen)
+{
+	const char *slash, *colon;
+	size_t n;
+
+	if (!image_ref || strchr(image_ref, '@'))
+		return -1;
+	slash = strrchr(image_ref, '/');
+	colon = strrchr(image_ref, ':');
+	if (!colon || (slash && colon < slash))
+		return -1;
+	colon++;
+	/* Only tags that look like versions: v7.2.0, 7.2.0, v7.2.1-rc1. */
+	if (!(isdigit((unsigned char)colon[0]) ||
+	      ((colon[0] == 'v' || colon[0] == 'V') && isdigit((unsigned char)colon[1]))))
+		return -1;
+	n = strlen(colon);
+	if (n >= outlen)
+		return -1;
+	memcpy(out, colon, n + 1);
+	return 0;
+}
+
+static int parse_version(const char *v, long parts[3])
+{
+	char *end;
+
+	parts[0] = parts[1] = parts[2] = 0;
+	if (!v)
+		return -1;
+	if (*v == 'v' || *v == 'V')
+		v++;
+	for (int i = 0; i < 3; i++) {
+		if (!isdigit((unsigned char)*v))
+			return i == 0 ? -1 : 0;
+		parts[i] = strtol(v, &end, 10);
+		v = end;
+		if (*v != '.')
+			return 0;
+		v++;
+	}
+	return 0;
+}
+
+int cpa_version_compare(const char *a, const char *b)
+{
+	long pa[3], pb[3];
+	int ra = parse_version(a, pa), rb = parse_version(b, pb);
+
+	if (ra < 0 || rb < 0)
+		return (ra < 0 ? 0 : 1) - (rb < 0 ? 0 : 1);
+	for (int i = 0; i < 3; i++)
+		if (pa[i] != pb[i])
+			return pa[i] < pb[i] ? -1 : 1;
+	return 0;
+}
+
+long cpa_loaded_clients(const char *logs)
+{
+	static const char marker[] = "full client load complete - ";
+	const char *p = logs, *hit = NULL;
+
+	while (p && (p = strstr(p, marker)) != NULL) {
+		hit = p;
+		p += sizeof(marker) - 1;
+	}
+	if (!hit)
+		return -1;
+	hit += sizeof(marker) - 1;
+	if (!isdigit((unsigned char)*hit))
+		return -1;
+	return strtol(hit, NULL, 10);
+}
+
+const char *cpa_auth_provider(const char *filename)
+{
+	static const char *const providers[] = {
+		"claude", "codex", "gemini", "antigravity", "xai", "kimi", "vertex", "qwen", "iflow", NULL,
+	};
+	size_t n = strlen(filename);
+
+	if (filename[0] == '.' || n < 6 || strcasecmp(filename + n - 5, ".json") != 0)
+		return NULL;
+	for (size_t i = 0; providers[i]; i++) {
+		size_t p = strlen(providers[i]);
+		if (strncmp(filename, providers[i], p) == 0 && filename[p] == '-')
+			return providers[i];
+	}
+	return "other";
+}
+
+long cpa_count_error_lines(const char *logs)
+{
+	static const char *const patterns[] = {
+		"panic", "fatal", "failed to", " 401", " 403", "timeout", "is a directory", "error", NULL,
+	};
+	long count = 0;
+	const char *line = logs;
+
+	while (line && *line) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		char tmp[2048];
+		size_t copy = len < sizeof(tmp) - 1 ? len : sizeof(tmp) - 1;
+
+		memcpy(tmp, line, copy);
+		tmp[copy] = '\0';
+		for (size_t i = 0; patterns[i]; i++) {
+			if (contains_nocase(tmp, patterns[i])) {
+				count++;
+				break;
+			}
+		}
+		line = end ? end + 1 : NULL;
+	}
+	return count;
+}
+
+static char *dup_string(json_t *v)
+{
+	const char *s = json_string_value(v);
+	return s ? strdup(s) : NULL;
+}
+
+int cpa_config_summarize(json_t *config, struct cpa_config_summary *out)
+{
+	json_t *v, *rm;
+
+	memset(out, 0, sizeof(*out));
+	out->allow_remote = -1;
+	out->port = CPA_API_PORT;
+	if (!json_is_object(config))
+		return -1;
+	v = json_object_get(config, "port");
+	if (json_is_integer(v))
+		out->port = (long)json_integer_value(v);
+	out->host = dup_string(json_object_get(config, "host"));
+	out->auth_dir = dup_string(json_object_get(config, "auth-dir"));
+	v = json_object_get(config, "api-keys");
+	if (json_is_array(v)) {
+		out->api_keys = (long)json_array_size(v);
+		for (size_t i = 0; i < json_array_size(v) && !out->first_api_key; i++) {
+			const char *k = json_string_value(json_array_get(v, i));
+			if (k && *k)
+				out->first_api_key = strdup(k);
+		}
+	}
+	rm = json_object_get(config, "remote-management");
+	if (json_is_object(rm)) {
+		v = json_object_get(rm, "allow-remote");
+		if (json_is_boolean(v))
+			out->allow_remote = json_is_true(v);
+		v = json_object_get(rm, "secret-key");
+		out->secret_key_set = json_is_string(v) && json_string_length(v) > 0;
+	}
+	out->providers = json_object();
+	for (size_t i = 0; provider_sections[i]; i++) {
+		v = json_object_get(config, provider_sections[i]);
+		if (json_is_array(v))
+			json_object_set_new(out->providers, provider_sections[i],
+					    json_integer((json_int_t)json_array_size(v)));
+		else if (v && !json_is_null(v))
+			json_object_set_new(out->providers, provider_sections[i], json_integer(1));
+	}
+	return 0;
+}
+
+void cpa_config_summary_release(struct cpa_config_summary *s)
+{
+	if (s->first_api_key) {
+		volatile char *p = s->first_api_key;
+		while (*p)
+			*p++ = 0;
+		free(s->first_api_key);
+	}
+	free(s->host);
+	free(s->auth_dir);
+	json_decref(s->providers);
+	memset(s, 0, sizeof(*s));
+}
+
+char *cpa_resolve_auth_dir(const char *configured, const char *workdir)
+{
+	struct buf b = BUF_INIT;
+
+	if (!configured || !*configured) {
+		buf_append_str(&b, CPA_AUTH_DIR);
+	} else if (configured[0] == '~' && (configured[1] == '/' || configured[1] == '\0')) {
+		buf_appendf(&b, "/root%s", configured + 1);
+	} else if (configured[0] == '/') {
+		buf_append_str(&b, configured);
+	} else {
+		buf_appendf(&b, "%s/%s", workdir && *workdir ? workdir : CPA_WORKDIR, configured);
+	}
+	/* Trailing slashes would not match mount destinations. */
+	while (b.len > 1 && b.data[b.len - 1] == '/')
+		b.data[--b.len] = '\0';
+	return buf_detach(&b);
+}

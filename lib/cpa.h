@@ -1,0 +1,75 @@
+/*
+ * cpa.h - what cpactl knows about CLIProxyAPI (CPA), in one place.
+ *
+ * Image names, paths inside the image, the version line, the start-up log
+ * lines, the config keys that hold secrets and the provider sections.  The
+ * facts come from CPA's sources (see docs/cpa-facts in the project notes);
+ * when CPA changes, this is the file to change.
+ *
+ * The config summary is the only structure here that holds a secret: the
+ * first client api key, kept so that probes can authenticate.  It is never
+ * serialised; cpa_config_summary_release() wipes it.
+ */
+#ifndef CPACTL_CPA_H
+#define CPACTL_CPA_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#define CPA_API_PORT 8317
+#define CPA_WORKDIR "/CLIProxyAPI"
+#define CPA_BINARY "/CLIProxyAPI/CLIProxyAPI"
+#define CPA_CONFIG_PATH "/CLIProxyAPI/config.yaml"
+#define CPA_AUTH_DIR "/root/.cli-proxy-api"
+
+/* 1 when an image reference names CPA (cli-proxy-api, CLIProxyAPI, any case). */
+int cpa_image_matches(const char *image_ref);
+
+/* Finds "CLIProxyAPI Version: vX.Y.Z, Commit: ..." in `text` and copies the
+ * version token ("v7.2.0", "dev", "7.2.0") into out.  Returns 0 or -1. */
+int cpa_parse_version_line(const char *text, char *out, size_t outlen);
+
+/* The version part of an image tag ("eceasy/cli-proxy-api:v7.1.0" -> "v7.1.0"),
+ * or -1 when the tag is not a version ("latest", a digest). */
+int cpa_version_from_image(const char *image_ref, char *out, size_t outlen);
+
+/* Compares two versions numerically ("v7.2.10" > "v7.2.9"); a leading "v" and
+ * any suffix after '-' are ignored.  Returns <0, 0, >0; unparsable sorts first. */
+int cpa_version_compare(const char *a, const char *b);
+
+/* The client count of the last "full client load complete - N clients" line in
+ * the logs, or -1 if there is none. */
+long cpa_loaded_clients(const char *logs);
+
+/* The provider an auth file belongs to, from its name ("claude-x.json" ->
+ * "claude"); "other" for a .json file of no known provider; NULL when the name
+ * is not an auth file (not *.json, or hidden). */
+const char *cpa_auth_provider(const char *filename);
+
+/* Counts log lines that look like trouble (panic, fatal, 401, timeout ...). */
+long cpa_count_error_lines(const char *logs);
+
+/* 1 if a key of config.yaml (at any depth) holds a secret value. */
+int cpa_key_is_secret(const char *key);
+
+struct cpa_config_summary {
+	long port;                /* `port`, CPA_API_PORT when absent */
+	char *host;               /* `host`, NULL when absent */
+	char *auth_dir;           /* `auth-dir` as written, NULL when absent */
+	long api_keys;            /* entries of `api-keys` */
+	int allow_remote;         /* remote-management.allow-remote: 1, 0, -1 absent */
+	int secret_key_set;       /* remote-management.secret-key non-empty */
+	json_t *providers;        /* {"claude-api-key": 1, ...}, only present sections */
+	char *first_api_key;      /* SECRET: never print, never serialise */
+};
+
+/* Summarises a parsed config.yaml.  Returns 0, or -1 when `config` is not a
+ * mapping.  Release with cpa_config_summary_release(). */
+int cpa_config_summarize(json_t *config, struct cpa_config_summary *out);
+void cpa_config_summary_release(struct cpa_config_summary *s);
+
+/* Resolves the auth dir the way CPA does: "~" is root's home in the image,
+ * relative paths are taken from the working directory.  malloc'd. */
+char *cpa_resolve_auth_dir(const char *configured, const char *workdir);
+
+#endif

@@ -1,0 +1,511 @@
+/*
+ * discover.c - see discover.h.
+ */
+#include "discover.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "container_files.h"
+#include "cpa.h"
+#include "yamlconf.h"
+
+#define CONFIG_MAX_BYTES ((size_t)4 * 1024 * 1024)
+#define VERSION_OUTPUT_MAX ((size_t)64 * 1024)
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static void add_problem(struct cpa_target *t, const char *fmt, const char *a)
+{
+	char text[1200];
+	snprintf(text, sizeof(text), fmt, a ? a : "");
+	json_array_append_new(t->problems, json_string(text));
+}
+
+/* Seconds since an RFC 3339 time, or -1. */
+static long seconds_since(const char *rfc3339)
+{
+	struct tm tm;
+	const char *rest;
+	time_t then;
+
+	if (!rfc3339 || strncmp(rfc3339, "0001-", 5) == 0)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	rest = strptime(rfc3339, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!rest)
+		return -1;
+	then = timegm(&tm);
+	return (long)(time(NULL) - then);
+}
+
+/* Maps a path inside the container to where it lives, from the mounts: the
+ * mount with the longest destination that contains it wins. */
+static void locate(json_t *mounts, const char *path, char **where, char **storage)
+{
+	json_t *m, *best = NULL;
+	size_t i, best_len = 0;
+	struct buf b = BUF_INIT;
+
+	json_array_foreach(mounts, i, m) {
+		const char *dest = json_string_value(json_object_get(m, "Destination"));
+		size_t n = dest ? strlen(dest) : 0;
+		if (!n || strncmp(path, dest, n) != 0 || (path[n] != '\0' && path[n] != '/'))
+			continue;
+		if (n > best_len) {
+			best = m;
+			best_len = n;
+		}
+	}
+	if (!best) {
+		buf_appendf(&b, "container:%s", path);
+		*storage = strdup("container");
+	} else {
+		const char *type = json_string_value(json_object_get(best, "Type"));
+		const char *rest = path + best_len;
+		if (type && strcmp(type, "volume") == 0) {
+			buf_appendf(&b, "volume:%s%s", json_string_value(json_object_get(best, "Name")), rest);
+			*storage = strdup("volume");
+		} else {
+			buf_appendf(&b, "%s%s", json_string_value(json_object_get(best, "Source")), rest);
+			*storage = strdup(type ? type : "bind");
+		}
+	}
+	*where = buf_detach(&b);
+}
+
+/* The config path CPA reads: the -config argument, else the default. */
+static char *config_path_in_container(json_t *inspect)
+{
+	json_t *args = json_object_get(inspect, "Args");
+	const char *workdir = json_string_value(json_object_get(json_object_get(inspect, "Config"), "WorkingDir"));
+	const char *value = NULL;
+	json_t *a;
+	size_t i;
+	struct buf b = BUF_INIT;
+
+	json_array_foreach(args, i, a) {
+		const char *s = json_string_value(a);
+		if (!s)
+			continue;
+		if (strcmp(s, "-config") == 0 || strcmp(s, "--config") == 0) {
+			value = json_string_value(json_array_get(args, i + 1));
+			break;
+		}
+		if (strncmp(s, "-config=", 8) == 0) {
+			value = s + 8;
+			break;
+		}
+		if (strncmp(s, "--config=", 9) == 0) {
+			value = s + 9;
+			break;
+		}
+	}
+	if (!value || !*value)
+		return strdup(CPA_CONFIG_PATH);
+	if (value[0] == '/')
+		return strdup(value);
+	buf_appendf(&b, "%s/%s", workdir && *workdir ? workdir : CPA_WORKDIR,
+		    strncmp(value, "./", 2) == 0 ? value + 2 : value);
+	return buf_detach(&b);
+}
+
+static void find_api_port(struct cpa_target *t, json_t *inspect)
+{
+	json_t *host_config = json_object_get(inspect, "HostConfig");
+	const char *mode = json_string_value(json_object_get(host_config, "NetworkMode"));
+	json_t *ports = json_object_get(json_object_get(inspect, "NetworkSettings"), "Ports");
+	json_t *bindings, *first = NULL;
+	char key[32];
+	size_t i;
+	json_t *b;
+
+	snprintf(key, sizeof(key), "%d/tcp", t->api_container_port);
+	if (mode && strcmp(mode, "host") == 0) {
+		t->has_api_port = 1;
+		snprintf(t->api_host_ip, sizeof(t->api_host_ip), "0.0.0.0");
+		t->api_host_port = t->api_container_port;
+		return;
+	}
+	/* A stopped container has no runtime ports: fall back to what it asked for. */
+	bindings = json_object_get(ports, key);
+	if (!json_is_array(bindings) || json_array_size(bindings) == 0)
+		bindings = json_object_get(json_object_get(host_config, "PortBindings"), key);
+	/* Prefer an IPv4 binding: it is what the runbook probes. */
+	json_array_foreach(bindings, i, b) {
+		const char *ip = json_string_value(json_object_get(b, "HostIp"));
+		if (!first || (ip && !strchr(ip, ':')))
+			first = b;
+		if (ip && !strchr(ip, ':'))
+			break;
+	}
+	if (!first)
+		return;
+	{
+		const char *ip = json_string_value(json_object_get(first, "HostIp"));
+		const char *port = json_string_value(json_object_get(first, "HostPort"));
+		if (!port || !*port)
+			return;
+		t->has_api_port = 1;
+		snprintf(t->api_host_ip, sizeof(t->api_host_ip), "%s", ip && *ip ? ip : "0.0.0.0");
+		t->api_host_port = atoi(port);
+	}
+}
+
+static void read_compose(struct cpa_target *t, json_t *labels)
+{
+	const char *project = json_string_value(json_object_get(labels, "com.docker.compose.project"));
+	const char *service = json_string_value(json_object_get(labels, "com.docker.compose.service"));
+	const char *dir = json_string_value(json_object_get(labels, "com.docker.compose.project.working_dir"));
+	const char *files = json_string_value(json_object_get(labels, "com.docker.compose.project.config_files"));
+
+	if (!project && !service)
+		return;
+	t->compose = json_pack("{s:s?,s:s?,s:s?,s:s?}", "project", project, "service", service,
+			       "working_dir", dir, "config_files", files);
+}
+
+int cpa_target_from_inspect(json_t *inspect, struct cpa_target *t, struct cpactl_error *err)
+{
+	json_t *config = json_object_get(inspect, "Config");
+	json_t *state = json_object_get(inspect, "State");
+	json_t *host_config = json_object_get(inspect, "HostConfig");
+	const char *name = json_string_value(json_object_get(inspect, "Name"));
+	json_t *env;
+	size_t i;
+	json_t *e;
+
+	memset(t, 0, sizeof(*t));
+	t->inspect = json_incref(inspect);
+	t->problems = json_array();
+	t->providers = json_object();
+	t->auth_files = json_object();
+	t->allow_remote = -1;
+	t->uptime_seconds = -1;
+	t->api_container_port = CPA_API_PORT;
+	if (!json_is_object(inspect) || !json_is_object(config) || !name)
+		return error_set(err, ERR_ENGINE, "the engine's inspect data lacks Name or Config");
+	t->name = strdup(name[0] == '/' ? name + 1 : name);
+	t->id = dup_or_null(json_string_value(json_object_get(inspect, "Id")));
+	t->image = dup_or_null(json_string_value(json_object_get(config, "Image")));
+	t->image_id = dup_or_null(json_string_value(json_object_get(inspect, "Image")));
+	t->state = dup_or_null(json_string_value(json_object_get(state, "Status")));
+	t->started_at = dup_or_null(json_string_value(json_object_get(state, "StartedAt")));
+	if (json_is_true(json_object_get(state, "Running")))
+		t->uptime_seconds = seconds_since(t->started_at);
+	t->restart_count = (long)json_integer_value(json_object_get(inspect, "RestartCount"));
+	t->restart_policy = dup_or_null(json_string_value(
+		json_object_get(json_object_get(host_config, "RestartPolicy"), "Name")));
+	if (t->restart_policy && !*t->restart_policy) {
+		free(t->restart_policy);
+		t->restart_policy = strdup("no");
+	}
+	t->tty = json_is_true(json_object_get(config, "Tty"));
+	t->config_in_container = config_path_in_container(inspect);
+	locate(json_object_get(inspect, "Mounts"), t->config_in_container, &t->config_path,
+	       &t->config_storage);
+	read_compose(t, json_object_get(config, "Labels"));
+	/* With a remote store, the files cpactl sees are not what CPA uses. */
+	env = json_object_get(config, "Env");
+	json_array_foreach(env, i, e) {
+		const char *s = json_string_value(e);
+		if (s && (strncmp(s, "PGSTORE_DSN=", 12) == 0 || strncmp(s, "GITSTORE_GIT_URL=", 17) == 0 ||
+			  strncmp(s, "OBJECTSTORE_ENDPOINT=", 21) == 0)) {
+			char var[64];
+			snprintf(var, sizeof(var), "%.*s", (int)(strchr(s, '=') - s), s);
+			add_problem(t, "config and auth live in a remote store (%s is set): the mounted "
+				       "files are not what CPA uses",
+				    var);
+			break;
+		}
+	}
+	if (!t->name || !t->id || !t->problems || !t->providers || !t->auth_files ||
+	    !t->config_in_container || !t->config_path)
+		return error_set(err, ERR_NOMEM, "out of memory");
+	return 0;
+}
+
+static void read_config(struct docker_client *c, struct cpa_target *t)
+{
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+	struct buf text = BUF_INIT;
+	struct cpa_config_summary s;
+	json_t *doc = NULL;
+	int is_dir = 0;
+
+	memset(&s, 0, sizeof(s));
+	if (container_read_file(c, t->id, t->config_in_container, CONFIG_MAX_BYTES, &text, &is_dir, &e) < 0) {
+		if (is_dir)
+			add_problem(t, "config.yaml at '%s' is a directory (the host path did not exist "
+				       "when the container was created, so docker made a directory)",
+				    t->config_path);
+		else
+			add_problem(t, "config.yaml cannot be read: %s", e.message);
+		goto out;
+	}
+	if (yaml_parse(text.data ? text.data : "", text.len, "config.yaml", &doc, &e) < 0) {
+		add_problem(t, "config.yaml is not valid YAML: %s", e.message);
+		goto out;
+	}
+	if (cpa_config_summarize(doc, &s) < 0) {
+		add_problem(t, "config.yaml is not a YAML mapping%s", NULL);
+		goto out;
+	}
+	t->config_ok = 1;
+	t->api_container_port = (int)s.port;
+	t->allow_remote = s.allow_remote;
+	t->secret_key_set = s.secret_key_set;
+	t->api_keys = s.api_keys;
+	json_decref(t->providers);
+	t->providers = json_incref(s.providers);
+	t->probe_key = s.first_api_key;
+	s.first_api_key = NULL;
+	{
+		const char *workdir = json_string_value(
+			json_object_get(json_object_get(t->inspect, "Config"), "WorkingDir"));
+		t->auth_in_container = cpa_resolve_auth_dir(s.auth_dir, workdir);
+	}
+out:
+	if (!t->auth_in_container)
+		t->auth_in_container = strdup(CPA_AUTH_DIR);
+	cpa_config_summary_release(&s);
+	json_decref(doc);
+	buf_wipe(&text);
+}
+
+static void read_auth_dir(struct docker_client *c, struct cpa_target *t)
+{
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+	json_t *list = NULL, *f;
+	size_t i;
+
+	locate(json_object_get(t->inspect, "Mounts"), t->auth_in_container, &t->auth_dir, &t->auth_storage);
+	if (container_list_dir(c, t->id, t->auth_in_container, &list, &e) < 0) {
+		add_problem(t, "the auth dir cannot be listed: %s", e.message);
+		return;
+	}
+	json_array_foreach(list, i, f) {
+		const char *type = json_string_value(json_object_get(f, "type"));
+		const char *provider;
+		if (!type || strcmp(type, "file") != 0)
+			continue;
+		provider = cpa_auth_provider(json_string_value(json_object_get(f, "name")));
+		if (!provider)
+			continue;
+		json_object_set_new(t->auth_files, provider,
+				    json_integer(json_integer_value(json_object_get(t->auth_files, provider)) + 1));
+	}
+	json_decref(list);
+}
+
+static void read_version(struct docker_client *c, struct cpa_target *t)
+{
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+	struct buf out = BUF_INIT;
+	char version[64];
+	const char *path = json_string_value(json_object_get(t->inspect, "Path"));
+	const char *argv[3];
+	int exit_code = 0;
+
+	/* Run the binary the container runs, when it is CPA's; CPA exits 2 after
+	 * printing the version (there is no --version flag), so the exit code
+	 * says nothing. */
+	argv[0] = path && path[0] == '/' && strstr(path, "CLIProxyAPI") ? path : CPA_BINARY;
+	argv[1] = "--version";
+	argv[2] = NULL;
+	if (t->state && strcmp(t->state, "running") == 0 &&
+	    docker_exec(c, t->id, argv, VERSION_OUTPUT_MAX, &out, NULL, &exit_code, &e) == 0 &&
+	    cpa_parse_version_line(buf_str(&out), version, sizeof(version)) == 0) {
+		t->version = strdup(version);
+		t->version_source = strdup("exec");
+	} else if (cpa_version_from_image(t->image, version, sizeof(version)) == 0) {
+		t->version = strdup(version);
+		t->version_source = strdup("image-tag");
+		add_problem(t, "version taken from the image tag '%s': the binary did not print its "
+			       "version (not running, or older than v6.0.0)",
+			    t->image);
+	} else {
+		t->version_source = strdup("unknown");
+		add_problem(t, "version unknown: the binary did not print it and the image tag '%s' "
+			       "is not a version",
+			    t->image);
+	}
+	buf_free(&out);
+}
+
+/* Is this list entry a CPA target?  Image references that are bare ids (the
+ * tag moved on after a pull) are resolved through the image's tags. */
+static int is_candidate(struct docker_client *c, json_t *entry, const struct discover_options *opts,
+			json_t *image_cache)
+{
+	json_t *labels = json_object_get(entry, "Labels");
+	const char *label = json_string_value(json_object_get(labels, CPACTL_TARGET_LABEL));
+	const char *image = json_string_value(json_object_get(entry, "Image"));
+	const char *command = json_string_value(json_object_get(entry, "Command"));
+	const char *image_id = json_string_value(json_object_get(entry, "ImageID"));
+	json_t *cached, *inspect = NULL, *tags, *tag;
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+	size_t i;
+	int match = 0;
+
+	if (opts->container) {
+		json_t *names = json_object_get(entry, "Names");
+		const char *id = json_string_value(json_object_get(entry, "Id"));
+		json_t *n;
+		size_t len = strlen(opts->container);
+		if (id && len >= 4 && strncmp(id, opts->container, len) == 0)
+			return 1;
+		json_array_foreach(names, i, n) {
+			const char *s = json_string_value(n);
+			if (s && (strcmp(s, opts->container) == 0 ||
+				  (s[0] == '/' && strcmp(s + 1, opts->container) == 0)))
+				return 1;
+		}
+		return 0;
+	}
+	if (label)
+		return strcmp(label, "true") == 0;
+	if (cpa_image_matches(image) || (command && strstr(command, "CLIProxyAPI")))
+		return 1;
+	if (!image_id)
+		return 0;
+	cached = json_object_get(image_cache, image_id);
+	if (cached)
+		return json_is_true(cached);
+	if (docker_image_inspect(c, image_id, &inspect, &e) == 0) {
+		tags = json_object_get(inspect, "RepoTags");
+		json_array_foreach(tags, i, tag)
+			if (cpa_image_matches(json_string_value(tag)))
+				match = 1;
+	}
+	json_object_set_new(image_cache, image_id, json_boolean(match));
+	json_decref(inspect);
+	return match;
+}
+
+int discover_targets(struct docker_client *c, const struct discover_options *opts,
+		     struct cpa_target **out, size_t *count, struct cpactl_error *err)
+{
+	json_t *list = NULL, *entry, *image_cache = json_object();
+	struct cpa_target *targets = NULL;
+	size_t n = 0, i;
+	int rc = -1;
+
+	*out = NULL;
+	*count = 0;
+	if (docker_container_list(c, &list, err) < 0)
+		goto out;
+	targets = calloc(json_array_size(list) + 1, sizeof(*targets));
+	if (!targets || !image_cache) {
+		error_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	json_array_foreach(list, i, entry) {
+		const char *id = json_string_value(json_object_get(entry, "Id"));
+		json_t *inspect = NULL;
+		struct cpactl_error e = CPACTL_ERROR_INIT;
+
+		if (!id || !is_candidate(c, entry, opts, image_cache))
+			continue;
+		/* A container removed between list and inspect is simply gone. */
+		if (docker_container_inspect(c, id, &inspect, &e) < 0) {
+			if (e.kind == ERR_NOT_FOUND)
+				continue;
+			*err = e;
+			goto out;
+		}
+		if (cpa_target_from_inspect(inspect, &targets[n], err) < 0) {
+			json_decref(inspect);
+			n++;
+			goto out;
+		}
+		json_decref(inspect);
+		read_config(c, &targets[n]);
+		find_api_port(&targets[n], targets[n].inspect);
+		read_auth_dir(c, &targets[n]);
+		if (!opts->skip_version)
+			read_version(c, &targets[n]);
+		n++;
+	}
+	if (opts->container && n == 0) {
+		error_set(err, ERR_NOT_FOUND,
+			  "no such container '%s' (see 'cpactl discover' for the CPA containers found)",
+			  opts->container);
+		goto out;
+	}
+	*out = targets;
+	*count = n;
+	targets = NULL;
+	n = 0;
+	rc = 0;
+out:
+	cpa_targets_free(targets, n);
+	json_decref(list);
+	json_decref(image_cache);
+	return rc;
+}
+
+void cpa_targets_free(struct cpa_target *targets, size_t count)
+{
+	if (!targets)
+		return;
+	for (size_t i = 0; i < count; i++) {
+		struct cpa_target *t = &targets[i];
+		free(t->name);
+		free(t->id);
+		free(t->image);
+		free(t->image_id);
+		free(t->state);
+		free(t->started_at);
+		free(t->restart_policy);
+		free(t->version);
+		free(t->version_source);
+		free(t->config_in_container);
+		free(t->config_path);
+		free(t->config_storage);
+		free(t->auth_in_container);
+		free(t->auth_dir);
+		free(t->auth_storage);
+		json_decref(t->providers);
+		json_decref(t->auth_files);
+		json_decref(t->compose);
+		json_decref(t->problems);
+		json_decref(t->inspect);
+		if (t->probe_key) {
+			volatile char *p = t->probe_key;
+			while (*p)
+				*p++ = 0;
+			free(t->probe_key);
+		}
+	}
+	free(targets);
+}
+
+json_t *cpa_target_to_json(const struct cpa_target *t)
+{
+	json_t *port = json_null();
+
+	if (t->has_api_port)
+		port = json_pack("{s:s,s:i}", "host_ip", t->api_host_ip, "host_port", t->api_host_port);
+	return json_pack(
+		"{s:s,s:s,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:I,s:I,s:s?,s:o,s:i,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,"
+		"s:o,s:b,s:I,s:O,s:O,s:O,s:O}",
+		"name", t->name, "id", t->id, "image", t->image, "image_id", t->image_id,
+		"version", t->version, "version_source", t->version_source, "state", t->state,
+		"started_at", t->started_at, "uptime_seconds", (json_int_t)t->uptime_seconds,
+		"restart_count", (json_int_t)t->restart_count, "restart_policy", t->restart_policy,
+		"api_port", port, "container_port", t->api_container_port,
+		"config_path", t->config_path, "config_storage", t->config_storage,
+		"config_in_container", t->config_in_container, "auth_dir", t->auth_dir,
+		"auth_storage", t->auth_storage, "auth_in_container", t->auth_in_container,
+		"allow_remote", t->allow_remote < 0 ? json_null() : json_boolean(t->allow_remote),
+		"secret_key_set", t->secret_key_set, "api_keys", (json_int_t)t->api_keys,
+		"providers", t->providers, "auth_files", t->auth_files,
+		"compose", t->compose ? t->compose : json_null(), "problems", t->problems);
+}

@@ -1,0 +1,86 @@
+/*
+ * discover.h - find the CPA containers on an engine and describe each one.
+ *
+ * Nothing is assumed: not a name, a tag, a port or a path.  A container is a
+ * CPA target when its image reference (or one of its image's tags) names
+ * cli-proxy-api / CLIProxyAPI, when its command runs CLIProxyAPI, when it has
+ * the label io.cpactl.target=true, or when the caller names it.
+ *
+ * For each target the description holds what the runbook's baseline records
+ * and more (see struct cpa_target).  A target whose config cannot be read is
+ * still described, with the reason in `problems`; only a failure to talk to
+ * the engine at all fails discovery.
+ *
+ * Secrets: the only secret a target holds is `probe_key` (the first client
+ * api key, for probes).  cpa_target_to_json() never includes it, nor any
+ * other value read from config.yaml or auth files: only counts and flags.
+ */
+#ifndef CPACTL_DISCOVER_H
+#define CPACTL_DISCOVER_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "docker.h"
+#include "error.h"
+
+#define CPACTL_TARGET_LABEL "io.cpactl.target"
+
+struct cpa_target {
+	char *name;              /* without the leading '/' */
+	char *id;
+	char *image;             /* the reference the container was created from */
+	char *image_id;
+	char *state;             /* running, exited, restarting, created ... */
+	char *started_at;        /* RFC 3339, from State.StartedAt */
+	long uptime_seconds;     /* -1 when not running */
+	long restart_count;
+	char *restart_policy;
+	char *version;           /* "v7.2.0", or NULL when unknown */
+	char *version_source;    /* "exec", "image-tag" or "unknown" */
+	int has_api_port;
+	char api_host_ip[64];
+	int api_host_port;
+	int api_container_port;  /* the port CPA listens on inside (config `port`) */
+	char *config_in_container;   /* e.g. /CLIProxyAPI/config.yaml */
+	char *config_path;       /* host path, "volume:NAME/sub", or "container:PATH" */
+	char *config_storage;    /* "bind", "volume" or "container" */
+	char *auth_in_container; /* e.g. /root/.cli-proxy-api */
+	char *auth_dir;          /* host path, "volume:NAME/sub", or "container:PATH" */
+	char *auth_storage;      /* "bind", "volume" or "container" */
+	int config_ok;           /* config.yaml was read and parsed */
+	int allow_remote;        /* 1, 0, or -1 unknown */
+	int secret_key_set;
+	long api_keys;
+	json_t *providers;       /* section -> entry count */
+	json_t *auth_files;      /* provider -> file count */
+	json_t *compose;         /* {"project","service","working_dir","config_files"} or NULL */
+	json_t *problems;        /* array of strings, never holding a secret */
+	int tty;                 /* Config.Tty: logs are not multiplexed */
+	json_t *inspect;         /* the container's inspect data (owned) */
+	char *probe_key;         /* SECRET: first api key, or NULL */
+};
+
+struct discover_options {
+	const char *container;   /* only this one (name or id), which need not look like CPA */
+	int skip_version;        /* do not exec --version (faster) */
+};
+
+/* Finds and describes targets.  *out receives an array of *count targets the
+ * caller frees with cpa_targets_free().  When opts->container names a
+ * container that does not exist, fails with ERR_NOT_FOUND. */
+int discover_targets(struct docker_client *c, const struct discover_options *opts,
+		     struct cpa_target **out, size_t *count, struct cpactl_error *err);
+
+void cpa_targets_free(struct cpa_target *targets, size_t count);
+
+/* The JSON description of a target (a new reference), as documented in
+ * man cpactl-discover.  Never holds a secret. */
+json_t *cpa_target_to_json(const struct cpa_target *t);
+
+/* Fills `t` from one container's inspect data: everything but the version and
+ * the files (used by discover_targets and by unit tests).  Takes a reference
+ * to `inspect`. */
+int cpa_target_from_inspect(json_t *inspect, struct cpa_target *t, struct cpactl_error *err);
+
+#endif

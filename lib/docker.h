@@ -1,0 +1,126 @@
+/*
+ * docker.h - a small client for the Docker Engine API, over libcurl.
+ *
+ * It speaks to the engine named by -H/--host or DOCKER_HOST (unix:///path,
+ * tcp://host:port with TLS from DOCKER_CERT_PATH/DOCKER_TLS_VERIFY as the docker
+ * CLI does), negotiates the API version with /_ping (1.41, Docker 20.10, at
+ * least), and puts a timeout on every call.  Endpoints that stream (image
+ * save, load and pull, logs, exec, archives) are read and written through
+ * callbacks, so memory stays constant whatever their size.
+ *
+ * Failures become one cpactl_error with a message a person can act on: the
+ * socket that is missing and how to point cpactl elsewhere, why permission was
+ * denied, which container does not exist, the engine's own message otherwise.
+ *
+ * Ownership: docker_client_open() returns a client the caller closes with
+ * docker_client_close().  Every json_t ** out parameter receives a new
+ * reference the caller must json_decref(); on failure it is set to NULL.
+ */
+#ifndef CPACTL_DOCKER_H
+#define CPACTL_DOCKER_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "error.h"
+
+#define DOCKER_DEFAULT_HOST "unix:///var/run/docker.sock"
+#define DOCKER_MIN_API "1.41"
+#define DOCKER_MAX_API "1.45"
+
+struct docker_client;
+
+/* Opens a client for `host` (NULL: $DOCKER_HOST, else the default socket) and
+ * negotiates the API version.  Fails with ERR_ENGINE_UNREACHABLE when nothing
+ * answers, ERR_ENGINE when the engine is older than API 1.41. */
+int docker_client_open(const char *host, struct docker_client **out, struct cpactl_error *err);
+void docker_client_close(struct docker_client *c);
+
+/* The negotiated API version ("1.41") and the host as given ("unix:///..."). */
+const char *docker_client_api_version(const struct docker_client *c);
+const char *docker_client_host(const struct docker_client *c);
+/* 1 when the engine is reached over a local unix socket, so host paths of
+ * bind mounts are paths on this machine. */
+int docker_client_is_local(const struct docker_client *c);
+
+/* Receives streamed response bytes; return 0 to go on, -1 to abort. */
+typedef int (*docker_sink_fn)(void *ctx, const char *data, size_t len);
+/* Supplies request bytes; returns the count (0 at the end), or -1 on error. */
+typedef ssize_t (*docker_source_fn)(void *ctx, char *data, size_t cap);
+
+struct docker_request {
+	const char *method;          /* "GET", "POST", "DELETE", "HEAD" */
+	const char *path;            /* after the version prefix: "/containers/json" */
+	const char *content_type;    /* NULL: none, or "application/json" for a body */
+	const char *body;            /* in-memory body, or NULL */
+	size_t body_len;
+	docker_source_fn source;     /* streamed body (chunked), instead of body */
+	void *source_ctx;
+	docker_sink_fn sink;         /* streamed 2xx response, instead of response */
+	void *sink_ctx;
+	struct buf *response;        /* collects the 2xx response when sink is NULL */
+	long timeout_ms;             /* 0: the client default; -1: none (streams) */
+};
+
+/* Performs one request.  Returns 0 when the engine answered (any status; the
+ * body of a non-2xx answer is kept in *error_body if given), -1 when it could
+ * not be reached or the transfer broke. */
+int docker_perform(struct docker_client *c, const struct docker_request *req, long *status,
+		   struct buf *error_body, struct cpactl_error *err);
+
+/* A request whose answer is JSON (or empty).  Any status outside 2xx (and
+ * 304, which the engine uses for "already started/stopped") becomes an error
+ * carrying the engine's {"message"}; 404 is ERR_NOT_FOUND naming `what`.
+ * `body` may be NULL; `out` may be NULL when the answer is not wanted. */
+int docker_call_json(struct docker_client *c, const char *method, const char *path,
+		     json_t *body, const char *what, json_t **out, long *status,
+		     struct cpactl_error *err);
+
+/* Percent-encodes a query value; returns malloc'd text or NULL. */
+char *docker_escape(const char *s);
+
+/* --- containers ---------------------------------------------------------- */
+
+/* GET /containers/json?all=1 */
+int docker_container_list(struct docker_client *c, json_t **out, struct cpactl_error *err);
+/* GET /containers/{id}/json; ERR_NOT_FOUND: "no such container 'x'". */
+int docker_container_inspect(struct docker_client *c, const char *id, json_t **out,
+			     struct cpactl_error *err);
+/* GET /containers/{id}/stats?stream=false */
+int docker_container_stats(struct docker_client *c, const char *id, json_t **out,
+			   struct cpactl_error *err);
+/* The last `tail` lines of stdout and stderr, merged in arrival order into
+ * `out` (tty containers included). */
+int docker_container_logs(struct docker_client *c, const char *id, int tail, int tty,
+			  struct buf *out, struct cpactl_error *err);
+/* Runs argv in a running container without a TTY; collects stdout and stderr
+ * separately (either may be NULL) up to `max_bytes` each and the exit code. */
+int docker_exec(struct docker_client *c, const char *id, const char *const *argv,
+		size_t max_bytes, struct buf *out, struct buf *errout, int *exit_code,
+		struct cpactl_error *err);
+/* GET /containers/{id}/archive?path=P: a tar of P streamed to sink. */
+int docker_container_archive(struct docker_client *c, const char *id, const char *path,
+			     docker_sink_fn sink, void *ctx, struct cpactl_error *err);
+
+/* --- images -------------------------------------------------------------- */
+
+int docker_image_inspect(struct docker_client *c, const char *ref, json_t **out,
+			 struct cpactl_error *err);
+
+/* Progress callback of pull and load: each JSON message of the stream. */
+typedef void (*docker_progress_fn)(void *ctx, json_t *message);
+
+/* POST /images/create: pulls `ref` (repo[:tag] or repo@digest; no tag means
+ * "latest", never "all tags").  A mid-stream {"error"} fails the call. */
+int docker_image_pull(struct docker_client *c, const char *ref, docker_progress_fn progress,
+		      void *ctx, struct cpactl_error *err);
+/* GET /images/{ref}/get streamed to sink. */
+int docker_image_save(struct docker_client *c, const char *ref, docker_sink_fn sink, void *ctx,
+		      struct cpactl_error *err);
+/* POST /images/load with the tar from source; an in-band error fails. */
+int docker_image_load(struct docker_client *c, docker_source_fn source, void *source_ctx,
+		      docker_progress_fn progress, void *ctx, struct cpactl_error *err);
+
+#endif

@@ -1,0 +1,129 @@
+/*
+ * health.c - see health.h.
+ */
+#include "health.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "buf.h"
+#include "cpa.h"
+#include "probe.h"
+
+static void reason(struct health_report *r, const char *fmt, const char *a)
+{
+	char text[512];
+	snprintf(text, sizeof(text), fmt, a ? a : "");
+	json_array_append_new(r->reasons, json_string(text));
+}
+
+/* CPU percentage the way `docker stats` computes it, from one sample that
+ * carries the previous one in precpu_stats. */
+static void read_stats(json_t *stats, struct health_report *r)
+{
+	json_t *mem = json_object_get(stats, "memory_stats");
+	json_t *cpu = json_object_get(stats, "cpu_stats");
+	json_t *pre = json_object_get(stats, "precpu_stats");
+	json_t *usage = json_object_get(mem, "usage");
+	double cpu_delta, sys_delta;
+	long long online;
+
+	if (json_is_integer(usage)) {
+		long long cache = json_integer_value(json_object_get(json_object_get(mem, "stats"), "inactive_file"));
+		r->memory_bytes = json_integer_value(usage) - cache;
+	}
+	cpu_delta = (double)json_integer_value(json_object_get(json_object_get(cpu, "cpu_usage"), "total_usage")) -
+		    (double)json_integer_value(json_object_get(json_object_get(pre, "cpu_usage"), "total_usage"));
+	sys_delta = (double)json_integer_value(json_object_get(cpu, "system_cpu_usage")) -
+		    (double)json_integer_value(json_object_get(pre, "system_cpu_usage"));
+	online = json_integer_value(json_object_get(cpu, "online_cpus"));
+	if (online <= 0)
+		online = 1;
+	if (sys_delta > 0 && cpu_delta >= 0)
+		r->cpu_percent = cpu_delta / sys_delta * (double)online * 100.0;
+}
+
+int health_check(struct docker_client *c, const struct cpa_target *t, long timeout_ms,
+		 struct health_report *r, struct cpactl_error *err)
+{
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+	struct probe_result p;
+	struct buf logs = BUF_INIT;
+	json_t *stats = NULL;
+	int running = t->state && strcmp(t->state, "running") == 0;
+
+	memset(r, 0, sizeof(*r));
+	memset(&p, 0, sizeof(p));
+	r->models = -1;
+	r->memory_bytes = -1;
+	r->cpu_percent = -1;
+	r->error_lines = -1;
+	r->loaded_clients = -1;
+	r->restart_count = t->restart_count;
+	r->uptime_seconds = t->uptime_seconds;
+	r->reasons = json_array();
+	if (!r->reasons)
+		return error_set(err, ERR_NOMEM, "out of memory");
+	if (!running)
+		reason(r, "the container is %s, not running", t->state ? t->state : "in an unknown state");
+	if (!t->has_api_port) {
+		reason(r, "no host port reaches the API port%s", NULL);
+	} else if (running) {
+		const char *host = probe_host_for_binding(t->api_host_ip);
+		if (probe_get(host, t->api_host_port, "/v1/models", t->probe_key, timeout_ms, &p, &e) == 0) {
+			r->http_status = p.http_status;
+			r->latency_ms = p.latency_ms;
+			snprintf(r->probe_error, sizeof(r->probe_error), "%s", p.error_text);
+			if (p.models)
+				r->models = (long)json_array_size(p.models);
+			if (p.http_status != 200) {
+				char text[400];
+				snprintf(text, sizeof(text), "/v1/models answered %ld%s%s%s", p.http_status,
+					 p.error_text[0] ? " (" : "", p.error_text, p.error_text[0] ? ")" : "");
+				reason(r, "%s", text);
+			}
+		} else {
+			snprintf(r->probe_error, sizeof(r->probe_error), "%s", p.error_text);
+			reason(r, "/v1/models did not answer: %s", p.error_text);
+		}
+	}
+	if (running && docker_container_stats(c, t->id, &stats, &e) == 0)
+		read_stats(stats, r);
+	error_clear(&e);
+	if (docker_container_logs(c, t->id, HEALTH_LOG_LINES, t->tty, &logs, &e) == 0) {
+		r->error_lines = cpa_count_error_lines(buf_str(&logs));
+		r->loaded_clients = cpa_loaded_clients(buf_str(&logs));
+		if (r->error_lines > 0)
+			reason(r, "trouble lines in the recent log (panic, fatal, 401, timeout ...)%s", NULL);
+	}
+	r->healthy = json_array_size(r->reasons) == 0;
+	probe_result_release(&p);
+	json_decref(stats);
+	buf_free(&logs);
+	return 0;
+}
+
+json_t *health_report_to_json(const struct cpa_target *t, const struct health_report *r)
+{
+	json_t *latency = r->http_status ? json_real(r->latency_ms) : json_null();
+	return json_pack("{s:s,s:s,s:s?,s:s?,s:b,s:o,s:s?,s:o,s:o,s:I,s:o,s:o,s:o,s:o,s:o,s:O}",
+			 "name", t->name, "id", t->id, "version", t->version, "state", t->state,
+			 "healthy", r->healthy,
+			 "http_status", r->http_status ? json_integer(r->http_status) : json_null(),
+			 "probe_error", r->probe_error[0] ? r->probe_error : NULL,
+			 "models", r->models >= 0 ? json_integer(r->models) : json_null(),
+			 "latency_ms", latency,
+			 "restart_count", (json_int_t)r->restart_count,
+			 "uptime_seconds", r->uptime_seconds >= 0 ? json_integer(r->uptime_seconds) : json_null(),
+			 "memory_bytes", r->memory_bytes >= 0 ? json_integer(r->memory_bytes) : json_null(),
+			 "cpu_percent", r->cpu_percent >= 0 ? json_real(r->cpu_percent) : json_null(),
+			 "error_lines", r->error_lines >= 0 ? json_integer(r->error_lines) : json_null(),
+			 "loaded_clients", r->loaded_clients >= 0 ? json_integer(r->loaded_clients) : json_null(),
+			 "reasons", r->reasons);
+}
+
+void health_report_release(struct health_report *r)
+{
+	json_decref(r->reasons);
+	r->reasons = NULL;
+}

@@ -1,0 +1,44 @@
+/*
+ * health.h - is a discovered CPA container healthy right now?
+ *
+ * One look, no waiting: /v1/models with the first configured key (status,
+ * model count, latency), the restart count and uptime from inspect, memory
+ * and CPU from a one-shot stats call, and the number of trouble lines in the
+ * recent log.  A container is healthy when it runs, its API answers 200 and
+ * its recent log has no trouble lines.  The report holds no secret.
+ */
+#ifndef CPACTL_HEALTH_H
+#define CPACTL_HEALTH_H
+
+#include <jansson.h>
+
+#include "discover.h"
+#include "docker.h"
+#include "error.h"
+
+#define HEALTH_LOG_LINES 200
+
+struct health_report {
+	int healthy;
+	long http_status;       /* 0 when nothing answered */
+	char probe_error[256];  /* CPA's error text or the transport error */
+	long models;            /* -1 when unknown */
+	double latency_ms;
+	long restart_count;
+	long uptime_seconds;
+	long long memory_bytes; /* -1 when unknown */
+	double cpu_percent;     /* -1 when unknown */
+	long error_lines;       /* -1 when the log could not be read */
+	long loaded_clients;    /* from the start-up log, -1 when not seen */
+	json_t *reasons;        /* why it is not healthy: array of strings */
+};
+
+/* Fills `report` for target `t`.  Fails only on out-of-memory; everything the
+ * container does wrong is a finding in the report. */
+int health_check(struct docker_client *c, const struct cpa_target *t, long timeout_ms,
+		 struct health_report *report, struct cpactl_error *err);
+
+json_t *health_report_to_json(const struct cpa_target *t, const struct health_report *r);
+void health_report_release(struct health_report *r);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * probe.h - ask a proxy's API whether it serves, from the host.
+ *
+ * CPA images from v7.1.50 on have no curl or wget inside, so cpactl always
+ * probes from the host, through the published port.  A probe is one HTTP GET
+ * with the client key, a deadline, and the answer kept small: the status, the
+ * latency, the model ids of a /v1/models list, and CPA's error text ("Missing
+ * API key", "Invalid API key", "unsafe_example_api_key") so that a verdict can
+ * say which of those it was.
+ *
+ * The key is a secret: it goes into a request header and nowhere else.
+ */
+#ifndef CPACTL_PROBE_H
+#define CPACTL_PROBE_H
+
+#include <jansson.h>
+
+#include "error.h"
+
+struct probe_result {
+	long http_status;     /* 0 when nothing answered */
+	double latency_ms;
+	json_t *models;       /* array of model ids from a 200 list, or NULL */
+	char error_text[256]; /* CPA's {"error": ...} or the transport error */
+	int safe_mode;        /* X-CPA-SAFE-MODE header was present */
+	char version[64];     /* X-CPA-VERSION header, if any */
+};
+
+/* GETs http://host:port/path with `key` as a bearer token (NULL: none).
+ * Returns 0 when an HTTP answer came back (any status), -1 when none did in
+ * `timeout_ms` (the reason is in result->error_text and err). */
+int probe_get(const char *host, int port, const char *path, const char *key, long timeout_ms,
+	      struct probe_result *result, struct cpactl_error *err);
+
+void probe_result_release(struct probe_result *r);
+
+/* The address to probe for a published port: 127.0.0.1 for "", 0.0.0.0 and
+ * the loopback range; "::1" for "::"; the address itself otherwise. */
+const char *probe_host_for_binding(const char *host_ip);
+
+#endif

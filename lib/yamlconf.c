@@ -1,0 +1,279 @@
+/*
+ * yamlconf.c - see yamlconf.h.  libyaml's event API, turned into a tree with
+ * an explicit stack of open containers.
+ */
+#include "yamlconf.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#define MAX_DEPTH 256
+#define MAX_NODES 1000000
+
+struct anchor {
+	char *name;
+	json_t *value;
+};
+
+struct builder {
+	json_t *stack[MAX_DEPTH];
+	char *pending_key[MAX_DEPTH];  /* for mappings: key waiting for its value */
+	char *stack_anchor[MAX_DEPTH]; /* anchor to record when the container closes */
+	int depth;
+	json_t *root;
+	struct anchor *anchors;
+	size_t anchor_count;
+	size_t nodes;
+};
+
+static json_t *scalar_value(const yaml_event_t *ev)
+{
+	const char *v = (const char *)ev->data.scalar.value;
+	size_t len = ev->data.scalar.length;
+	char *end;
+
+	if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return json_stringn(v, len);
+	if (len == 0 || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 || strcmp(v, "Null") == 0 ||
+	    strcmp(v, "NULL") == 0)
+		return json_null();
+	if (strcmp(v, "true") == 0 || strcmp(v, "True") == 0 || strcmp(v, "TRUE") == 0)
+		return json_true();
+	if (strcmp(v, "false") == 0 || strcmp(v, "False") == 0 || strcmp(v, "FALSE") == 0)
+		return json_false();
+	if ((v[0] >= '0' && v[0] <= '9') || ((v[0] == '-' || v[0] == '+') && len > 1)) {
+		long long n;
+		double d;
+		errno = 0;
+		n = strtoll(v, &end, 10);
+		if (errno == 0 && *end == '\0')
+			return json_integer(n);
+		errno = 0;
+		d = strtod(v, &end);
+		if (errno == 0 && *end == '\0' && strchr(v, '.'))
+			return json_real(d);
+	}
+	return json_stringn(v, len);
+}
+
+static void remember_anchor(struct builder *b, const char *name, json_t *value)
+{
+	struct anchor *grown;
+
+	if (!name)
+		return;
+	grown = realloc(b->anchors, (b->anchor_count + 1) * sizeof(*grown));
+	if (!grown)
+		return;
+	b->anchors = grown;
+	b->anchors[b->anchor_count].name = strdup(name);
+	b->anchors[b->anchor_count].value = json_incref(value);
+	b->anchor_count++;
+}
+
+static json_t *find_anchor(struct builder *b, const char *name)
+{
+	for (size_t i = b->anchor_count; i > 0; i--)
+		if (b->anchors[i - 1].name && strcmp(b->anchors[i - 1].name, name) == 0)
+			return b->anchors[i - 1].value;
+	return NULL;
+}
+
+/* Places a finished value into the innermost open container (or the root).
+ * Takes the reference. */
+static int place(struct builder *b, json_t *value)
+{
+	json_t *top;
+
+	if (!value)
+		return -1;
+	if (++b->nodes > MAX_NODES) {
+		json_decref(value);
+		return -2;
+	}
+	if (b->depth == 0) {
+		if (!b->root)
+			b->root = value;
+		else
+			json_decref(value);
+		return 0;
+	}
+	top = b->stack[b->depth - 1];
+	if (json_is_array(top))
+		return json_array_append_new(top, value);
+	/* A mapping alternates key, value. */
+	if (!b->pending_key[b->depth - 1]) {
+		const char *k = json_string_value(value);
+		char buf[64];
+		if (!k) {
+			/* Non-string keys (numbers, booleans) are kept by their text. */
+			if (json_is_integer(value))
+				snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(value));
+			else if (json_is_true(value))
+				snprintf(buf, sizeof(buf), "true");
+			else if (json_is_false(value))
+				snprintf(buf, sizeof(buf), "false");
+			else
+				snprintf(buf, sizeof(buf), "null");
+			k = buf;
+		}
+		b->pending_key[b->depth - 1] = strdup(k);
+		json_decref(value);
+		return b->pending_key[b->depth - 1] ? 0 : -1;
+	}
+	{
+		char *key = b->pending_key[b->depth - 1];
+		int rc;
+		b->pending_key[b->depth - 1] = NULL;
+		/* YAML merge keys ("<<: *base") copy the base mapping's members. */
+		if (strcmp(key, "<<") == 0 && json_is_object(value)) {
+			rc = json_object_update_missing(top, value);
+			json_decref(value);
+		} else {
+			rc = json_object_set_new(top, key, value);
+		}
+		free(key);
+		return rc;
+	}
+}
+
+static int open_container(struct builder *b, json_t *c, const yaml_char_t *anchor)
+{
+	if (!c)
+		return -1;
+	if (b->depth >= MAX_DEPTH) {
+		json_decref(c);
+		return -3;
+	}
+	b->stack[b->depth] = c;
+	b->pending_key[b->depth] = NULL;
+	b->stack_anchor[b->depth] = anchor ? strdup((const char *)anchor) : NULL;
+	b->depth++;
+	return 0;
+}
+
+static int close_container(struct builder *b)
+{
+	json_t *c;
+	char *anchor;
+
+	if (b->depth == 0)
+		return -1;
+	b->depth--;
+	c = b->stack[b->depth];
+	anchor = b->stack_anchor[b->depth];
+	free(b->pending_key[b->depth]);
+	b->pending_key[b->depth] = NULL;
+	remember_anchor(b, anchor, c);
+	free(anchor);
+	return place(b, c);
+}
+
+static void builder_release(struct builder *b)
+{
+	while (b->depth > 0) {
+		b->depth--;
+		json_decref(b->stack[b->depth]);
+		free(b->pending_key[b->depth]);
+		free(b->stack_anchor[b->depth]);
+	}
+	json_decref(b->root);
+	for (size_t i = 0; i < b->anchor_count; i++) {
+		free(b->anchors[i].name);
+		json_decref(b->anchors[i].value);
+	}
+	free(b->anchors);
+}
+
+int yaml_parse(const char *data, size_t len, const char *name, json_t **out,
+	       struct cpactl_error *err)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	struct builder b;
+	int done = 0, rc = -1, documents = 0;
+
+	*out = NULL;
+	memset(&b, 0, sizeof(b));
+	if (!yaml_parser_initialize(&parser))
+		return error_set(err, ERR_NOMEM, "out of memory");
+	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
+	while (!done) {
+		int step = 0;
+		if (!yaml_parser_parse(&parser, &ev)) {
+			/* libyaml's problem text never quotes the scalar, so no secret leaks. */
+			error_set(err, ERR_PARSE, "'%s' line %zu column %zu: %s%s%s", name,
+				  parser.problem_mark.line + 1, parser.problem_mark.column + 1,
+				  parser.problem ? parser.problem : "invalid YAML",
+				  parser.context ? " " : "", parser.context ? parser.context : "");
+			goto out;
+		}
+		switch (ev.type) {
+		case YAML_STREAM_END_EVENT:
+			done = 1;
+			break;
+		case YAML_DOCUMENT_START_EVENT:
+			/* Only the first document counts, as for CPA. */
+			if (++documents > 1)
+				done = 1;
+			break;
+		case YAML_MAPPING_START_EVENT:
+			step = open_container(&b, json_object(), ev.data.mapping_start.anchor);
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+			step = open_container(&b, json_array(), ev.data.sequence_start.anchor);
+			break;
+		case YAML_MAPPING_END_EVENT:
+		case YAML_SEQUENCE_END_EVENT:
+			step = close_container(&b);
+			break;
+		case YAML_SCALAR_EVENT: {
+			json_t *v = scalar_value(&ev);
+			if (ev.data.scalar.anchor)
+				remember_anchor(&b, (const char *)ev.data.scalar.anchor, v);
+			step = place(&b, v);
+			break;
+		}
+		case YAML_ALIAS_EVENT: {
+			json_t *v = find_anchor(&b, (const char *)ev.data.alias.anchor);
+			if (!v) {
+				error_set(err, ERR_PARSE, "'%s' line %zu column %zu: unknown alias", name,
+					  ev.start_mark.line + 1, ev.start_mark.column + 1);
+				yaml_event_delete(&ev);
+				goto out;
+			}
+			/* Shared, not copied: an alias costs one node however large. */
+			step = place(&b, json_incref(v));
+			break;
+		}
+		default:
+			break;
+		}
+		if (step < 0) {
+			if (step == -2)
+				error_set(err, ERR_PARSE, "'%s': document too large (over %d nodes)", name,
+					  MAX_NODES);
+			else if (step == -3)
+				error_set(err, ERR_PARSE, "'%s' line %zu: nested deeper than %d levels",
+					  name, ev.start_mark.line + 1, MAX_DEPTH);
+			else
+				error_set(err, ERR_NOMEM, "out of memory reading '%s'", name);
+			yaml_event_delete(&ev);
+			goto out;
+		}
+		yaml_event_delete(&ev);
+	}
+	if (!b.root || json_is_null(b.root)) {
+		json_decref(b.root);
+		b.root = json_object();
+	}
+	*out = b.root;
+	b.root = NULL;
+	rc = 0;
+out:
+	builder_release(&b);
+	yaml_parser_delete(&parser);
+	return rc;
+}

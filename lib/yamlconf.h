@@ -1,0 +1,29 @@
+/*
+ * yamlconf.h - read YAML (CPA's config.yaml) into a jansson tree with libyaml.
+ *
+ * CPA's configuration is YAML; cpactl only ever needs to look at it, never to
+ * write it back (the bytes of config.yaml are copied, never re-serialised, so a
+ * backup or a migration keeps the file exactly as its owner wrote it).  Turning
+ * the document into a json_t gives the rest of cpactl one tree type to query.
+ *
+ * Plain scalars become JSON true/false/null/integers/reals where YAML 1.1
+ * core says so (true, false, yes/no are left as strings: CPA uses Go's yaml.v3,
+ * which reads YAML 1.2), everything quoted stays a string.  Aliases are
+ * followed; their expansion is capped, so a "billion laughs" document fails
+ * instead of eating memory.  Errors carry the line and column.
+ */
+#ifndef CPACTL_YAMLCONF_H
+#define CPACTL_YAMLCONF_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "error.h"
+
+/* Parses the first document of `data`.  An empty document gives an empty
+ * object.  `name` is used in messages ("'config.yaml' line 3 column 5: ...").
+ * On success *out is a new reference. */
+int yaml_parse(const char *data, size_t len, const char *name, json_t **out,
+	       struct cpactl_error *err);
+
+#endif

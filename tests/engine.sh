@@ -1,0 +1,235 @@
+# tests/engine.sh - sourceable bash library: a PRIVATE Docker engine for cpactl tests.
+#
+#   . tests/engine.sh
+#   engine_start || exit 1   # exports DOCKER_HOST, ENGINE_DIR
+#   engine_trap              # engine_stop on EXIT / INT / TERM
+#   ...
+#   engine_restart           # stop dockerd, start it again (same dirs, bridge, socket, data)
+#   engine_stop              # idempotent
+#   port=$(free_port)
+#
+# The private engine has its own bridge (cpa + 6 hex chars) on a free 10.2xx.yyy.0/24,
+# runs with --iptables=false --ip-masq=false and never touches /var/run/docker.sock,
+# docker0 or another engine's iptables chains. Published 127.0.0.1 ports work through
+# docker-proxy (userland proxy).
+#
+# CPACTL_TEST_DOCKER_HOST=unix:///path (explicit opt-in): use that engine instead; nothing
+# is started, stopped or removed (engine_stop only forgets it).
+# ENGINE_KEEP=1: engine_stop leaves the engine running (debugging); prints how to reach it.
+
+_engine_log() { echo "engine: $*" >&2; }
+
+_engine_ping() {
+    curl -fsS --max-time 2 --unix-socket "$ENGINE_DIR/docker.sock" http://localhost/_ping >/dev/null 2>&1
+}
+
+_engine_pick_bridge() {
+    local i hex a b used
+    used=$(ip -4 addr 2>/dev/null; ip -4 route 2>/dev/null)
+    for i in $(seq 1 200); do
+        hex=$(head -c 3 /dev/urandom | od -An -tx1 | tr -d ' \n')
+        ENGINE_BRIDGE="cpa$hex"
+        ip link show "$ENGINE_BRIDGE" >/dev/null 2>&1 && continue
+        a=$((200 + RANDOM % 56)); b=$((RANDOM % 256))
+        case $used in *" 10.$a.$b."*) continue ;; esac
+        ENGINE_SUBNET="10.$a.$b"
+        return 0
+    done
+    return 1
+}
+
+_engine_make_bridge() {
+    ip link add "$ENGINE_BRIDGE" type bridge || return 1
+    ip addr add "$ENGINE_SUBNET.1/24" dev "$ENGINE_BRIDGE" || { ip link del "$ENGINE_BRIDGE"; return 1; }
+    ip link set "$ENGINE_BRIDGE" up || { ip link del "$ENGINE_BRIDGE"; return 1; }
+}
+
+# Start dockerd on the existing ENGINE_DIR / ENGINE_BRIDGE and wait for /_ping.
+_engine_launch() {
+    local pid i
+    [ -f "$ENGINE_DIR/daemon.json" ] || echo '{}' > "$ENGINE_DIR/daemon.json"
+    # --config-file: ignore any /etc/docker/daemon.json of the machine (hosts, bridge, ... would clash).
+    # No /run/containerd socket is shared: dockerd 20.10 would use a *system* containerd if one
+    # listens on /run/containerd/containerd.sock, so give ours its own namespaces in that case.
+    local ns=()
+    if [ -S /run/containerd/containerd.sock ]; then
+        ns=(--containerd-namespace "cpactl-${ENGINE_BRIDGE}" --containerd-plugins-namespace "cpactl-${ENGINE_BRIDGE}-plugins")
+    fi
+    dockerd --host "unix://$ENGINE_DIR/docker.sock" \
+        --data-root "$ENGINE_DIR/data" --exec-root "$ENGINE_DIR/exec" \
+        --pidfile "$ENGINE_DIR/docker.pid" --config-file "$ENGINE_DIR/daemon.json" \
+        --bridge "$ENGINE_BRIDGE" --iptables=false --ip-masq=false --ip6tables=false \
+        "${ns[@]}" >>"$ENGINE_DIR/dockerd.log" 2>&1 </dev/null &
+    pid=$!
+    echo "$pid" > "$ENGINE_DIR/dockerd.launch-pid"
+    ENGINE_PID=$pid
+    for i in $(seq 1 300); do   # 30 s
+        if _engine_ping; then
+            return 0
+        fi
+        if ! kill -0 "$pid" 2>/dev/null; then
+            _engine_log "dockerd (pid $pid) exited during start-up; last log lines ($ENGINE_DIR/dockerd.log):"
+            tail -n 25 "$ENGINE_DIR/dockerd.log" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+    _engine_log "dockerd (pid $pid) did not answer /_ping on $ENGINE_DIR/docker.sock within 30 s; last log lines:"
+    tail -n 25 "$ENGINE_DIR/dockerd.log" >&2
+    return 1
+}
+
+engine_start() {
+    if [ -n "${CPACTL_TEST_DOCKER_HOST:-}" ]; then
+        export DOCKER_HOST="$CPACTL_TEST_DOCKER_HOST"
+        ENGINE_EXTERNAL=1
+        export ENGINE_DIR=""
+        if ! docker version >/dev/null 2>&1; then
+            _engine_log "CPACTL_TEST_DOCKER_HOST=$CPACTL_TEST_DOCKER_HOST does not answer"
+            return 1
+        fi
+        _engine_log "using external engine $DOCKER_HOST (not started/stopped by tests)"
+        return 0
+    fi
+    ENGINE_EXTERNAL=0
+    if [ -n "${ENGINE_DIR:-}" ] && [ -S "${ENGINE_DIR}/docker.sock" ] && _engine_ping; then
+        _engine_log "already running ($ENGINE_DIR)"
+        return 0
+    fi
+    if [ "$(id -u)" != 0 ]; then
+        _engine_log "must run as root (a private dockerd needs root); skip or use CPACTL_TEST_DOCKER_HOST"
+        return 1
+    fi
+    local bin
+    for bin in dockerd docker curl ip; do
+        command -v "$bin" >/dev/null 2>&1 || { _engine_log "'$bin' not found in PATH (need docker.io, curl, iproute2)"; return 1; }
+    done
+    ENGINE_DIR=$(mktemp -d /tmp/cpactl-engine.XXXXXX) || { _engine_log "mktemp failed"; return 1; }
+    export ENGINE_DIR
+    chmod 0711 "$ENGINE_DIR"
+    if ! _engine_pick_bridge; then
+        _engine_log "could not find a free bridge name / 10.2xx.yyy.0/24 subnet"
+        rm -rf "$ENGINE_DIR"; ENGINE_DIR=""; return 1
+    fi
+    if ! _engine_make_bridge; then
+        _engine_log "could not create bridge $ENGINE_BRIDGE ($ENGINE_SUBNET.1/24)"
+        rm -rf "$ENGINE_DIR"; ENGINE_DIR=""; return 1
+    fi
+    echo "$ENGINE_BRIDGE" > "$ENGINE_DIR/bridge"
+    export DOCKER_HOST="unix://$ENGINE_DIR/docker.sock"
+    if ! _engine_launch; then
+        engine_stop
+        return 1
+    fi
+    _engine_log "started dockerd pid $ENGINE_PID, $DOCKER_HOST, bridge $ENGINE_BRIDGE ($ENGINE_SUBNET.1/24)"
+    return 0
+}
+
+# Stop only dockerd (and its managed containerd), leave dirs/bridge.
+_engine_kill_daemon() {
+    local pid="" i p
+    [ -f "$ENGINE_DIR/docker.pid" ] && pid=$(cat "$ENGINE_DIR/docker.pid" 2>/dev/null)
+    [ -z "$pid" ] && [ -f "$ENGINE_DIR/dockerd.launch-pid" ] && pid=$(cat "$ENGINE_DIR/dockerd.launch-pid")
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null
+        for i in $(seq 1 150); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+            _engine_log "dockerd $pid did not stop in 15 s: SIGKILL"
+            kill -KILL "$pid" 2>/dev/null
+            sleep 0.2
+        fi
+    fi
+    wait "$pid" 2>/dev/null || true
+    # Leftovers that belong to THIS engine only (their command line names ENGINE_DIR):
+    # managed containerd, containerd-shims, docker-proxy of our containers.
+    local left=()
+    local args
+    for p in /proc/[0-9]*; do
+        p=${p#/proc/}
+        [ "$p" = $$ ] || [ "$p" = "$BASHPID" ] && continue
+        args=()
+        mapfile -d '' args < "/proc/$p/cmdline" 2>/dev/null || continue
+        case " ${args[*]} " in *"$ENGINE_DIR/"*) left+=("$p") ;; esac
+    done
+    if [ ${#left[@]} -gt 0 ]; then
+        kill -TERM "${left[@]}" 2>/dev/null
+        sleep 0.3
+        for p in "${left[@]}"; do kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null; done
+    fi
+    rm -f "$ENGINE_DIR/docker.pid"
+}
+
+engine_stop() {
+    if [ "${ENGINE_EXTERNAL:-0}" = 1 ]; then
+        return 0
+    fi
+    [ -n "${ENGINE_DIR:-}" ] && [ -d "$ENGINE_DIR" ] || return 0
+    case $ENGINE_DIR in /tmp/cpactl-engine.*) ;; *) _engine_log "refusing to clean up unexpected ENGINE_DIR=$ENGINE_DIR"; return 1 ;; esac
+    if [ "${ENGINE_KEEP:-0}" = 1 ]; then
+        _engine_log "ENGINE_KEEP=1: leaving engine running: export DOCKER_HOST=unix://$ENGINE_DIR/docker.sock"
+        return 0
+    fi
+    local ids m
+    if [ -S "$ENGINE_DIR/docker.sock" ] && _engine_ping; then
+        ids=$(DOCKER_HOST="unix://$ENGINE_DIR/docker.sock" docker ps -aq 2>/dev/null)
+        # shellcheck disable=SC2086
+        [ -n "$ids" ] && DOCKER_HOST="unix://$ENGINE_DIR/docker.sock" timeout 30 docker rm -f $ids >/dev/null 2>&1
+    fi
+    _engine_kill_daemon
+    # unmount everything left under ENGINE_DIR, deepest first
+    for m in $(awk -v d="$ENGINE_DIR/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts | sort -r); do
+        umount -R "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+    done
+    if [ -z "${ENGINE_BRIDGE:-}" ] && [ -f "$ENGINE_DIR/bridge" ]; then
+        ENGINE_BRIDGE=$(cat "$ENGINE_DIR/bridge")
+    fi
+    if [ -n "${ENGINE_BRIDGE:-}" ] && ip link show "$ENGINE_BRIDGE" >/dev/null 2>&1; then
+        ip link del "$ENGINE_BRIDGE" 2>/dev/null || _engine_log "could not delete bridge $ENGINE_BRIDGE"
+    fi
+    rm -rf "$ENGINE_DIR" 2>/dev/null || { sleep 0.5; rm -rf "$ENGINE_DIR" || _engine_log "could not remove $ENGINE_DIR"; }
+    ENGINE_DIR=""
+    ENGINE_BRIDGE=""
+    return 0
+}
+
+# Stop dockerd and start it again on the same dirs, bridge and socket; data is kept.
+# Containers without a restart policy come back stopped (no live-restore).
+engine_restart() {
+    if [ "${ENGINE_EXTERNAL:-0}" = 1 ]; then
+        _engine_log "engine_restart: not possible with CPACTL_TEST_DOCKER_HOST"
+        return 1
+    fi
+    [ -n "${ENGINE_DIR:-}" ] && [ -d "$ENGINE_DIR" ] || { _engine_log "engine_restart: no engine"; return 1; }
+    _engine_kill_daemon
+    _engine_launch
+}
+
+# Stop only the daemon (simulate "engine died"); engine_stop still cleans up later.
+engine_kill() {
+    [ "${ENGINE_EXTERNAL:-0}" = 1 ] && return 1
+    _engine_kill_daemon
+}
+
+engine_trap() {
+    trap 'engine_stop' EXIT
+    trap 'engine_stop; trap - EXIT; exit 130' INT
+    trap 'engine_stop; trap - EXIT; exit 143' TERM
+}
+
+# A free random TCP port on 127.0.0.1 (never 8317/8318).
+free_port() {
+    local p i
+    for i in $(seq 1 100); do
+        p=$((20000 + (RANDOM * 32768 + RANDOM) % 40001))
+        [ "$p" = 8317 ] || [ "$p" = 8318 ] && continue
+        if ss -Htln "sport = :$p" 2>/dev/null | grep -q .; then continue; fi
+        if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then continue; fi
+        echo "$p"
+        return 0
+    done
+    echo "free_port: no free port found" >&2
+    return 1
+}
