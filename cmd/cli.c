@@ -61,6 +61,10 @@ int cli_parse(struct cli *cli, int argc, char **argv, option_fn on_option, void 
 		longopts[n].has_arg = vopts[i].arg ? required_argument : no_argument;
 		longopts[n].val = VERB_BASE + (int)i;
 	}
+	/* --json decides how even an error in an earlier option is reported. */
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--json") == 0)
+			cli->json = 1;
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {

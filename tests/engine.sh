@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/engine.sh - sourceable bash library: a PRIVATE Docker engine for cpactl tests.
 #
 #   . tests/engine.sh
@@ -55,7 +56,9 @@ _engine_launch() {
     if [ -S /run/containerd/containerd.sock ]; then
         ns=(--containerd-namespace "cpactl-${ENGINE_BRIDGE}" --containerd-plugins-namespace "cpactl-${ENGINE_BRIDGE}-plugins")
     fi
-    dockerd --host "unix://$ENGINE_DIR/docker.sock" \
+    # setsid: own session, so a Ctrl-C sent to the test's process group does not reach
+    # dockerd/containerd; engine_stop (from the trap) shuts them down in order.
+    setsid -w dockerd --host "unix://$ENGINE_DIR/docker.sock" \
         --data-root "$ENGINE_DIR/data" --exec-root "$ENGINE_DIR/exec" \
         --pidfile "$ENGINE_DIR/docker.pid" --config-file "$ENGINE_DIR/daemon.json" \
         --bridge "$ENGINE_BRIDGE" --iptables=false --ip-masq=false --ip6tables=false \
@@ -65,6 +68,7 @@ _engine_launch() {
     ENGINE_PID=$pid
     for i in $(seq 1 300); do   # 30 s
         if _engine_ping; then
+            [ -s "$ENGINE_DIR/docker.pid" ] && ENGINE_PID=$(cat "$ENGINE_DIR/docker.pid")
             return 0
         fi
         if ! kill -0 "$pid" 2>/dev/null; then
@@ -221,8 +225,8 @@ engine_trap() {
 
 # A free random TCP port on 127.0.0.1 (never 8317/8318).
 free_port() {
-    local p i
-    for i in $(seq 1 100); do
+    local p _
+    for _ in $(seq 1 100); do
         p=$((20000 + (RANDOM * 32768 + RANDOM) % 40001))
         [ "$p" = 8317 ] || [ "$p" = 8318 ] && continue
         if ss -Htln "sport = :$p" 2>/dev/null | grep -q .; then continue; fi

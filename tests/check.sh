@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# tests/check.sh - everything `make check` runs, with one closing summary line.
+#
+#   1. unit tests (cmocka), developer build
+#   2. documentation check: every option in --help, man page and completions
+#   3. end-to-end tests (bats) against a private docker engine
+#   4. unit and end-to-end tests again, built with AddressSanitizer and UBSan
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+log=$(mktemp /tmp/cpactl-check.XXXXXX)
+trap 'rm -f "$log"' EXIT
+status=0
+
+step() {
+	echo "== $1" >&2
+	shift
+	"$@" 2>&1 | tee -a "$log"
+	[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+}
+
+step "unit tests" make --no-print-directory unit
+step "documentation" bash tests/docs_check.sh
+step "end-to-end tests" make --no-print-directory e2e
+step "AddressSanitizer + UBSan build and tests" env UNIT_LABEL=unit-asan make --no-print-directory check-asan
+
+# Sum the closing lines of every runner ("label: N passed, M failed").
+passed=$(sed -n 's/^[a-z-]*: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+failed=$(sed -n 's/^[a-z-]*: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$log" | awk '{s+=$1} END {print s+0}')
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+	failed=1
+fi
+echo "check: $passed passed, $failed failed"
+exit $status

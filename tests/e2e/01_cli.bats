@@ -1,0 +1,71 @@
+#!/usr/bin/env bats
+# The command line itself: help, versions, usage errors, engine errors.
+
+load helpers
+
+@test "--help lists the verbs and exits 0" {
+	cpactl_run --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"discover"* ]]
+	[[ "$output" == *"status"* ]]
+}
+
+@test "--version prints the version" {
+	cpactl_run --version
+	[ "$status" -eq 0 ]
+	[[ "$output" == "cpactl "* ]]
+}
+
+@test "help VERB and VERB --help print the same text" {
+	cpactl_run help discover
+	[ "$status" -eq 0 ]
+	local a=$output
+	cpactl_run discover --help
+	[ "$status" -eq 0 ]
+	[ "$a" = "$output" ]
+	[[ "$output" == *"--container"* ]]
+}
+
+@test "no verb is a usage error (exit 2)" {
+	cpactl_run
+	[ "$status" -eq 2 ]
+}
+
+@test "an unknown verb exits 2 and names it" {
+	cpactl_run frobnicate
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"unknown verb 'frobnicate'"* ]]
+}
+
+@test "an unknown option exits 2; with --json the error is a JSON document" {
+	cpactl_run discover --bogus --json
+	[ "$status" -eq 2 ] || { show; false; }
+	[ "$(jqo .error.code)" = usage ]
+	[[ "$(jqo .error.message)" == *"--bogus"* ]]
+}
+
+@test "a missing socket is named, with the way to point elsewhere (exit 1)" {
+	cpactl_run discover -H unix:///nonexistent/docker.sock
+	[ "$status" -eq 1 ] || { show; false; }
+	[[ "$stderr" == *"'/nonexistent/docker.sock'"* ]]
+	[[ "$stderr" == *"DOCKER_HOST"* ]]
+}
+
+@test "engine errors are one JSON document with --json" {
+	cpactl_run status --json -H unix:///nonexistent/docker.sock
+	[ "$status" -eq 1 ]
+	[ "$(jqo .error.code)" = engine_unreachable ]
+}
+
+@test "DOCKER_HOST is honoured and a bad scheme is a usage error" {
+	DOCKER_HOST=ftp://x cpactl_run discover
+	[ "$status" -eq 2 ] || { show; false; }
+	[[ "$stderr" == *"invalid docker host 'ftp://x'"* ]]
+}
+
+@test "the engine's default socket is never used when DOCKER_HOST points elsewhere" {
+	cpactl_run discover -v
+	[ "$status" -eq 0 ] || { show; false; }
+	[[ "$stderr" == *"$DOCKER_HOST"* ]]
+	[[ "$stderr" != *"/var/run/docker.sock"* ]]
+}

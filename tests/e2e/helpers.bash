@@ -1,0 +1,66 @@
+# tests/e2e/helpers.bash - shared by the bats files.
+#
+# cpactl_run ARGS...   runs $CPACTL with stdout in $output and stderr in $stderr
+#                      (bats' run --separate-stderr), and keeps a copy of both for
+#                      the suite's closing secret grep.
+# deploy NAME TAG [docker run options...]
+#                      a fake CPA deployment dir $DEPLOY/NAME and a container NAME
+#                      from eceasy/cli-proxy-api:TAG with config and auth bind-mounted.
+
+bats_require_minimum_version 1.5.0
+
+FIXTURE_KEY=SECRET-FIXTURE-apikey-1-7f3a
+
+cpactl_run() {
+	run --separate-stderr "$CPACTL" "$@"
+	local n
+	n=$(date +%s%N)
+	{
+		printf '$ cpactl %s\n' "$*"
+		printf '%s\n' "$output"
+	} >"$CPACTL_OUTPUT_LOG/$n.out"
+	printf '%s\n' "$stderr" >"$CPACTL_OUTPUT_LOG/$n.err"
+}
+
+# Shows what cpactl said when an assertion fails.
+show() {
+	echo "status: $status"
+	echo "stdout: $output"
+	echo "stderr: $stderr"
+}
+
+deploy_dir() {
+	local dir="$BATS_FILE_TMPDIR/$1"
+	bash "$BATS_TEST_DIRNAME/../fixtures/deploy.sh" "$dir" >/dev/null
+	echo "$dir"
+}
+
+deploy() {
+	local name=$1 tag=$2
+	shift 2
+	local dir
+	dir=$(deploy_dir "$name")
+	docker run -d --name "$name" \
+		-v "$dir/config.yaml:/CLIProxyAPI/config.yaml" \
+		-v "$dir/auth:/root/.cli-proxy-api" \
+		"$@" "eceasy/cli-proxy-api:$tag" >/dev/null
+}
+
+# Waits until http://127.0.0.1:PORT/healthz answers (the fake CPA starts in ms).
+wait_port() {
+	local i
+	for i in $(seq 1 100); do
+		curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$1/healthz" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# jq query on $output.
+jqo() {
+	printf '%s' "$output" | jq -r "$@"
+}
+
+remove_containers() {
+	docker rm -f "$@" >/dev/null 2>&1 || true
+}
