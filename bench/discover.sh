@@ -16,6 +16,8 @@
 #   (b) the runbook's step 0 by hand: docker ps --format '{{.Names}} {{.Image}}', then for
 #       each container whose image matches cli-proxy-api: docker inspect NAME and
 #       docker exec NAME ./CLIProxyAPI --version || true
+#   and, for reference only (not in the ratio), (b) plus `docker cp` of config.yaml and of
+#   the auth dir: what cpactl also reads, through the same archive endpoint.
 # The last line printed reads
 #   discover: cpactl 0.21 s, runbook 1.35 s, ratio 6.4x (100 containers, 3 CPA)
 # and the result lines are written to bench/results/discover.txt.
@@ -122,7 +124,22 @@ docker ps --format '{{.Names}} {{.Image}}' | while read -r name image; do
     esac
 done
 EOF
-chmod 0755 "$WORK/runbook.sh"
+# For reference, not in the ratio: the same sequence plus reading what cpactl also reads
+# (config.yaml and the auth dir listing, through the same archive endpoint: `docker cp`).
+cat >"$WORK/runbook-files.sh" <<'EOF'
+#!/bin/sh
+docker ps --format '{{.Names}} {{.Image}}' | while read -r name image; do
+    case $image in
+    *cli-proxy-api*)
+        docker inspect "$name"
+        docker exec "$name" ./CLIProxyAPI --version || true
+        docker cp "$name:/CLIProxyAPI/config.yaml" - | tar -xOf - | grep -c -- '-api-key:'
+        docker cp "$name:/root/.cli-proxy-api" - | tar -tf -
+        ;;
+    esac
+done
+EOF
+chmod 0755 "$WORK/runbook.sh" "$WORK/runbook-files.sh"
 
 # Both must find the same three containers before they are timed.
 found=$("$CPACTL" discover --json 2>/dev/null | grep -c '"config_storage"')
@@ -158,17 +175,21 @@ if command -v hyperfine >/dev/null; then
     tool="hyperfine $(hyperfine --version | awk '{print $2}'), $N runs, 1 warm-up"
     hyperfine --style basic --warmup 1 --runs "$N" --export-csv "$WORK/times.csv" \
         -n cpactl "$CPACTL discover --json" \
-        -n runbook "$WORK/runbook.sh" >&2 || die "hyperfine failed"
+        -n runbook "$WORK/runbook.sh" \
+        -n runbook-files "$WORK/runbook-files.sh" >&2 || die "hyperfine failed"
     # command,mean,stddev,median,user,system,min,max (seconds)
     a=$(awk -F, '$1 == "cpactl" { print $2 }' "$WORK/times.csv")
     b=$(awk -F, '$1 == "runbook" { print $2 }' "$WORK/times.csv")
     a_sd=$(awk -F, '$1 == "cpactl" { print $3 }' "$WORK/times.csv")
     b_sd=$(awk -F, '$1 == "runbook" { print $3 }' "$WORK/times.csv")
+    c=$(awk -F, '$1 == "runbook-files" { print $2 }' "$WORK/times.csv")
+    c_sd=$(awk -F, '$1 == "runbook-files" { print $3 }' "$WORK/times.csv")
 else
     tool="bash loop (date +%s%N), $N runs, 1 warm-up"
     a=$(mean_of "$CPACTL" discover --json | awk '{ printf "%.6f", $1 / 1e9 }')
     b=$(mean_of "$WORK/runbook.sh" | awk '{ printf "%.6f", $1 / 1e9 }')
-    a_sd="" b_sd=""
+    c=$(mean_of "$WORK/runbook-files.sh" | awk '{ printf "%.6f", $1 / 1e9 }')
+    a_sd="" b_sd="" c_sd=""
 fi
 [ -n "$a" ] && [ -n "$b" ] || die "no timing figures"
 
@@ -178,6 +199,7 @@ mkdir -p "$(dirname "$RESULTS")" || die "cannot create $(dirname "$RESULTS")"
     echo "# $tool"
     awk -v s="$a" -v sd="$a_sd" 'BEGIN { printf "cpactl discover --json: mean %.3f s%s\n", s, sd == "" ? "" : sprintf(" (sd %.3f s)", sd) }'
     awk -v s="$b" -v sd="$b_sd" 'BEGIN { printf "runbook (docker ps, inspect, exec --version): mean %.3f s%s\n", s, sd == "" ? "" : sprintf(" (sd %.3f s)", sd) }'
+    awk -v s="$c" -v sd="$c_sd" 'BEGIN { printf "runbook + docker cp of config.yaml and auth dir (reference, not in the ratio): mean %.3f s%s\n", s, sd == "" ? "" : sprintf(" (sd %.3f s)", sd) }'
     awk -v a="$a" -v b="$b" -v n="$total" -v c="$cpa" \
         'BEGIN { printf "discover: cpactl %.2f s, runbook %.2f s, ratio %.1fx (%d containers, %d CPA)\n", a, b, b / a, n, c }'
 } >"$RESULTS.tmp" && mv "$RESULTS.tmp" "$RESULTS" || die "cannot write $RESULTS"

@@ -15,7 +15,10 @@
 #define CPACTL_CLI_H
 
 #include <jansson.h>
+#include <signal.h>
 
+#include "../lib/deployment.h"
+#include "../lib/discover.h"
 #include "../lib/docker.h"
 #include "../lib/error.h"
 
@@ -86,6 +89,32 @@ int cli_finish(struct cli *cli, json_t *result, const struct cpactl_error *err, 
 
 int exit_code_for(enum error_kind kind);
 
+/* The one CPA container to act on (target.c): --container, or the only one
+ * found.  *targets and *count receive the discovery, freed by the caller with
+ * cpa_targets_free(); *target points into it. */
+int cli_one_target(struct cli *cli, int skip_version, struct cpa_target **targets, size_t *count,
+		   struct cpa_target **target, struct cpactl_error *err);
+
+/* The deployment: --root (root), $CPACTL_ROOT, or the target's config dir.
+ * Discovers the target only when needed (need_target, or no root given). */
+int cli_deployment(struct cli *cli, const char *root, int need_target, struct cpa_target **targets,
+		   size_t *count, struct cpa_target **target, struct deployment *d,
+		   struct cpactl_error *err);
+
+/* Set by the signal handlers of cli_catch_interrupts() (SIGINT, SIGTERM,
+ * SIGHUP): long operations poll it and stop cleanly. */
+extern volatile sig_atomic_t cli_interrupted;
+void cli_catch_interrupts(void);
+
+/* Parses a count of seconds (0..86400) for `option`; usage error otherwise. */
+int cli_parse_seconds(struct cli *cli, const char *option, const char *arg, int *out);
+
+/* Commits the config.yaml of a snapshot to the deployment's history, with a
+ * message naming why, the snapshot, the version and the image. */
+int cli_commit_config(struct cli *cli, const struct deployment *d, const char *snapshot_path,
+		      const char *snapshot_id, const struct cpa_target *t, const char *why,
+		      struct cpactl_error *err);
+
 /* Prints the help of a verb (or the general help when verb is NULL). */
 void cli_help(FILE *to, const struct verb *verb);
 
@@ -96,7 +125,15 @@ const struct verb *verb_find(const char *name);
 /* Verbs. */
 int cmd_discover(struct cli *cli, int argc, char **argv);
 int cmd_status(struct cli *cli, int argc, char **argv);
+int cmd_backup(struct cli *cli, int argc, char **argv);
+int cmd_list(struct cli *cli, int argc, char **argv);
+int cmd_verify(struct cli *cli, int argc, char **argv);
+int cmd_config(struct cli *cli, int argc, char **argv);
 extern const struct cli_option discover_options[];
+extern const struct cli_option backup_options[];
+extern const struct cli_option list_options[];
+extern const struct cli_option verify_options[];
+extern const struct cli_option config_options[];
 extern const struct cli_option status_options[];
 
 #endif

@@ -4,8 +4,10 @@
  * Adding a verb means adding a row here and a cmd_<verb>.c; the help text, the
  * man page and the completions list the same verbs (a test checks it).
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -25,6 +27,36 @@ const struct verb verbs[] = {
 	  "memory and CPU, and trouble lines in its recent log.  Exits 3 when any\n"
 	  "container is not healthy.",
 	  status_options, cmd_status },
+	{ "backup", "take a snapshot: image, config.yaml, auth dir, baseline",
+	  "[--container NAME] [--root DIR] [--no-image] [--no-config] [--wait SECONDS] [--json]",
+	  "Takes a snapshot of a CPA deployment into ROOT/backup/<ID> (ID = UTC\n"
+	  "YYYYmmdd-HHMMSS): the container definition, config.yaml byte for byte, the auth\n"
+	  "dir as a tar, the image into a deduplicating blob store, and the runbook's\n"
+	  "baseline.  The snapshot appears only when complete; the image is tagged\n"
+	  "cpactl-rollback:<name>-<ID>; config.yaml is committed to the config history.",
+	  backup_options, cmd_backup },
+	{ "list", "list the snapshots of a deployment",
+	  "[--container NAME] [--root DIR] [--json]",
+	  "Lists every snapshot in ROOT/backup and ROOT/archive: id, date, version, image,\n"
+	  "size, the bytes it added to disk, and whether it can be restored offline (all\n"
+	  "its image blobs are present).",
+	  list_options, cmd_list },
+	{ "verify", "re-hash snapshots and name what is missing or corrupt",
+	  "[ID] [--container NAME] [--root DIR] [--json]",
+	  "Re-hashes the manifest of each snapshot (or only ID) against its seal, every\n"
+	  "part against the manifest and every image blob against its name, and names\n"
+	  "exactly what is missing or corrupt.  Exits 3 when anything is.",
+	  verify_options, cmd_verify },
+	{ "config", "show the history of config.yaml, diff it against the live file",
+	  "log|diff|show [REV|ID]... [--container NAME] [--root DIR] [--show-secrets] [--json]",
+	  "The config history is a git repository under ROOT/.cpactl/history that\n"
+	  "'cpactl backup' commits config.yaml to when it changed.  'config log' lists its\n"
+	  "commits, newest first; 'config show REV' prints config.yaml as of a commit\n"
+	  "(HEAD, HEAD~1, a hash, or a snapshot id); 'config diff [A [B]]' prints a unified\n"
+	  "diff: HEAD against the live config.yaml, A against the live file, or A against\n"
+	  "B.  Secret values (api keys, secret-key, proxy-url, tokens, headers) are\n"
+	  "printed as *** unless --show-secrets.",
+	  config_options, cmd_config },
 	{ NULL, NULL, NULL, NULL, NULL, NULL },
 };
 
@@ -50,6 +82,13 @@ int main(int argc, char **argv)
 	int verb_at = -1, rc;
 
 	memset(&cli, 0, sizeof(cli));
+	/* A reader that goes away (a pipe to the image store, `| head`) must
+	 * give an error to handle, not kill cpactl mid-write. */
+	signal(SIGPIPE, SIG_IGN);
+	/* Everything cpactl creates holds secrets or describes them: private by
+	 * default.  Live files keep their own modes (they are replaced with
+	 * explicit ones). */
+	umask(077);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--") == 0)

@@ -4,6 +4,10 @@
 #include "container_files.h"
 
 #include <archive.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <archive_entry.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -186,4 +190,88 @@ out:
 		archive_read_free(a);
 	buf_wipe(&tar);
 	return rc;
+}
+
+int container_read_file_at(struct docker_client *c, const char *id, const char *path,
+			   const char *host_path, size_t max_bytes, struct buf *out, int *is_dir,
+			   struct cpactl_error *err)
+{
+	struct stat st;
+	char chunk[16384];
+	ssize_t n;
+	int fd, rc = -1;
+
+	if (!host_path)
+		return container_read_file(c, id, path, max_bytes, out, is_dir, err);
+	if (is_dir)
+		*is_dir = 0;
+	fd = open(host_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return error_set_errno(err, errno, errno == ENOENT ? ERR_NOT_FOUND : ERR_IO, "cannot read '%s'",
+				       host_path);
+	if (fstat(fd, &st) < 0) {
+		error_set_errno(err, errno, ERR_IO, "cannot read '%s'", host_path);
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		if (is_dir)
+			*is_dir = 1;
+		error_set(err, ERR_IO, "'%s' is a directory, not a file", host_path);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || (size_t)st.st_size > max_bytes) {
+		error_set(err, ERR_IO, "'%s' is not a regular file of at most %zu bytes", host_path, max_bytes);
+		goto out;
+	}
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
+		if (out->len + (size_t)n > max_bytes) {
+			error_set(err, ERR_IO, "'%s' is larger than %zu bytes", host_path, max_bytes);
+			goto out;
+		}
+		if (buf_append(out, chunk, (size_t)n) < 0) {
+			error_set(err, ERR_NOMEM, "out of memory");
+			goto out;
+		}
+	}
+	if (n < 0) {
+		error_set_errno(err, errno, ERR_IO, "cannot read '%s'", host_path);
+		goto out;
+	}
+	rc = 0;
+out:
+	close(fd);
+	return rc;
+}
+
+int container_list_dir_at(struct docker_client *c, const char *id, const char *path,
+			  const char *host_path, json_t **out, struct cpactl_error *err)
+{
+	DIR *d;
+	struct dirent *e;
+	json_t *list;
+
+	if (!host_path)
+		return container_list_dir(c, id, path, out, err);
+	*out = NULL;
+	d = opendir(host_path);
+	if (!d)
+		return error_set_errno(err, errno, errno == ENOENT ? ERR_NOT_FOUND : ERR_IO,
+				       "cannot list '%s'", host_path);
+	list = json_array();
+	while (list && (e = readdir(d)) != NULL) {
+		struct stat st;
+		const char *type;
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		type = S_ISREG(st.st_mode) ? "file" : S_ISDIR(st.st_mode) ? "dir" : S_ISLNK(st.st_mode) ? "link" : "other";
+		json_array_append_new(list, json_pack("{s:s,s:s,s:I,s:i}", "name", e->d_name, "type", type, "size",
+						      (json_int_t)st.st_size, "mode", (int)(st.st_mode & 07777)));
+	}
+	closedir(d);
+	if (!list)
+		return error_set(err, ERR_NOMEM, "out of memory");
+	*out = list;
+	return 0;
 }

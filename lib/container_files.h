@@ -30,4 +30,14 @@ int container_read_file(struct docker_client *c, const char *id, const char *pat
 int container_list_dir(struct docker_client *c, const char *id, const char *path,
 		       json_t **out, struct cpactl_error *err);
 
+/* The same two, reading `host_path` directly when it is not NULL: for a bind
+ * mount on a local engine the host's file is the container's file, and
+ * reading it costs a syscall instead of an archive round trip through the
+ * engine (which mounts the container's filesystem for each request). */
+int container_read_file_at(struct docker_client *c, const char *id, const char *path,
+			   const char *host_path, size_t max_bytes, struct buf *out, int *is_dir,
+			   struct cpactl_error *err);
+int container_list_dir_at(struct docker_client *c, const char *id, const char *path,
+			  const char *host_path, json_t **out, struct cpactl_error *err);
+
 #endif

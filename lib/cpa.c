@@ -72,7 +72,8 @@ int cpa_version_from_image(const char *image_ref, char *out, size_t outlen)
 	const char *slash, *colon;
 	size_t n;
 
-	if (!image_ref || strchr(image_ref, '@'))
+	/* A digest, or a bare image id ("sha256:0123...": its hex is no tag). */
+	if (!image_ref || strchr(image_ref, '@') || strncmp(image_ref, "sha256:", 7) == 0)
 		return -1;
 	slash = strrchr(image_ref, '/');
 	colon = strrchr(image_ref, ':');
@@ -259,7 +260,16 @@ char *cpa_resolve_auth_dir(const char *configured, const char *workdir)
 	} else if (configured[0] == '/') {
 		buf_append_str(&b, configured);
 	} else {
-		buf_appendf(&b, "%s/%s", workdir && *workdir ? workdir : CPA_WORKDIR, configured);
+		const char *base = workdir && *workdir ? workdir : CPA_WORKDIR;
+		size_t base_len = strlen(base);
+		/* "./auths" and "." are relative too; "/app/./auths" would match no mount. */
+		while (configured[0] == '.' && configured[1] == '/')
+			configured += 2;
+		if (strcmp(configured, ".") == 0)
+			configured = "";
+		while (base_len > 0 && base[base_len - 1] == '/')
+			base_len--;
+		buf_appendf(&b, "%.*s/%s", (int)base_len, base, configured);
 	}
 	/* Trailing slashes would not match mount destinations. */
 	while (b.len > 1 && b.data[b.len - 1] == '/')

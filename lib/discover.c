@@ -231,6 +231,14 @@ int cpa_target_from_inspect(json_t *inspect, struct cpa_target *t, struct cpactl
 	return 0;
 }
 
+/* The host path to read directly, for a bind mount on a local engine. */
+static char *host_path_of(struct docker_client *c, const char *storage, const char *where)
+{
+	if (!docker_client_is_local(c) || !storage || strcmp(storage, "bind") != 0 || !where || where[0] != '/')
+		return NULL;
+	return strdup(where);
+}
+
 static void read_config(struct docker_client *c, struct cpa_target *t)
 {
 	struct cpactl_error e = CPACTL_ERROR_INIT;
@@ -240,7 +248,9 @@ static void read_config(struct docker_client *c, struct cpa_target *t)
 	int is_dir = 0;
 
 	memset(&s, 0, sizeof(s));
-	if (container_read_file(c, t->id, t->config_in_container, CONFIG_MAX_BYTES, &text, &is_dir, &e) < 0) {
+	t->config_host = host_path_of(c, t->config_storage, t->config_path);
+	if (container_read_file_at(c, t->id, t->config_in_container, t->config_host, CONFIG_MAX_BYTES, &text,
+				   &is_dir, &e) < 0) {
 		if (is_dir)
 			add_problem(t, "config.yaml at '%s' is a directory (the host path did not exist "
 				       "when the container was created, so docker made a directory)",
@@ -286,7 +296,8 @@ static void read_auth_dir(struct docker_client *c, struct cpa_target *t)
 	size_t i;
 
 	locate(json_object_get(t->inspect, "Mounts"), t->auth_in_container, &t->auth_dir, &t->auth_storage);
-	if (container_list_dir(c, t->id, t->auth_in_container, &list, &e) < 0) {
+	t->auth_host = host_path_of(c, t->auth_storage, t->auth_dir);
+	if (container_list_dir_at(c, t->id, t->auth_in_container, t->auth_host, &list, &e) < 0) {
 		add_problem(t, "the auth dir cannot be listed: %s", e.message);
 		return;
 	}
@@ -469,6 +480,8 @@ void cpa_targets_free(struct cpa_target *targets, size_t count)
 		free(t->config_in_container);
 		free(t->config_path);
 		free(t->config_storage);
+		free(t->config_host);
+		free(t->auth_host);
 		free(t->auth_in_container);
 		free(t->auth_dir);
 		free(t->auth_storage);

@@ -48,6 +48,9 @@ struct cpa_target {
 	char *auth_in_container; /* e.g. /root/.cli-proxy-api */
 	char *auth_dir;          /* host path, "volume:NAME/sub", or "container:PATH" */
 	char *auth_storage;      /* "bind", "volume" or "container" */
+	char *config_host;       /* host path of config.yaml when it is a bind mount on a
+				  * local engine (read directly), else NULL */
+	char *auth_host;         /* the same for the auth dir */
 	int config_ok;           /* config.yaml was read and parsed */
 	int allow_remote;        /* 1, 0, or -1 unknown */
 	int secret_key_set;

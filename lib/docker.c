@@ -662,6 +662,10 @@ int docker_container_logs(struct docker_client *c, const char *id, int tail, int
 		engine_error(status, &error_body, name, err);
 		goto out;
 	}
+	if (!tty && muxstream_truncated(&d.mux)) {
+		error_set(err, ERR_ENGINE, "the log stream of container '%s' ended in the middle of a frame", id);
+		goto out;
+	}
 	rc = 0;
 out:
 	free(e);
@@ -724,6 +728,11 @@ int docker_exec(struct docker_client *c, const char *id, const char *const *argv
 		goto out;
 	if (status != 200 && status != 101) {
 		engine_error(status, &error_body, name, err);
+		goto out;
+	}
+	/* The hijacked stream has no length: only the framing shows a cut. */
+	if (muxstream_truncated(&d.mux)) {
+		error_set(err, ERR_ENGINE, "the exec output of %s ended in the middle of a frame", name);
 		goto out;
 	}
 	buf_reset(&path);
@@ -822,7 +831,10 @@ static int json_stream_request(struct docker_client *c, struct docker_request *r
 	if (docker_perform(c, req, &status, &error_body, err) < 0)
 		goto out;
 	if (status < 200 || status >= 300) {
-		engine_error(status, &error_body, what, err);
+		/* `what` is an action ("pulling image 'x'"), not a thing: no "no such". */
+		struct cpactl_error e = CPACTL_ERROR_INIT;
+		engine_error(status, &error_body, NULL, &e);
+		error_set(err, status == 404 ? ERR_NOT_FOUND : e.kind, "%s failed: %s", what, e.message);
 		goto out;
 	}
 	jsonstream_finish(&stream);
@@ -832,6 +844,10 @@ static int json_stream_request(struct docker_client *c, struct docker_request *r
 	}
 	if (stream.overflow) {
 		error_set(err, ERR_ENGINE, "%s failed: the engine sent a message over 1 MiB", what);
+		goto out;
+	}
+	if (stream.objects == 0) {
+		error_set(err, ERR_ENGINE, "%s failed: the engine's answer ended without a message", what);
 		goto out;
 	}
 	rc = 0;

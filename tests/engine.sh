@@ -25,14 +25,14 @@ _engine_ping() {
 }
 
 _engine_pick_bridge() {
-    local i hex a b used
+    local hex a b used
     used=$(ip -4 addr 2>/dev/null; ip -4 route 2>/dev/null)
-    for i in $(seq 1 200); do
+    for _ in $(seq 1 200); do
         hex=$(head -c 3 /dev/urandom | od -An -tx1 | tr -d ' \n')
         ENGINE_BRIDGE="cpa$hex"
         ip link show "$ENGINE_BRIDGE" >/dev/null 2>&1 && continue
         a=$((200 + RANDOM % 56)); b=$((RANDOM % 256))
-        case $used in *" 10.$a.$b."*) continue ;; esac
+        case $used in *" 10.$a.$b."* | *$'\n'"10.$a.$b."* | "10.$a.$b."*) continue ;; esac
         ENGINE_SUBNET="10.$a.$b"
         return 0
     done
@@ -47,7 +47,7 @@ _engine_make_bridge() {
 
 # Start dockerd on the existing ENGINE_DIR / ENGINE_BRIDGE and wait for /_ping.
 _engine_launch() {
-    local pid i
+    local pid
     [ -f "$ENGINE_DIR/daemon.json" ] || echo '{}' > "$ENGINE_DIR/daemon.json"
     # --config-file: ignore any /etc/docker/daemon.json of the machine (hosts, bridge, ... would clash).
     # No /run/containerd socket is shared: dockerd 20.10 would use a *system* containerd if one
@@ -66,7 +66,7 @@ _engine_launch() {
     pid=$!
     echo "$pid" > "$ENGINE_DIR/dockerd.launch-pid"
     ENGINE_PID=$pid
-    for i in $(seq 1 300); do   # 30 s
+    for _ in $(seq 1 300); do   # 30 s
         if _engine_ping; then
             [ -s "$ENGINE_DIR/docker.pid" ] && ENGINE_PID=$(cat "$ENGINE_DIR/docker.pid")
             return 0
@@ -131,12 +131,12 @@ engine_start() {
 
 # Stop only dockerd (and its managed containerd), leave dirs/bridge.
 _engine_kill_daemon() {
-    local pid="" i p
+    local pid="" p
     [ -f "$ENGINE_DIR/docker.pid" ] && pid=$(cat "$ENGINE_DIR/docker.pid" 2>/dev/null)
     [ -z "$pid" ] && [ -f "$ENGINE_DIR/dockerd.launch-pid" ] && pid=$(cat "$ENGINE_DIR/dockerd.launch-pid")
     if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
         kill -TERM "$pid" 2>/dev/null
-        for i in $(seq 1 150); do
+        for _ in $(seq 1 150); do
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.1
         done
@@ -155,7 +155,7 @@ _engine_kill_daemon() {
         p=${p#/proc/}
         [ "$p" = $$ ] || [ "$p" = "$BASHPID" ] && continue
         args=()
-        mapfile -d '' args < "/proc/$p/cmdline" 2>/dev/null || continue
+        { mapfile -d '' args < "/proc/$p/cmdline"; } 2>/dev/null || continue
         case " ${args[*]} " in *"$ENGINE_DIR/"*) left+=("$p") ;; esac
     done
     if [ ${#left[@]} -gt 0 ]; then

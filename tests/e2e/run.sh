@@ -29,7 +29,8 @@ tap=$(mktemp /tmp/cpactl-tap.XXXXXX)
 
 args=(--tap)
 [ -n "${BATS_FILTER:-}" ] && args+=(--filter "$BATS_FILTER")
-bats "${args[@]}" tests/e2e/*.bats | tee "$tap"
+# shellcheck disable=SC2086
+bats "${args[@]}" ${E2E_FILES:-tests/e2e/*.bats} | tee "$tap"
 passed=$(grep -c '^ok ' "$tap")
 failed=$(grep -c '^not ok ' "$tap")
 skipped=$(grep -c '^ok .* # skip' "$tap")

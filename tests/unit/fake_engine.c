@@ -38,7 +38,7 @@ struct fe_conn {
 
 struct fake_engine {
 	char dir[64];
-	char sock_path[128];
+	char sock_path[100];
 	char host[160];
 	int listen_fd;
 	int wake[2];

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../../lib/buf.h"
 #include "../../lib/docker.h"
@@ -410,6 +409,31 @@ static void test_exec_chunked(void **state)
 	run_exec_test(*state, FE_CHUNKED | FE_TINY_CHUNKS);
 }
 
+static void test_exec_truncated_frame(void **state)
+{
+	struct fixture *f = *state;
+	const char *argv[] = { "/CLIProxyAPI/CLIProxyAPI", "--version", NULL };
+	struct buf out = BUF_INIT;
+	char *frames = NULL;
+	size_t frames_len = 0;
+	int exit_code = 0;
+
+	fake_mux_frame(&frames, &frames_len, 1, version_out, strlen(version_out));
+	open_client(f);
+	/* The connection drops 10 bytes before the frame's end: no length tells. */
+	fake_engine_expect(f->fe, "POST", "/containers/cpa/exec", 201, JSON, "{\"Id\":\"e1\"}",
+			   (size_t)-1, 0);
+	fake_engine_expect(f->fe, "POST", "/exec/e1/start", 200, "application/vnd.docker.raw-stream",
+			   frames, frames_len - 10, FE_NO_LENGTH);
+	assert_int_equal(docker_exec(f->c, "cpa", argv, 4096, &out, NULL, &exit_code, &f->err), -1);
+	assert_int_equal(f->err.kind, ERR_ENGINE);
+	assert_contains(f->err.message, "middle of a frame");
+	assert_contains(f->err.message, "'cpa'");
+	free(frames);
+	buf_free(&out);
+	assert_script_done(f);
+}
+
 static void test_exec_bounded_output(void **state)
 {
 	struct fixture *f = *state;
@@ -645,9 +669,9 @@ static void test_pull_http_404(void **state)
 			   "{\"message\":\"pull access denied for nope, repository does not exist\"}",
 			   (size_t)-1, 0);
 	assert_int_equal(docker_image_pull(f->c, "nope:1", on_progress, &p, &f->err), -1);
-	assert_int_not_equal(f->err.kind, ERR_NONE);
-	assert_contains(f->err.message, "pull access denied");
-	assert_contains(f->err.message, "nope:1");
+	assert_int_equal(f->err.kind, ERR_NOT_FOUND);
+	assert_string_equal(f->err.message, "pulling image 'nope:1' failed: the docker engine answered 404: "
+					    "pull access denied for nope, repository does not exist");
 	assert_int_equal(p.messages, 0);
 	assert_script_done(f);
 }
@@ -939,6 +963,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_exec_hijacked_stream, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exec_tiny_chunks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exec_chunked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exec_truncated_frame, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exec_bounded_output, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exec_container_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exec_not_running, setup, teardown),
@@ -965,7 +990,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_engine_goes_away, setup, teardown),
 	};
 
-	(void)time;
 	unsetenv("DOCKER_API_VERSION");
 	unsetenv("DOCKER_HOST");
 	unsetenv("DOCKER_TLS_VERIFY");

@@ -1,0 +1,56 @@
+/*
+ * cmd_verify.c - `cpactl verify [ID]`: re-hash snapshots, trust nothing.
+ */
+#include <stdio.h>
+
+#include "../lib/snapshot.h"
+#include "cli.h"
+
+const struct cli_option verify_options[] = {
+	{ "root", 0, "DIR", "deployment root (default: $CPACTL_ROOT, else the directory of config.yaml)" },
+	{ NULL, 0, NULL, NULL },
+};
+
+static int on_root(struct cli *cli, void *ctx, int index, const char *arg)
+{
+	(void)cli;
+	if (index == 0)
+		*(const char **)ctx = arg;
+	return 0;
+}
+
+int cmd_verify(struct cli *cli, int argc, char **argv)
+{
+	struct cpactl_error err = CPACTL_ERROR_INIT;
+	struct cpa_target *targets = NULL, *t = NULL;
+	struct deployment d = { 0 };
+	const char *root = NULL, *id = NULL;
+	json_t *report = NULL, *item, *p;
+	size_t count = 0, i, k;
+	int first, all_ok = 1;
+
+	first = cli_parse(cli, argc, argv, on_root, &root);
+	if (first < 0)
+		return first == -2 ? EXIT_OK : EXIT_USAGE;
+	if (first < argc)
+		id = argv[first++];
+	if (first < argc)
+		return cli_usage(cli, "unexpected argument '%s'", argv[first]);
+	if (cli_deployment(cli, root, 0, &targets, &count, &t, &d, &err) < 0 ||
+	    snapshot_verify(&d, id, &report, &all_ok, &err) < 0)
+		goto out;
+	if (!cli->quiet && !cli->json) {
+		json_array_foreach(report, i, item) {
+			int ok = json_is_true(json_object_get(item, "ok"));
+			fprintf(stderr, "%s %s\n", json_string_value(json_object_get(item, "id")), ok ? "ok" : "FAILED");
+			json_array_foreach(json_object_get(item, "problems"), k, p)
+				fprintf(stderr, "  %s\n", json_string_value(p));
+		}
+		if (json_array_size(report) == 0)
+			say(cli, "no snapshot under '%s'", d.root);
+	}
+out:
+	deployment_release(&d);
+	cpa_targets_free(targets, count);
+	return cli_finish(cli, report, &err, all_ok ? EXIT_OK : EXIT_PROBLEMS);
+}

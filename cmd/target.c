@@ -1,0 +1,131 @@
+/*
+ * target.c - pick the one CPA container a verb acts on, and its deployment.
+ *
+ * Verbs that change or read a deployment's state act on one container: the
+ * one named by --container, or the only CPA container on the engine.  When
+ * there are several, guessing would be dangerous: the user must name one.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/atomic_file.h"
+#include "../lib/buf.h"
+#include "../lib/history.h"
+#include "cli.h"
+
+int cli_one_target(struct cli *cli, int skip_version, struct cpa_target **targets, size_t *count,
+		   struct cpa_target **target, struct cpactl_error *err)
+{
+	struct discover_options opts = { 0 };
+
+	*target = NULL;
+	opts.container = cli->container;
+	opts.skip_version = skip_version;
+	if (cli_docker(cli, err) < 0 || discover_targets(cli->docker, &opts, targets, count, err) < 0)
+		return -1;
+	if (*count == 0)
+		return error_set(err, ERR_NOT_FOUND,
+				 "no CPA container found on '%s' (name one with --container, or label it "
+				 "io.cpactl.target=true)",
+				 docker_client_host(cli->docker));
+	if (*count > 1) {
+		char names[512] = "";
+		size_t used = 0;
+		for (size_t i = 0; i < *count && used < sizeof(names) - 1; i++) {
+			int n = snprintf(names + used, sizeof(names) - used, "%s%s", i ? ", " : "", (*targets)[i].name);
+			if (n < 0)
+				break;
+			used += (size_t)n;
+		}
+		return error_set(err, ERR_USAGE, "several CPA containers (%s): name one with --container", names);
+	}
+	*target = &(*targets)[0];
+	return 0;
+}
+
+int cli_deployment(struct cli *cli, const char *root, int need_target, struct cpa_target **targets,
+		   size_t *count, struct cpa_target **target, struct deployment *d,
+		   struct cpactl_error *err)
+{
+	const char *env = getenv("CPACTL_ROOT");
+
+	*target = NULL;
+	if (need_target || !((root && *root) || (env && *env)))
+		if (cli_one_target(cli, 0, targets, count, target, err) < 0)
+			return -1;
+	return deployment_resolve(*target, root, d, err);
+}
+
+/* --- interrupts, numbers, the config history ----------------------------------- */
+
+volatile sig_atomic_t cli_interrupted;
+
+static void on_interrupt(int sig)
+{
+	(void)sig;
+	cli_interrupted = 1;
+}
+
+void cli_catch_interrupts(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_interrupt;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+int cli_parse_seconds(struct cli *cli, const char *option, const char *arg, int *out)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+
+	if (!*arg || *end || v < 0 || v > 86400)
+		return cli_usage(cli, "%s wants a number of seconds from 0 to 86400, not '%s'", option, arg), -1;
+	*out = (int)v;
+	return 0;
+}
+
+int cli_commit_config(struct cli *cli, const struct deployment *d, const char *snapshot_path,
+		      const char *snapshot_id, const struct cpa_target *t, const char *why,
+		      struct cpactl_error *err)
+{
+	struct buf path = BUF_INIT, message = BUF_INIT;
+	char *data = NULL;
+	size_t len = 0;
+	char oid[41] = "";
+	int committed = 0, rc = -1;
+	struct cpactl_error inner = CPACTL_ERROR_INIT;
+
+	buf_appendf(&path, "%s/config.yaml", snapshot_path);
+	if (read_small_file(path.data, (size_t)16 * 1024 * 1024, &data, &len, &inner) < 0) {
+		/* --no-config: nothing to commit. */
+		rc = 0;
+		goto out;
+	}
+	/* Names, versions and ids only: a commit message never holds a secret. */
+	buf_appendf(&message, "%s %s: CPA %s, image %s\n\ncontainer: %s\nsnapshot: %s\n", why, snapshot_id,
+		    t->version ? t->version : "unknown", t->image ? t->image : "unknown", t->name, snapshot_id);
+	if (history_commit(d->history_dir, data, len, message.data, oid, &committed, err) < 0)
+		goto out;
+	if (committed)
+		say(cli, "config.yaml committed to the history as %.12s", oid);
+	else
+		debug(cli, "config.yaml unchanged since history commit %.12s", oid);
+	rc = 0;
+out:
+	if (data) {
+		volatile char *p = data;
+		for (size_t i = 0; i < len; i++)
+			p[i] = 0;
+	}
+	free(data);
+	buf_free(&path);
+	buf_free(&message);
+	return rc;
+}

@@ -1,0 +1,114 @@
+/*
+ * deployment.c - see deployment.h.
+ */
+#include "deployment.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "buf.h"
+
+static char *join(const char *a, const char *b)
+{
+	struct buf p = BUF_INIT;
+	if (buf_appendf(&p, "%s/%s", a, b) < 0) {
+		buf_free(&p);
+		return NULL;
+	}
+	return buf_detach(&p);
+}
+
+int make_private_dirs(const char *path, struct cpactl_error *err)
+{
+	char *copy = strdup(path);
+	int rc = -1;
+
+	if (!copy)
+		return error_set(err, ERR_NOMEM, "out of memory");
+	for (char *p = copy + 1;; p++) {
+		if (*p == '/' || *p == '\0') {
+			char saved = *p;
+			*p = '\0';
+			if (mkdir(copy, 0700) < 0 && errno != EEXIST) {
+				error_set_errno(err, errno, ERR_IO, "cannot create directory '%s'", copy);
+				goto out;
+			}
+			*p = saved;
+			if (saved == '\0')
+				break;
+		}
+	}
+	rc = 0;
+out:
+	free(copy);
+	return rc;
+}
+
+int deployment_resolve(const struct cpa_target *t, const char *root_override,
+		       struct deployment *d, struct cpactl_error *err)
+{
+	struct buf root = BUF_INIT;
+	const char *env = getenv("CPACTL_ROOT");
+
+	memset(d, 0, sizeof(*d));
+	if (root_override && *root_override) {
+		buf_append_str(&root, root_override);
+	} else if (env && *env) {
+		buf_append_str(&root, env);
+	} else if (t && t->config_storage && strcmp(t->config_storage, "bind") == 0 && t->config_path &&
+		   t->config_path[0] == '/') {
+		const char *slash = strrchr(t->config_path, '/');
+		buf_append(&root, t->config_path, slash == t->config_path ? 1 : (size_t)(slash - t->config_path));
+	} else {
+		return error_set(err, ERR_USAGE,
+				 "no deployment root for container '%s': its config.yaml is not a bind "
+				 "mount on this machine; name a directory with --root DIR or CPACTL_ROOT",
+				 t && t->name ? t->name : "?");
+	}
+	while (root.len > 1 && root.data[root.len - 1] == '/')
+		root.data[--root.len] = '\0';
+	if (root.len == 0 || root.data[0] != '/') {
+		buf_free(&root);
+		return error_set(err, ERR_USAGE, "the deployment root must be an absolute path");
+	}
+	d->root = buf_detach(&root);
+	d->backup_dir = join(d->root, "backup");
+	d->archive_dir = join(d->root, "archive");
+	d->state_dir = join(d->root, ".cpactl");
+	d->store_dir = join(d->root, ".cpactl/store");
+	d->history_dir = join(d->root, ".cpactl/history");
+	d->lock_path = join(d->root, ".cpactl/lock");
+	if (!d->root || !d->backup_dir || !d->archive_dir || !d->state_dir || !d->store_dir ||
+	    !d->history_dir || !d->lock_path) {
+		deployment_release(d);
+		return error_set(err, ERR_NOMEM, "out of memory");
+	}
+	return 0;
+}
+
+int deployment_prepare(const struct deployment *d, struct cpactl_error *err)
+{
+	const char *dirs[] = { d->backup_dir, d->archive_dir, d->state_dir, d->store_dir, NULL };
+	struct stat st;
+
+	if (stat(d->root, &st) < 0)
+		return error_set_errno(err, errno, ERR_IO, "deployment root '%s'", d->root);
+	for (size_t i = 0; dirs[i]; i++)
+		if (make_private_dirs(dirs[i], err) < 0)
+			return -1;
+	return 0;
+}
+
+void deployment_release(struct deployment *d)
+{
+	free(d->root);
+	free(d->backup_dir);
+	free(d->archive_dir);
+	free(d->state_dir);
+	free(d->store_dir);
+	free(d->history_dir);
+	free(d->lock_path);
+	memset(d, 0, sizeof(*d));
+}

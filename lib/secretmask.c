@@ -1,0 +1,409 @@
+/*
+ * secretmask.c - see secretmask.h.
+ *
+ * How it works.  libyaml's events carry the position of every node as a
+ * character index (not a byte offset: "中" is one character, three bytes).
+ * A walk over the events keeps a stack of the collections it is inside and,
+ * for each, whether everything in it is secret; a mapping also knows whether
+ * the value about to come belongs to a secret key.  Each scalar that is a
+ * secret value has its character range turned into a byte range (a cursor
+ * that only moves forward, since events come in document order) and replaced.
+ *
+ * Aliases.  `api-key: *k` hides nothing by itself: the secret is wherever
+ * `&k` was defined, possibly under a harmless key.  So the walk runs first
+ * without writing, collecting the anchors that secret places refer to, and
+ * again until that set stops growing (an anchored node may itself hold
+ * aliases); only then a last walk writes, masking anchored nodes of the set
+ * as a whole.
+ */
+#include "secretmask.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+#include "cpa.h"
+
+/* Bounds the fixed-point passes over aliases; a real config needs two. */
+#define MAX_PASSES 64
+
+/* Key names whose values are secrets even though cpa_key_is_secret() does
+ * not list them: a suffix match catches `management-password`,
+ * `gitstore-git-token`, `objectstore-secret-key`, `client-secret` ...
+ * Not "api-key": `claude-api-key` is a whole provider section, and its
+ * base-url and models must stay readable (its `api-key`s are masked). */
+static const char *const secret_suffixes[] = {
+	"password", "passwd", "token", "secret", "secret-key", "secret_key", "private-key",
+	"private_key", "authorization", "cookie", "dsn", NULL,
+};
+
+int secret_mask_key_is_secret(const char *key)
+{
+	size_t klen;
+
+	if (!key)
+		return 0;
+	if (cpa_key_is_secret(key))
+		return 1;
+	klen = strlen(key);
+	for (size_t i = 0; secret_suffixes[i]; i++) {
+		size_t slen = strlen(secret_suffixes[i]);
+		if (klen >= slen && strcasecmp(key + klen - slen, secret_suffixes[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+struct frame {
+	int is_mapping;
+	int secret;        /* every scalar inside is a secret */
+	int expect_key;    /* mapping: the next node is a key */
+	int value_secret;  /* mapping: the value about to come belongs to a secret key */
+};
+
+struct names {
+	char **items;
+	size_t count, cap;
+};
+
+struct walk {
+	const char *src;
+	size_t len;
+	struct frame *stack;
+	size_t depth, cap;
+	struct names secret_anchors; /* anchors an alias in a secret place refers to */
+	struct names key_anchors;    /* anchors of scalars that name a secret key */
+	int grew;                    /* secret_anchors grew during this pass */
+	int emit;                    /* the writing pass */
+	struct buf *out;
+	size_t copied;               /* bytes of src already written */
+	size_t char_pos, byte_pos;   /* the character -> byte cursor */
+};
+
+static int names_has(const struct names *n, const char *name)
+{
+	for (size_t i = 0; i < n->count; i++)
+		if (strcmp(n->items[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Returns 1 when added, 0 when already there, -1 without memory. */
+static int names_add(struct names *n, const char *name)
+{
+	char *copy;
+
+	if (names_has(n, name))
+		return 0;
+	if (n->count == n->cap) {
+		size_t cap = n->cap ? n->cap * 2 : 8;
+		char **items = realloc(n->items, cap * sizeof(*items));
+		if (!items)
+			return -1;
+		n->items = items;
+		n->cap = cap;
+	}
+	copy = strdup(name);
+	if (!copy)
+		return -1;
+	n->items[n->count++] = copy;
+	return 1;
+}
+
+static void names_free(struct names *n)
+{
+	for (size_t i = 0; i < n->count; i++)
+		free(n->items[i]);
+	free(n->items);
+	memset(n, 0, sizeof(*n));
+}
+
+static size_t utf8_width(unsigned char c)
+{
+	if (c < 0x80)
+		return 1;
+	if ((c & 0xE0) == 0xC0)
+		return 2;
+	if ((c & 0xF0) == 0xE0)
+		return 3;
+	if ((c & 0xF8) == 0xF0)
+		return 4;
+	return 1;
+}
+
+/* The byte offset of character `index`.  libyaml validated the UTF-8, and
+ * counts CR LF as two characters, as this does. */
+static size_t byte_offset(struct walk *w, size_t index)
+{
+	while (w->char_pos < index && w->byte_pos < w->len) {
+		w->byte_pos += utf8_width((unsigned char)w->src[w->byte_pos]);
+		w->char_pos++;
+	}
+	return w->byte_pos < w->len ? w->byte_pos : w->len;
+}
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static int is_plain_null(const yaml_event_t *ev)
+{
+	const char *v = (const char *)ev->data.scalar.value;
+
+	return ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	       (strcmp(v, "~") == 0 || strcmp(v, "null") == 0 || strcmp(v, "Null") == 0 ||
+		strcmp(v, "NULL") == 0);
+}
+
+/* Writes src[copied, end) as it is. */
+static int copy_to(struct walk *w, size_t end)
+{
+	if (end > w->copied && buf_append(w->out, w->src + w->copied, end - w->copied) < 0)
+		return -1;
+	if (end > w->copied)
+		w->copied = end;
+	return 0;
+}
+
+/* Replaces the scalar of `ev` by the mask.  Its anchor and tag stay (an alias
+ * elsewhere may name it); so do a block scalar's header comment and the line
+ * breaks after it, which libyaml counts as part of a block scalar. */
+static int mask_scalar(struct walk *w, const yaml_event_t *ev, struct cpactl_error *err)
+{
+	size_t start = byte_offset(w, ev->start_mark.index);
+	size_t end = byte_offset(w, ev->end_mark.index);
+	size_t p = start;
+	int block = ev->data.scalar.style == YAML_LITERAL_SCALAR_STYLE ||
+		    ev->data.scalar.style == YAML_FOLDED_SCALAR_STYLE;
+
+	if (start < w->copied || end < start)
+		return error_set(err, ERR_FAILED, "cannot mask secrets: scalar positions out of order");
+	for (int props = 0; props < 2 && p < end && (w->src[p] == '&' || w->src[p] == '!'); props++) {
+		while (p < end && !is_space(w->src[p]))
+			p++;
+		while (p < end && is_space(w->src[p]))
+			p++;
+	}
+	if (p >= end || is_plain_null(ev))
+		return 0; /* an empty value or a null hides nothing */
+	if (copy_to(w, p) < 0 || buf_append_str(w->out, SECRET_MASK) < 0)
+		goto nomem;
+	if (block) {
+		size_t eol = p, tail = end;
+		while (eol < end && w->src[eol] != '\n' && w->src[eol] != '\r')
+			eol++;
+		size_t indicators = p;
+		/* The header is `|` or `>` with chomping and indent digits, then
+		 * maybe a comment: keep the comment, with the spaces before it. */
+		while (indicators < eol && !is_space(w->src[indicators]))
+			indicators++;
+		if (memchr(w->src + indicators, '#', eol - indicators) &&
+		    buf_append(w->out, w->src + indicators, eol - indicators) < 0)
+			goto nomem;
+		while (tail > p && is_space(w->src[tail - 1]))
+			tail--;
+		while (tail < end && w->src[tail] != '\n' && w->src[tail] != '\r')
+			tail++;
+		if (tail < end && buf_append(w->out, w->src + tail, end - tail) < 0)
+			goto nomem;
+	}
+	w->copied = end;
+	return 0;
+nomem:
+	return error_set(err, ERR_NOMEM, "out of memory");
+}
+
+/* Where the next node stands: whether it is a mapping key and whether it is
+ * a secret by its place (before looking at its anchor). */
+static void node_place(const struct walk *w, int *is_key, int *secret)
+{
+	const struct frame *f = w->depth ? &w->stack[w->depth - 1] : NULL;
+
+	*is_key = f && f->is_mapping && f->expect_key;
+	if (!f)
+		*secret = 0;
+	else if (!f->is_mapping)
+		*secret = f->secret;
+	else if (f->expect_key)
+		*secret = 0;
+	else
+		*secret = f->secret || f->value_secret;
+}
+
+/* A node is complete: a mapping moves from key to value or back.
+ * `key_secret` says whether a key just read names a secret. */
+static void node_done(struct walk *w, int key_secret)
+{
+	struct frame *f = w->depth ? &w->stack[w->depth - 1] : NULL;
+
+	if (!f || !f->is_mapping)
+		return;
+	if (f->expect_key) {
+		f->expect_key = 0;
+		f->value_secret = key_secret;
+	} else {
+		f->expect_key = 1;
+		f->value_secret = 0;
+	}
+}
+
+static int push(struct walk *w, int is_mapping, int secret)
+{
+	if (w->depth == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 16;
+		struct frame *s = realloc(w->stack, cap * sizeof(*s));
+		if (!s)
+			return -1;
+		w->stack = s;
+		w->cap = cap;
+	}
+	w->stack[w->depth].is_mapping = is_mapping;
+	w->stack[w->depth].secret = secret;
+	w->stack[w->depth].expect_key = 1;
+	w->stack[w->depth].value_secret = 0;
+	w->depth++;
+	return 0;
+}
+
+static int anchored_secret(const struct walk *w, const yaml_char_t *anchor)
+{
+	return anchor && names_has(&w->secret_anchors, (const char *)anchor);
+}
+
+static int on_event(struct walk *w, const yaml_event_t *ev, struct cpactl_error *err)
+{
+	int is_key, secret;
+
+	switch (ev->type) {
+	case YAML_SCALAR_EVENT: {
+		const char *value = (const char *)ev->data.scalar.value;
+		node_place(w, &is_key, &secret);
+		secret = secret || anchored_secret(w, ev->data.scalar.anchor);
+		if (ev->data.scalar.anchor && secret_mask_key_is_secret(value) &&
+		    names_add(&w->key_anchors, (const char *)ev->data.scalar.anchor) < 0)
+			return error_set(err, ERR_NOMEM, "out of memory");
+		if (secret && w->emit && mask_scalar(w, ev, err) < 0)
+			return -1;
+		node_done(w, is_key && secret_mask_key_is_secret(value));
+		return 0;
+	}
+	case YAML_ALIAS_EVENT: {
+		const char *anchor = (const char *)ev->data.alias.anchor;
+		node_place(w, &is_key, &secret);
+		if (secret && !is_key) {
+			int added = names_add(&w->secret_anchors, anchor);
+			if (added < 0)
+				return error_set(err, ERR_NOMEM, "out of memory");
+			/* The writing pass must not discover a secret it already
+			 * passed by: fail rather than print it. */
+			if (added && w->emit)
+				return error_set(err, ERR_FAILED, "cannot mask secrets: aliases nest too deeply");
+			w->grew |= added;
+		}
+		node_done(w, is_key && names_has(&w->key_anchors, anchor));
+		return 0;
+	}
+	case YAML_SEQUENCE_START_EVENT:
+	case YAML_MAPPING_START_EVENT: {
+		const yaml_char_t *anchor = ev->type == YAML_MAPPING_START_EVENT
+						    ? ev->data.mapping_start.anchor
+						    : ev->data.sequence_start.anchor;
+		node_place(w, &is_key, &secret);
+		/* A collection used as a key inside a secret collection stays secret. */
+		if (is_key && w->depth)
+			secret = w->stack[w->depth - 1].secret;
+		secret = secret || anchored_secret(w, anchor);
+		if (push(w, ev->type == YAML_MAPPING_START_EVENT, secret) < 0)
+			return error_set(err, ERR_NOMEM, "out of memory");
+		return 0;
+	}
+	case YAML_SEQUENCE_END_EVENT:
+	case YAML_MAPPING_END_EVENT:
+		if (w->depth)
+			w->depth--;
+		node_done(w, 0);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* One pass over the whole stream. */
+static int walk_once(struct walk *w, struct cpactl_error *err)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	int rc = -1, done = 0;
+
+	if (!yaml_parser_initialize(&parser))
+		return error_set(err, ERR_NOMEM, "out of memory");
+	yaml_parser_set_input_string(&parser, (const unsigned char *)w->src, w->len);
+	yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
+	w->depth = 0;
+	w->grew = 0;
+	w->copied = 0;
+	w->char_pos = 0;
+	w->byte_pos = 0;
+	while (!done) {
+		if (!yaml_parser_parse(&parser, &ev)) {
+			if (parser.error == YAML_MEMORY_ERROR)
+				error_set(err, ERR_NOMEM, "out of memory");
+			else
+				error_set(err, ERR_PARSE,
+					  "cannot mask secrets: the YAML does not parse: line %zu column %zu: %s",
+					  parser.problem_mark.line + 1, parser.problem_mark.column + 1,
+					  parser.problem ? parser.problem : "unknown error");
+			goto out;
+		}
+		done = ev.type == YAML_STREAM_END_EVENT;
+		if (on_event(w, &ev, err) < 0) {
+			yaml_event_delete(&ev);
+			goto out;
+		}
+		yaml_event_delete(&ev);
+	}
+	if (w->emit && copy_to(w, w->len) < 0) {
+		error_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	yaml_parser_delete(&parser);
+	return rc;
+}
+
+int secret_mask_yaml(const char *data, size_t len, struct buf *out, struct cpactl_error *err)
+{
+	struct buf masked = BUF_INIT;
+	struct walk w;
+	int rc = -1, passes = 0;
+
+	memset(&w, 0, sizeof(w));
+	w.src = data ? data : "";
+	w.len = data ? len : 0;
+	w.out = &masked;
+	do {
+		if (++passes > MAX_PASSES) {
+			error_set(err, ERR_FAILED, "cannot mask secrets: aliases nest too deeply");
+			goto out;
+		}
+		if (walk_once(&w, err) < 0)
+			goto out;
+	} while (w.grew);
+	w.emit = 1;
+	if (walk_once(&w, err) < 0)
+		goto out;
+	if (buf_append(out, masked.data ? masked.data : "", masked.len) < 0) {
+		error_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	buf_wipe(&masked);
+	free(w.stack);
+	names_free(&w.secret_anchors);
+	names_free(&w.key_anchors);
+	return rc;
+}

@@ -1,0 +1,38 @@
+/*
+ * secretmask.h - hide the secret values of a YAML text, keep every other byte.
+ *
+ * `cpactl config show` and `config diff` print config.yaml as its owner wrote
+ * it (comments, order, quoting, blank lines) so that a diff reads like a diff
+ * of the file.  Only the values that hold secrets are replaced, each by `***`:
+ * the value of a key that cpa_key_is_secret() names (or a key that ends in
+ * password, token, secret ...), and every scalar inside a sequence or mapping
+ * under such a key (each item of `api-keys:`, each value under `headers:`).
+ * Keys stay visible, so a reader still sees which key a line holds.
+ *
+ * What must always hold: the text is never hand-parsed.  libyaml's event
+ * parser says where each scalar starts and ends; those ranges, and nothing
+ * else, are replaced.  A node that an alias in a secret place refers to is
+ * masked where it is defined, too.  When the YAML does not parse, nothing is
+ * written: a caller can never print the text unmasked by mistake.
+ */
+#ifndef CPACTL_SECRETMASK_H
+#define CPACTL_SECRETMASK_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "error.h"
+
+#define SECRET_MASK "***"
+
+/* Appends the masked copy of `data` (len bytes, UTF-8) to `out`.  Fails with
+ * ERR_PARSE (line and column in the message, never a value) when the text is
+ * not YAML, ERR_NOMEM when memory runs out; `out` is then left unchanged. */
+int secret_mask_yaml(const char *data, size_t len, struct buf *out, struct cpactl_error *err);
+
+/* 1 when the value of mapping key `key` is a secret: cpa_key_is_secret(), or
+ * a name ending in one of the secret words (`management-password`,
+ * `git_token`, `client-secret` ...). */
+int secret_mask_key_is_secret(const char *key);
+
+#endif

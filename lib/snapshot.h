@@ -1,0 +1,85 @@
+/*
+ * snapshot.h - snapshots you can trust: create, list and verify them.
+ *
+ * A snapshot is a directory ROOT/backup/<ID> (ID = UTC YYYYmmdd-HHMMSS) with:
+ *   manifest.json       format, cpactl version, baseline, the SHA-256 and size
+ *                       of every part, the image and its blobs
+ *   baseline.md         the runbook's baseline, for people
+ *   container.json      the container's inspect data (to recreate it exactly)
+ *   image-inspect.json  the image's inspect data (its defaults, to subtract)
+ *   config.yaml         the live config, byte for byte
+ *   auth.tar            the auth dir, a pax tar written with libarchive
+ *                       (names, modes, owners, mtimes kept)
+ *   image-layers.json   the entries of the image's save stream; regular files
+ *                       point to blobs of the store by SHA-256
+ *
+ * What must always hold: a snapshot directory without a leading '.' is
+ * complete.  It is built as backup/.<ID>.tmp, every file fsynced, sealed
+ * (the manifest's SHA-256 goes to ROOT/.cpactl/seals/<ID>.sha256) and then
+ * renamed into place.  An interrupted or failed backup leaves no snapshot.
+ * verify trusts nothing: it re-hashes the manifest against its seal, every
+ * part against the manifest, every blob against its name.
+ *
+ * Secrets: config.yaml, auth.tar and container.json hold secrets; they are
+ * written 0600 in 0700 directories and their contents are never printed.
+ */
+#ifndef CPACTL_SNAPSHOT_H
+#define CPACTL_SNAPSHOT_H
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdint.h>
+
+#include "deployment.h"
+#include "discover.h"
+#include "docker.h"
+#include "error.h"
+
+#define SNAPSHOT_FORMAT 1
+#define SNAPSHOT_ID_LEN 15 /* YYYYmmdd-HHMMSS */
+#define ROLLBACK_REPO "cpactl-rollback"
+
+/* Told about progress: phase ("image", "auth", "config") and bytes so far. */
+typedef void (*snapshot_progress_fn)(void *ctx, const char *phase, uint64_t bytes);
+
+struct snapshot_options {
+	int no_image;      /* skip the image (not offline-restorable) */
+	int no_config;     /* go on without config.yaml when it cannot be read */
+	const char *cpactl_version;
+	const volatile sig_atomic_t *interrupted; /* set by a signal handler: abort */
+	snapshot_progress_fn progress;
+	void *progress_ctx;
+};
+
+struct snapshot_result {
+	char id[32];
+	char *path;             /* ROOT/backup/<ID>, malloc'd */
+	uint64_t bytes;         /* parts plus every blob the snapshot references */
+	uint64_t new_bytes;     /* bytes this snapshot added to disk */
+	int image_reused;       /* the image's blobs were all in the store already */
+	char *rollback_tag;     /* cpactl-rollback:<name>-<ID>, or NULL if tagging failed */
+	json_t *warnings;       /* array of strings */
+};
+
+/* Takes a snapshot of target `t` into deployment `d` (which must be prepared
+ * and locked by the caller). */
+int snapshot_create(struct docker_client *c, const struct cpa_target *t, const struct deployment *d,
+		    const struct snapshot_options *o, struct snapshot_result *r,
+		    struct cpactl_error *err);
+void snapshot_result_release(struct snapshot_result *r);
+
+/* Every snapshot of the deployment, in backup/ and archive/, oldest first:
+ * objects with id, created, version, image, image_id, bytes, new_bytes,
+ * offline, location, path. */
+int snapshot_list(const struct deployment *d, json_t **out, struct cpactl_error *err);
+
+/* Verifies one snapshot (id) or all (id NULL).  *report is an array of
+ * {"id", "ok", "problems": [..]}; *all_ok is 1 when nothing is wrong.
+ * ERR_NOT_FOUND when `id` names no snapshot. */
+int snapshot_verify(const struct deployment *d, const char *id, json_t **report, int *all_ok,
+		    struct cpactl_error *err);
+
+/* Removes leftovers of interrupted backups (call with the lock held). */
+void snapshot_sweep(const struct deployment *d);
+
+#endif

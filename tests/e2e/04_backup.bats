@@ -1,0 +1,273 @@
+#!/usr/bin/env bats
+# backup, list and verify against the real engine, including the failure paths:
+# a config that is a directory, the lock, a full disk, Ctrl-C and hand edits.
+
+load helpers
+
+setup_file() {
+	. "$BATS_TEST_DIRNAME/../engine.sh"
+	export PORT ROOT
+	PORT=$(free_port)
+	deploy bk-prod v7.1.0 -p "127.0.0.1:$PORT:8317" --restart unless-stopped
+	ROOT="$BATS_FILE_TMPDIR/bk-prod"
+	wait_port "$PORT"
+}
+
+teardown_file() {
+	remove_containers bk-prod bk-vol bk-dir bk-big bk-tmpfs
+	docker volume rm bk-vol-auth >/dev/null 2>&1 || true
+	umount "$BATS_FILE_TMPDIR/small" 2>/dev/null || true
+}
+
+first_id() {
+	ls "$ROOT/backup" | grep -v '^\.' | head -n 1
+}
+
+@test "backup makes a complete snapshot with private modes" {
+	cpactl_run backup --json --container bk-prod
+	[ "$status" -eq 0 ] || { show; false; }
+	local id
+	id=$(jqo .id)
+	[[ "$id" =~ ^[0-9]{8}-[0-9]{6}$ ]]
+	local dir="$ROOT/backup/$id"
+	for f in manifest.json baseline.md container.json image-inspect.json config.yaml auth.tar image-layers.json; do
+		[ -f "$dir/$f" ] || { echo "missing $f"; false; }
+		[ "$(stat -c %a "$dir/$f")" = 600 ] || { echo "$f is $(stat -c %a "$dir/$f")"; false; }
+	done
+	[ "$(stat -c %a "$dir")" = 700 ]
+	[ "$(stat -c %a "$ROOT/backup")" = 700 ]
+	[ "$(stat -c %a "$ROOT/.cpactl")" = 700 ]
+	[ "$(stat -c %a "$ROOT/.cpactl/store")" = 700 ]
+	[ "$(stat -c %a "$ROOT/.cpactl/history")" = 700 ]
+	[ -z "$(ls -a "$ROOT/backup" | grep '\.tmp$')" ]
+}
+
+@test "the snapshot's config.yaml is byte for byte the live one" {
+	local id
+	id=$(first_id)
+	cmp "$ROOT/config.yaml" "$ROOT/backup/$id/config.yaml"
+}
+
+@test "auth.tar holds every auth file with its mode, relative names" {
+	local id
+	id=$(first_id)
+	run tar -tvf "$ROOT/backup/$id/auth.tar"
+	[[ "$output" == *"-rw------- "*"claude-alice@example.com.json"* ]]
+	[[ "$output" == *"codex-bob@example.com-plus.json"* ]]
+	[[ "$output" == *"gemini-carol@example.com-proj1.json"* ]]
+	[[ "$output" != *"/.cli-proxy-api/"* ]]
+	mkdir -p "$BATS_TEST_TMPDIR/x"
+	tar -xf "$ROOT/backup/$id/auth.tar" -C "$BATS_TEST_TMPDIR/x"
+	diff -r "$ROOT/auth" "$BATS_TEST_TMPDIR/x"
+}
+
+@test "baseline.md follows the runbook and the manifest records the parts" {
+	local id
+	id=$(first_id)
+	grep -q "^# Baseline $id" "$ROOT/backup/$id/baseline.md"
+	grep -q "^Container: bk-prod" "$ROOT/backup/$id/baseline.md"
+	grep -q "^Version: CLIProxyAPI Version: v7.1.0" "$ROOT/backup/$id/baseline.md"
+	grep -q "^Port: $PORT" "$ROOT/backup/$id/baseline.md"
+	run jq -r '.format, .cpactl_version, .parts["config.yaml"].sha256, .baseline.container' "$ROOT/backup/$id/manifest.json"
+	[ "${lines[0]}" = 1 ]
+	[ "${lines[2]}" = "$(sha256sum "$ROOT/config.yaml" | cut -c1-64)" ]
+	[ "${lines[3]}" = bk-prod ]
+	! grep -rq SECRET-FIXTURE "$ROOT/backup/$id/manifest.json" "$ROOT/backup/$id/baseline.md"
+}
+
+@test "the image is tagged for a local rollback" {
+	local id
+	id=$(first_id)
+	docker image inspect "cpactl-rollback:bk-prod-$id" >/dev/null
+}
+
+@test "a second backup of the unchanged image stores no image bytes again, under a new id" {
+	cpactl_run backup --json --container bk-prod
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(jqo .image_reused)" = true ]
+	local second_new
+	second_new=$(jqo .new_bytes)
+	cpactl_run list --json --container bk-prod
+	[ "$(jqo 'length')" -ge 2 ]
+	local first_new
+	first_new=$(jqo '.[0].new_bytes')
+	[ "$second_new" -lt "$((first_new / 5))" ] || { echo "second $second_new first $first_new"; false; }
+	[ "$(jqo '.[0].id')" != "$(jqo '.[1].id')" ]
+}
+
+@test "two backups in the same second get distinct ids" {
+	cpactl_run backup --json --container bk-prod --no-image
+	local a
+	a=$(jqo .id)
+	cpactl_run backup --json --container bk-prod --no-image
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$a" != "$(jqo .id)" ]
+}
+
+@test "list --json has the documented fields" {
+	cpactl_run list --json --container bk-prod
+	[ "$status" -eq 0 ]
+	for key in id created version image image_id bytes new_bytes offline location; do
+		[ "$(jqo "map(has(\"$key\")) | all")" = true ] || { echo "missing $key"; false; }
+	done
+	[ "$(jqo '.[0].offline')" = true ]
+	[ "$(jqo '.[0].version')" = v7.1.0 ]
+	[ "$(jqo 'map(select(.offline == false)) | length')" -ge 2 ] # the --no-image ones
+	cpactl_run list --root "$ROOT"
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *ID*CREATED*VERSION* ]]
+}
+
+@test "verify passes on intact snapshots" {
+	cpactl_run verify --json --root "$ROOT"
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(jqo 'map(.ok) | all')" = true ]
+}
+
+@test "verify names a part edited by hand (exit 3)" {
+	local id
+	id=$(first_id)
+	cp "$ROOT/backup/$id/config.yaml" "$BATS_TEST_TMPDIR/keep"
+	echo "# edited" >>"$ROOT/backup/$id/config.yaml"
+	cpactl_run verify "$id" --json --root "$ROOT"
+	cp "$BATS_TEST_TMPDIR/keep" "$ROOT/backup/$id/config.yaml"
+	[ "$status" -eq 3 ] || { show; false; }
+	[[ "$(jqo '.[0].problems | join(" ")')" == *"config.yaml is corrupt"* ]]
+}
+
+@test "verify refuses a manifest rewritten to match an edited part" {
+	local id m
+	id=$(first_id)
+	m="$ROOT/backup/$id/manifest.json"
+	cp "$m" "$BATS_TEST_TMPDIR/m"
+	jq '.version = "v9.9.9"' "$BATS_TEST_TMPDIR/m" >"$m"
+	cpactl_run verify "$id" --json --root "$ROOT"
+	cp "$BATS_TEST_TMPDIR/m" "$m"
+	[ "$status" -eq 3 ] || { show; false; }
+	[[ "$(jqo '.[0].problems | join(" ")')" == *"does not match its seal"* ]]
+}
+
+@test "verify names a missing and a corrupt image blob" {
+	local id blob
+	id=$(first_id)
+	blob=$(jq -r '[.entries[] | select(.sha256)][0].sha256' "$ROOT/backup/$id/image-layers.json")
+	local path="$ROOT/.cpactl/store/sha256/${blob:0:2}/$blob"
+	mv "$path" "$BATS_TEST_TMPDIR/blob"
+	cpactl_run verify "$id" --root "$ROOT"
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *"blob sha256:${blob:0:12} is missing"* ]]
+	cpactl_run list --json --root "$ROOT"
+	[ "$(jqo ".[] | select(.id == \"$id\") | .offline")" = false ]
+	cp "$BATS_TEST_TMPDIR/blob" "$path"
+	printf 'x' | dd of="$path" bs=1 seek=10 conv=notrunc 2>/dev/null
+	cpactl_run verify "$id" --root "$ROOT"
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *"is corrupt"* ]]
+	mv "$BATS_TEST_TMPDIR/blob" "$path"
+	cpactl_run verify "$id" --root "$ROOT"
+	[ "$status" -eq 0 ]
+}
+
+@test "verify of an unknown id fails with not_found" {
+	cpactl_run verify 20000101-000000 --json --root "$ROOT"
+	[ "$status" -eq 1 ]
+	[ "$(jqo .error.code)" = not_found ]
+}
+
+@test "an auth dir in a named volume is backed up through the engine" {
+	local d
+	d=$(deploy_dir bk-vol)
+	docker volume create bk-vol-auth >/dev/null
+	docker create --name bk-vol -v "$d/config.yaml:/CLIProxyAPI/config.yaml" -v bk-vol-auth:/root/.cli-proxy-api \
+		eceasy/cli-proxy-api:v7.2.0 >/dev/null
+	docker cp "$d/auth/." bk-vol:/root/.cli-proxy-api/ >/dev/null
+	docker start bk-vol >/dev/null
+	cpactl_run backup --json --container bk-vol
+	[ "$status" -eq 0 ] || { show; false; }
+	run tar -tf "$(jqo .path)/auth.tar"
+	[[ "$output" == *"gemini-carol@example.com-proj1.json"* ]]
+}
+
+@test "a config.yaml that is a directory stops the backup unless --no-config" {
+	local d="$BATS_FILE_TMPDIR/bk-dir"
+	mkdir -p "$d/auth"
+	docker run -d --name bk-dir -v "$d/config.yaml:/CLIProxyAPI/config.yaml" -v "$d/auth:/root/.cli-proxy-api" \
+		eceasy/cli-proxy-api:v7.1.0 >/dev/null
+	cpactl_run backup --container bk-dir --no-image
+	[ "$status" -eq 1 ] || { show; false; }
+	[[ "$stderr" == *"is a directory"*"--no-config"* ]]
+	[ -z "$(ls "$d/backup")" ]
+	cpactl_run backup --container bk-dir --no-image --no-config
+	[ "$status" -eq 0 ] || { show; false; }
+	[[ "$stderr" == *"config.yaml was not backed up"* ]]
+}
+
+@test "a second mutating cpactl exits 4 and names the lock" {
+	flock "$ROOT/.cpactl/lock" sleep 3 &
+	sleep 0.3
+	cpactl_run backup --container bk-prod --json
+	wait
+	[ "$status" -eq 4 ] || { show; false; }
+	[ "$(jqo .error.code)" = locked ]
+	[[ "$(jqo .error.message)" == *"holds the lock"* ]]
+}
+
+@test "read-only commands do not wait for the lock" {
+	flock "$ROOT/.cpactl/lock" sleep 3 &
+	sleep 0.3
+	cpactl_run list --root "$ROOT"
+	local s=$status
+	kill %1 2>/dev/null || true
+	wait || true
+	[ "$s" -eq 0 ]
+}
+
+@test "a full disk: clear error, no snapshot, earlier snapshots still verify" {
+	local small="$BATS_FILE_TMPDIR/small"
+	mkdir -p "$small"
+	mount -t tmpfs -o size=2m tmpfs "$small"
+	bash "$BATS_TEST_DIRNAME/../fixtures/deploy.sh" "$small" >/dev/null
+	bash "$BATS_TEST_DIRNAME/../fixtures/big-image.sh" v7.2.0-pad8 8
+	docker run -d --name bk-tmpfs -v "$small/config.yaml:/CLIProxyAPI/config.yaml" \
+		-v "$small/auth:/root/.cli-proxy-api" eceasy/cli-proxy-api:v7.2.0-pad8 >/dev/null
+	cpactl_run backup --container bk-tmpfs --no-image
+	[ "$status" -eq 0 ] || { show; false; }
+	cpactl_run backup --container bk-tmpfs --json
+	[ "$status" -eq 1 ] || { show; false; }
+	[[ "$(jqo .error.message)" == *"no space left on device"* ]]
+	cpactl_run list --json --root "$small"
+	[ "$(jqo length)" = 1 ]
+	[ -z "$(ls -a "$small/backup" | grep '\.tmp$')" ]
+	[ -z "$(ls "$small/.cpactl/store/tmp" 2>/dev/null)" ]
+	cpactl_run verify --root "$small"
+	[ "$status" -eq 0 ] || { show; false; }
+	docker rm -f bk-tmpfs >/dev/null
+	umount "$small"
+}
+
+@test "Ctrl-C during the image save: no snapshot, no temporary files" {
+	bash "$BATS_TEST_DIRNAME/../fixtures/big-image.sh" v7.2.0-pad200 200
+	local d
+	d=$(deploy_dir bk-big)
+	docker run -d --name bk-big -v "$d/config.yaml:/CLIProxyAPI/config.yaml" -v "$d/auth:/root/.cli-proxy-api" \
+		eceasy/cli-proxy-api:v7.2.0-pad200 >/dev/null
+	"$CPACTL" backup --container bk-big >"$BATS_TEST_TMPDIR/out" 2>&1 &
+	local pid=$!
+	# Wait until the image is being stored, then interrupt.
+	for _ in $(seq 1 600); do
+		[ -n "$(ls "$d/.cpactl/store/tmp" 2>/dev/null)" ] && break
+		sleep 0.05
+	done
+	kill -INT "$pid"
+	run wait "$pid"
+	[ "$status" -ne 0 ]
+	grep -q interrupted "$BATS_TEST_TMPDIR/out"
+	cp "$BATS_TEST_TMPDIR/out" "$CPACTL_OUTPUT_LOG/ctrlc.err"
+	[ -z "$(ls "$d/backup")" ]
+	[ -z "$(ls -a "$d/backup" | grep '\.tmp$')" ]
+	[ -z "$(ls "$d/.cpactl/store/tmp" 2>/dev/null)" ]
+}
+
+@test "no fixture secret in anything backup, list or verify printed" {
+	! grep -rq SECRET-FIXTURE "$CPACTL_OUTPUT_LOG"
+}

@@ -1,0 +1,425 @@
+/*
+ * test_cpa.c - what cpactl knows about CLIProxyAPI.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../lib/cpa.h"
+#include "../../lib/error.h"
+#include "../../lib/yamlconf.h"
+
+/* --- version line ---------------------------------------------------------- */
+
+static void test_parse_version_line(void **state)
+{
+	char v[64];
+	(void)state;
+
+	assert_int_equal(cpa_parse_version_line("CLIProxyAPI Version: v7.2.0, Commit: abc123, BuiltAt: "
+						"2025-01-01T00:00:00Z\n", v, sizeof(v)), 0);
+	assert_string_equal(v, "v7.2.0");
+	/* After other output, with CRLF. */
+	assert_int_equal(cpa_parse_version_line("flag provided but not defined: -version\r\n"
+						"CLIProxyAPI Version: v6.0.1\r\n", v, sizeof(v)), 0);
+	assert_string_equal(v, "v6.0.1");
+	/* A source build. */
+	assert_int_equal(cpa_parse_version_line("CLIProxyAPI Version: dev, Commit: none, BuiltAt: unknown",
+						v, sizeof(v)), 0);
+	assert_string_equal(v, "dev");
+	/* Homebrew prints the version without a v. */
+	assert_int_equal(cpa_parse_version_line("CLIProxyAPI Version: 7.2.0, Commit: Homebrew", v, sizeof(v)), 0);
+	assert_string_equal(v, "7.2.0");
+	/* A suffix is kept. */
+	assert_int_equal(cpa_parse_version_line("CLIProxyAPI Version: v7.2.1-rc1, Commit: x", v, sizeof(v)), 0);
+	assert_string_equal(v, "v7.2.1-rc1");
+}
+
+static void test_parse_version_line_missing(void **state)
+{
+	char v[64] = "untouched";
+	char tiny[4];
+	(void)state;
+
+	assert_int_equal(cpa_parse_version_line("Usage of ./CLIProxyAPI:\n  -config string\n", v, sizeof(v)), -1);
+	assert_int_equal(cpa_parse_version_line("", v, sizeof(v)), -1);
+	assert_int_equal(cpa_parse_version_line(NULL, v, sizeof(v)), -1);
+	assert_int_equal(cpa_parse_version_line("CLIProxyAPI Version: , Commit: x", v, sizeof(v)), -1);
+	assert_int_equal(cpa_parse_version_line("CLIProxyAPI Version:", v, sizeof(v)), -1);
+	/* Too long for the output: refused, never truncated. */
+	assert_int_equal(cpa_parse_version_line("CLIProxyAPI Version: v7.2.0", tiny, sizeof(tiny)), -1);
+	assert_int_equal(cpa_parse_version_line("CLIProxyAPI Version: v7.2.0", v, 0), -1);
+}
+
+/* --- versions from image references --------------------------------------- */
+
+static void test_version_from_image(void **state)
+{
+	static const struct {
+		const char *ref;
+		const char *version; /* NULL: -1 */
+	} cases[] = {
+		{ "eceasy/cli-proxy-api:v7.1.0", "v7.1.0" },
+		{ "eceasy/cli-proxy-api:7.1.0", "7.1.0" },
+		{ "eceasy/cli-proxy-api:v7.2.1-rc1", "v7.2.1-rc1" },
+		{ "ghcr.io/router-for-me/cliproxyapi:V7.0.0", "V7.0.0" },
+		{ "registry.local:5000/eceasy/cli-proxy-api:v7.2.0", "v7.2.0" },
+		{ "registry.local:5000/eceasy/cli-proxy-api", NULL },
+		{ "localhost:5000/cli-proxy-api:latest", NULL },
+		{ "eceasy/cli-proxy-api:latest", NULL },
+		{ "eceasy/cli-proxy-api", NULL },
+		{ "eceasy/cli-proxy-api:main", NULL },
+		{ "eceasy/cli-proxy-api:version", NULL },
+		{ "eceasy/cli-proxy-api@sha256:0123456789abcdef", NULL },
+		{ "eceasy/cli-proxy-api:v7.2.0@sha256:0123456789abcdef", NULL },
+		{ "sha256:0123456789abcdef", NULL },
+		{ "", NULL },
+	};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char v[64] = "";
+		int rc = cpa_version_from_image(cases[i].ref, v, sizeof(v));
+		if (cases[i].version) {
+			if (rc != 0)
+				fail_msg("'%s': expected %s", cases[i].ref, cases[i].version);
+			assert_string_equal(v, cases[i].version);
+		} else if (rc != -1) {
+			fail_msg("'%s': expected no version, got '%s'", cases[i].ref, v);
+		}
+	}
+	{
+		char tiny[4];
+		assert_int_equal(cpa_version_from_image(NULL, tiny, sizeof(tiny)), -1);
+		assert_int_equal(cpa_version_from_image("x:v7.2.0", tiny, sizeof(tiny)), -1);
+	}
+}
+
+static void test_version_compare(void **state)
+{
+	(void)state;
+
+	assert_true(cpa_version_compare("v7.2.10", "v7.2.9") > 0);
+	assert_true(cpa_version_compare("v7.2.9", "v7.2.10") < 0);
+	assert_true(cpa_version_compare("v7.10.0", "v7.9.99") > 0);
+	assert_true(cpa_version_compare("v10.0.0", "v9.0.0") > 0);
+	assert_int_equal(cpa_version_compare("v7.2.0", "7.2.0"), 0);
+	assert_int_equal(cpa_version_compare("V7.2.0", "v7.2.0"), 0);
+	/* Suffixes are ignored. */
+	assert_int_equal(cpa_version_compare("v7.2.1-rc1", "v7.2.1"), 0);
+	assert_true(cpa_version_compare("v7.2.1-rc1", "v7.2.0") > 0);
+	/* Missing parts count as 0. */
+	assert_int_equal(cpa_version_compare("v7.2", "v7.2.0"), 0);
+	assert_true(cpa_version_compare("v7", "v6.9.9") > 0);
+	assert_true(cpa_version_compare("v7.1.50", "v7.1.49") > 0);
+	/* Unparsable sorts first. */
+	assert_true(cpa_version_compare("dev", "v0.0.1") < 0);
+	assert_true(cpa_version_compare("v0.0.1", "dev") > 0);
+	assert_int_equal(cpa_version_compare("dev", "latest"), 0);
+	assert_true(cpa_version_compare(NULL, "v1.0.0") < 0);
+	assert_int_equal(cpa_version_compare(NULL, NULL), 0);
+}
+
+/* --- logs -------------------------------------------------------------------- */
+
+static void test_loaded_clients(void **state)
+{
+	(void)state;
+
+	assert_int_equal(cpa_loaded_clients(
+				 "[2025-01-01 10:00:00] [info] full client load complete - 3 clients (2 auth files)\n"
+				 "[2025-01-01 10:05:00] [info] file changed, reloading\n"
+				 "[2025-01-01 10:05:01] [info] full client load complete - 5 clients (4 auth files)\n"
+				 "[2025-01-01 10:05:02] [info] API server started\n"),
+			 5);
+	assert_int_equal(cpa_loaded_clients("full client load complete - 0 clients\n"), 0);
+	assert_int_equal(cpa_loaded_clients("server started on :8317\n"), -1);
+	assert_int_equal(cpa_loaded_clients(""), -1);
+	assert_int_equal(cpa_loaded_clients(NULL), -1);
+	/* The last marker wins even when it has no number. */
+	assert_int_equal(cpa_loaded_clients("full client load complete - 4 clients\n"
+					    "full client load complete - ? clients\n"),
+			 -1);
+}
+
+static void test_count_error_lines(void **state)
+{
+	(void)state;
+
+	assert_int_equal(cpa_count_error_lines("ok\nPANIC: boom\nrequest 401 unauthorized\n"
+					       "all good\nread timeout\nfatal error\n"),
+			 4);
+	assert_int_equal(cpa_count_error_lines("all good\nnothing to see"), 0);
+	assert_int_equal(cpa_count_error_lines(""), 0);
+	assert_int_equal(cpa_count_error_lines(NULL), 0);
+}
+
+/* --- names ---------------------------------------------------------------- */
+
+static void test_auth_provider(void **state)
+{
+	(void)state;
+
+	assert_string_equal(cpa_auth_provider("claude-user@example.com.json"), "claude");
+	assert_string_equal(cpa_auth_provider("codex-x.json"), "codex");
+	assert_string_equal(cpa_auth_provider("gemini-user-project-123.json"), "gemini");
+	assert_string_equal(cpa_auth_provider("antigravity-a.json"), "antigravity");
+	assert_string_equal(cpa_auth_provider("qwen-a.JSON"), "qwen");
+	assert_string_equal(cpa_auth_provider("iflow-a.json"), "iflow");
+	assert_string_equal(cpa_auth_provider("unknown-a.json"), "other");
+	assert_string_equal(cpa_auth_provider("claude.json"), "other");
+	assert_string_equal(cpa_auth_provider("claudex-a.json"), "other");
+	assert_string_equal(cpa_auth_provider("a.json"), "other");
+	assert_null(cpa_auth_provider(".claude-a.json"));
+	assert_null(cpa_auth_provider("claude-a.json.bak"));
+	assert_null(cpa_auth_provider("claude-a.txt"));
+	assert_null(cpa_auth_provider(".json"));
+	assert_null(cpa_auth_provider("json"));
+	assert_null(cpa_auth_provider(""));
+}
+
+static void test_image_matches(void **state)
+{
+	(void)state;
+
+	assert_true(cpa_image_matches("eceasy/cli-proxy-api:v7.2.0"));
+	assert_true(cpa_image_matches("ghcr.io/router-for-me/CLIProxyAPI:latest"));
+	assert_true(cpa_image_matches("registry:5000/x/CLI-PROXY-API"));
+	assert_false(cpa_image_matches("postgres:16"));
+	assert_false(cpa_image_matches("cli-proxy:1"));
+	assert_false(cpa_image_matches(""));
+	assert_false(cpa_image_matches(NULL));
+}
+
+static void test_key_is_secret(void **state)
+{
+	(void)state;
+
+	assert_true(cpa_key_is_secret("api-keys"));
+	assert_true(cpa_key_is_secret("secret-key"));
+	assert_true(cpa_key_is_secret("API-KEY"));
+	assert_true(cpa_key_is_secret("refresh_token"));
+	assert_true(cpa_key_is_secret("proxy-url"));
+	assert_false(cpa_key_is_secret("port"));
+	assert_false(cpa_key_is_secret("base-url"));
+	assert_false(cpa_key_is_secret("allow-remote"));
+}
+
+/* --- config summary -------------------------------------------------------- */
+
+static json_t *yaml(const char *text)
+{
+	struct cpactl_error err = CPACTL_ERROR_INIT;
+	json_t *doc = NULL;
+
+	if (yaml_parse(text, strlen(text), "config.yaml", &doc, &err) != 0)
+		fail_msg("%s", err.message);
+	return doc;
+}
+
+static void test_summarize_full(void **state)
+{
+	json_t *doc = yaml("host: 127.0.0.1\n"
+			   "port: 9000\n"
+			   "auth-dir: ./auths\n"
+			   "remote-management:\n"
+			   "  allow-remote: true\n"
+			   "  secret-key: \"hash\"\n"
+			   "api-keys:\n"
+			   "  - \"\"\n"
+			   "  - \"SECRET-FIXTURE-first\"\n"
+			   "  - \"SECRET-FIXTURE-second\"\n"
+			   "gemini-api-key:\n"
+			   "  - api-key: a\n"
+			   "  - api-key: b\n"
+			   "claude-api-key:\n"
+			   "  - api-key: c\n"
+			   "codex-api-key: []\n"
+			   "openai-compatibility:\n"
+			   "  - name: openrouter\n"
+			   "xai-api-key: null\n"
+			   "vertex-api-key: {odd: shape}\n"
+			   "not-a-provider: [1, 2]\n");
+	struct cpa_config_summary s;
+	char *dump;
+	(void)state;
+
+	assert_int_equal(cpa_config_summarize(doc, &s), 0);
+	assert_int_equal(s.port, 9000);
+	assert_string_equal(s.host, "127.0.0.1");
+	assert_string_equal(s.auth_dir, "./auths");
+	assert_int_equal(s.api_keys, 3);
+	assert_int_equal(s.allow_remote, 1);
+	assert_true(s.secret_key_set);
+	/* The first non-empty key. */
+	assert_string_equal(s.first_api_key, "SECRET-FIXTURE-first");
+	assert_int_equal(json_integer_value(json_object_get(s.providers, "gemini-api-key")), 2);
+	assert_int_equal(json_integer_value(json_object_get(s.providers, "claude-api-key")), 1);
+	assert_int_equal(json_integer_value(json_object_get(s.providers, "codex-api-key")), 0);
+	assert_int_equal(json_integer_value(json_object_get(s.providers, "openai-compatibility")), 1);
+	assert_int_equal(json_integer_value(json_object_get(s.providers, "vertex-api-key")), 1);
+	assert_null(json_object_get(s.providers, "xai-api-key"));
+	assert_null(json_object_get(s.providers, "not-a-provider"));
+	assert_null(json_object_get(s.providers, "kimi-api-key"));
+	/* The providers object holds counts only. */
+	dump = json_dumps(s.providers, 0);
+	assert_null(strstr(dump, "SECRET-FIXTURE"));
+	free(dump);
+	cpa_config_summary_release(&s);
+	assert_null(s.first_api_key);
+	assert_null(s.providers);
+	json_decref(doc);
+}
+
+static void test_summarize_defaults(void **state)
+{
+	json_t *doc = yaml("debug: true\n");
+	struct cpa_config_summary s;
+	(void)state;
+
+	assert_int_equal(cpa_config_summarize(doc, &s), 0);
+	assert_int_equal(s.port, CPA_API_PORT);
+	assert_null(s.host);
+	assert_null(s.auth_dir);
+	assert_int_equal(s.api_keys, 0);
+	assert_int_equal(s.allow_remote, -1);
+	assert_false(s.secret_key_set);
+	assert_null(s.first_api_key);
+	assert_int_equal(json_object_size(s.providers), 0);
+	cpa_config_summary_release(&s);
+	json_decref(doc);
+}
+
+static void test_summarize_allow_remote(void **state)
+{
+	static const struct {
+		const char *text;
+		int allow_remote;
+		int secret_key_set;
+	} cases[] = {
+		{ "remote-management:\n  allow-remote: false\n  secret-key: \"\"\n", 0, 0 },
+		{ "remote-management:\n  allow-remote: true\n", 1, 0 },
+		{ "remote-management:\n  secret-key: x\n", -1, 1 },
+		{ "remote-management:\n  allow-remote: \"true\"\n", -1, 0 },
+		{ "remote-management:\n  allow-remote: yes\n", -1, 0 },
+		{ "remote-management: null\n", -1, 0 },
+		{ "remote-management: [1]\n", -1, 0 },
+		{ "remote-management:\n  secret-key: 12345\n", -1, 0 },
+	};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *doc = yaml(cases[i].text);
+		struct cpa_config_summary s;
+		assert_int_equal(cpa_config_summarize(doc, &s), 0);
+		if (s.allow_remote != cases[i].allow_remote || s.secret_key_set != cases[i].secret_key_set)
+			fail_msg("case %zu: allow_remote %d secret_key_set %d", i, s.allow_remote,
+				 s.secret_key_set);
+		cpa_config_summary_release(&s);
+		json_decref(doc);
+	}
+}
+
+static void test_summarize_odd_values(void **state)
+{
+	json_t *doc = yaml("port: \"9000\"\nhost: 5\napi-keys: just-one-string\n");
+	struct cpa_config_summary s;
+	(void)state;
+
+	assert_int_equal(cpa_config_summarize(doc, &s), 0);
+	assert_int_equal(s.port, CPA_API_PORT);
+	assert_null(s.host);
+	assert_int_equal(s.api_keys, 0);
+	assert_null(s.first_api_key);
+	cpa_config_summary_release(&s);
+	json_decref(doc);
+
+	doc = yaml("api-keys: [1, true, \"\", \"k\"]\n");
+	assert_int_equal(cpa_config_summarize(doc, &s), 0);
+	assert_int_equal(s.api_keys, 4);
+	assert_string_equal(s.first_api_key, "k");
+	cpa_config_summary_release(&s);
+	json_decref(doc);
+}
+
+static void test_summarize_not_mapping(void **state)
+{
+	json_t *arr = json_array();
+	struct cpa_config_summary s;
+	(void)state;
+
+	assert_int_equal(cpa_config_summarize(arr, &s), -1);
+	cpa_config_summary_release(&s);
+	assert_int_equal(cpa_config_summarize(NULL, &s), -1);
+	cpa_config_summary_release(&s);
+	json_decref(arr);
+}
+
+/* --- auth dir ---------------------------------------------------------------- */
+
+static void check_auth_dir(const char *configured, const char *workdir, const char *expect)
+{
+	char *got = cpa_resolve_auth_dir(configured, workdir);
+
+	assert_non_null(got);
+	if (strcmp(got, expect) != 0)
+		fail_msg("'%s' (workdir '%s'): expected '%s', got '%s'", configured ? configured : "(null)",
+			 workdir ? workdir : "(null)", expect, got);
+	free(got);
+}
+
+static void test_resolve_auth_dir(void **state)
+{
+	(void)state;
+
+	check_auth_dir(NULL, NULL, CPA_AUTH_DIR);
+	check_auth_dir("", "/CLIProxyAPI", CPA_AUTH_DIR);
+	check_auth_dir("~", NULL, "/root");
+	check_auth_dir("~/", NULL, "/root");
+	check_auth_dir("~/.cli-proxy-api", NULL, "/root/.cli-proxy-api");
+	check_auth_dir("~/.cli-proxy-api/", "/w", "/root/.cli-proxy-api");
+	check_auth_dir("~user/x", "/w", "/w/~user/x");
+	check_auth_dir("/data/auths", "/CLIProxyAPI", "/data/auths");
+	check_auth_dir("/data/auths///", NULL, "/data/auths");
+	check_auth_dir("/", NULL, "/");
+	check_auth_dir("auths", "/CLIProxyAPI", "/CLIProxyAPI/auths");
+	check_auth_dir("auths", NULL, "/CLIProxyAPI/auths");
+	check_auth_dir("auths", "", "/CLIProxyAPI/auths");
+	check_auth_dir("auths/", "/app", "/app/auths");
+	check_auth_dir("./auths", "/app", "/app/auths");
+	check_auth_dir("./", "/app", "/app");
+	check_auth_dir(".", "/app", "/app");
+	check_auth_dir("sub/dir", "/app/", "/app/sub/dir");
+	check_auth_dir("auths", "/", "/auths");
+	check_auth_dir(".", "/", "/");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_version_line),
+		cmocka_unit_test(test_parse_version_line_missing),
+		cmocka_unit_test(test_version_from_image),
+		cmocka_unit_test(test_version_compare),
+		cmocka_unit_test(test_loaded_clients),
+		cmocka_unit_test(test_count_error_lines),
+		cmocka_unit_test(test_auth_provider),
+		cmocka_unit_test(test_image_matches),
+		cmocka_unit_test(test_key_is_secret),
+		cmocka_unit_test(test_summarize_full),
+		cmocka_unit_test(test_summarize_defaults),
+		cmocka_unit_test(test_summarize_allow_remote),
+		cmocka_unit_test(test_summarize_odd_values),
+		cmocka_unit_test(test_summarize_not_mapping),
+		cmocka_unit_test(test_resolve_auth_dir),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
