@@ -11,8 +11,8 @@
 
 static const struct cli_option global_options[] = {
 	{ "json", 0, NULL, "print one JSON document on stdout (also on failure)" },
-	{ "host", 'H', "HOST", "docker engine: unix:///path or tcp://host:port (default: $DOCKER_HOST, "
-			       "else unix:///var/run/docker.sock)" },
+	{ "host", 'H', "HOST", "docker engine, unix:///path or tcp://host:port\n"
+			       "                             (default: $DOCKER_HOST, else /var/run/docker.sock)" },
 	{ "container", 0, "NAME", "act on this container only (name or id)" },
 	{ "quiet", 'q', NULL, "print nothing for people but errors" },
 	{ "verbose", 'v', NULL, "say more about what is done" },
@@ -36,8 +36,9 @@ static size_t count_options(const struct cli_option *o)
 int cli_parse(struct cli *cli, int argc, char **argv, option_fn on_option, void *ctx)
 {
 	struct option longopts[MAX_OPTIONS + 1];
-	char shortopts[64] = "";
-	size_t slen = 0;
+	/* A leading ':' makes getopt report a missing argument as ':'. */
+	char shortopts[64] = ":";
+	size_t slen = 1;
 	const struct cli_option *vopts = cli->verb->options;
 	size_t ng = count_options(global_options), nv = count_options(vopts), n = 0;
 	int c;
@@ -79,11 +80,13 @@ int cli_parse(struct cli *cli, int argc, char **argv, option_fn on_option, void 
 			id = GLOBAL_BASE + 5;
 		else if (c == 'V')
 			id = GLOBAL_BASE + 6;
-		if (c == '?' || c == ':') {
+		if (c == ':') {
+			cli_usage(cli, "option '%s' needs an argument", argv[optind - 1]);
+			return -1;
+		}
+		if (c == '?') {
 			if (optopt && optopt < GLOBAL_BASE)
 				cli_usage(cli, "unknown option '-%c'", optopt);
-			else if (optopt >= GLOBAL_BASE)
-				cli_usage(cli, "option '%s' needs an argument", argv[optind - 1]);
 			else
 				cli_usage(cli, "unknown option '%s'", argv[optind - 1]);
 			return -1;

@@ -67,8 +67,8 @@ struct verb {
 typedef int (*option_fn)(struct cli *cli, void *ctx, int index, const char *arg);
 
 /* Parses global and verb options anywhere on the command line.  Returns the
- * index of the first operand in argv (argv is permuted), EXIT_OK-negative
- * codes: -1 on a usage error (already reported), -2 when --help was shown. */
+ * index of the first operand in argv (argv is permuted), -1 on a usage error
+ * (already reported), or -2 when --help or --version was printed. */
 int cli_parse(struct cli *cli, int argc, char **argv, option_fn on_option, void *ctx);
 
 /* Opens the engine connection (once). */

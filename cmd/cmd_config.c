@@ -39,7 +39,7 @@ struct config_args {
 	int show_secrets;
 };
 
-/* What one run of a subcommand works with; released by config_run_release(). */
+/* What one run of a subcommand works with; cmd_config() releases it. */
 struct config_run {
 	struct cli *cli;
 	struct config_args args;

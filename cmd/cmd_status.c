@@ -89,8 +89,12 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		}
 		health_report_release(&r);
 	}
-	if (count == 0)
+	/* Nothing to check is not "healthy": a cron job must notice that the
+	 * proxy it watches is gone. */
+	if (count == 0) {
 		say(cli, "no CPA container found on '%s'", docker_client_host(cli->docker));
+		unhealthy = 1;
+	}
 out:
 	cpa_targets_free(targets, count);
 	return cli_finish(cli, result, &err, unhealthy ? EXIT_PROBLEMS : EXIT_OK);

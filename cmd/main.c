@@ -14,18 +14,20 @@
 const struct verb verbs[] = {
 	{ "discover", "find every CPA container and describe it",
 	  "[--container NAME] [--no-version] [--json]",
-	  "Finds every CLIProxyAPI container on the engine, by image name, by the\n"
-	  "io.cpactl.target=true label or by --container, without assuming a name, tag,\n"
-	  "port or path, and reports what the runbook's baseline records: version, API\n"
-	  "port, config and auth locations, keys and providers in use (counts only, never\n"
-	  "a secret), compose project, and any problem found.",
+	  "Finds every CLIProxyAPI container on the engine without assuming a name, tag,\n"
+	  "port or path: its image names cli-proxy-api or CLIProxyAPI, or its command runs\n"
+	  "CLIProxyAPI, or it has the label io.cpactl.target=true (any other value of that\n"
+	  "label excludes it), or --container names it.  It reports what the runbook's\n"
+	  "baseline records: version, API port, config and auth locations, keys and\n"
+	  "providers in use (counts only, never a secret), compose project, and any\n"
+	  "problem found.",
 	  discover_options, cmd_discover },
 	{ "status", "check that each CPA container serves",
 	  "[--container NAME] [--timeout SECONDS] [--json]",
 	  "Probes /v1/models on each CPA container with its first configured API key and\n"
 	  "reports the HTTP status, model count and latency, uptime, restart count,\n"
 	  "memory and CPU, and trouble lines in its recent log.  Exits 3 when any\n"
-	  "container is not healthy.",
+	  "container is not healthy, or when none is found.",
 	  status_options, cmd_status },
 	{ "backup", "take a snapshot: image, config.yaml, auth dir, baseline",
 	  "[--container NAME] [--root DIR] [--no-image] [--no-config] [--wait SECONDS] [--json]",
@@ -75,11 +77,27 @@ static int is_global_with_arg(const char *a)
 	return strcmp(a, "-H") == 0 || strcmp(a, "--host") == 0 || strcmp(a, "--container") == 0;
 }
 
+/* A usage error before any verb runs: one JSON document too with --json. */
+static int early_usage(int json, const char *fmt, const char *arg)
+{
+	char text[300];
+
+	snprintf(text, sizeof(text), fmt, arg);
+	if (json) {
+		json_t *doc = json_pack("{s:{s:s,s:s}}", "error", "code", "usage", "message", text);
+		json_dumpf(doc, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+		json_decref(doc);
+	}
+	fprintf(stderr, "cpactl: %s (see 'cpactl --help')\n", text);
+	return EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli cli;
 	const struct verb *verb = NULL;
-	int verb_at = -1, rc;
+	int verb_at = -1, rc, json = 0;
 
 	memset(&cli, 0, sizeof(cli));
 	/* A reader that goes away (a pipe to the image store, `| head`) must
@@ -89,6 +107,9 @@ int main(int argc, char **argv)
 	 * default.  Live files keep their own modes (they are replaced with
 	 * explicit ones). */
 	umask(077);
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--json") == 0)
+			json = 1;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--") == 0)
@@ -109,27 +130,28 @@ int main(int argc, char **argv)
 		break;
 	}
 	if (verb_at < 0) {
-		cli_help(stderr, NULL);
-		return EXIT_USAGE;
+		if (!json)
+			cli_help(stderr, NULL);
+		return early_usage(json, "no verb given%s", "");
 	}
 	if (strcmp(argv[verb_at], "help") == 0) {
 		if (verb_at + 1 >= argc) {
 			cli_help(stdout, NULL);
 			return EXIT_OK;
 		}
-		verb = verb_find(argv[verb_at + 1]);
-		if (!verb) {
-			fprintf(stderr, "cpactl: unknown verb '%s' (see 'cpactl --help')\n", argv[verb_at + 1]);
-			return EXIT_USAGE;
+		if (strcmp(argv[verb_at + 1], "help") == 0) {
+			cli_help(stdout, NULL);
+			return EXIT_OK;
 		}
+		verb = verb_find(argv[verb_at + 1]);
+		if (!verb)
+			return early_usage(json, "unknown verb '%s'", argv[verb_at + 1]);
 		cli_help(stdout, verb);
 		return EXIT_OK;
 	}
 	verb = verb_find(argv[verb_at]);
-	if (!verb) {
-		fprintf(stderr, "cpactl: unknown verb '%s' (see 'cpactl --help')\n", argv[verb_at]);
-		return EXIT_USAGE;
-	}
+	if (!verb)
+		return early_usage(json, "unknown verb '%s'", argv[verb_at]);
 	cli.verb = verb;
 	/* Drop the verb from argv so the verb's parser sees options and operands. */
 	for (int i = verb_at; i + 1 < argc; i++)

@@ -315,7 +315,7 @@ static void read_auth_dir(struct docker_client *c, struct cpa_target *t)
 	json_decref(list);
 }
 
-static void read_version(struct docker_client *c, struct cpa_target *t)
+static void read_version(struct docker_client *c, struct cpa_target *t, int skip_exec)
 {
 	struct cpactl_error e = CPACTL_ERROR_INIT;
 	struct buf out = BUF_INIT;
@@ -330,7 +330,7 @@ static void read_version(struct docker_client *c, struct cpa_target *t)
 	argv[0] = path && path[0] == '/' && strstr(path, "CLIProxyAPI") ? path : CPA_BINARY;
 	argv[1] = "--version";
 	argv[2] = NULL;
-	if (t->state && strcmp(t->state, "running") == 0 &&
+	if (!skip_exec && t->state && strcmp(t->state, "running") == 0 &&
 	    docker_exec(c, t->id, argv, VERSION_OUTPUT_MAX, &out, NULL, &exit_code, &e) == 0 &&
 	    cpa_parse_version_line(buf_str(&out), version, sizeof(version)) == 0) {
 		t->version = strdup(version);
@@ -338,9 +338,10 @@ static void read_version(struct docker_client *c, struct cpa_target *t)
 	} else if (cpa_version_from_image(t->image, version, sizeof(version)) == 0) {
 		t->version = strdup(version);
 		t->version_source = strdup("image-tag");
-		add_problem(t, "version taken from the image tag '%s': the binary did not print its "
-			       "version (not running, or older than v6.0.0)",
-			    t->image);
+		if (!skip_exec)
+			add_problem(t, "version taken from the image tag '%s': the binary did not print its "
+				       "version (not running, or older than v6.0.0)",
+				    t->image);
 	} else {
 		t->version_source = strdup("unknown");
 		add_problem(t, "version unknown: the binary did not print it and the image tag '%s' "
@@ -440,8 +441,7 @@ int discover_targets(struct docker_client *c, const struct discover_options *opt
 		read_config(c, &targets[n]);
 		find_api_port(&targets[n], targets[n].inspect);
 		read_auth_dir(c, &targets[n]);
-		if (!opts->skip_version)
-			read_version(c, &targets[n]);
+		read_version(c, &targets[n], opts->skip_version);
 		n++;
 	}
 	if (opts->container && n == 0) {
@@ -507,11 +507,12 @@ json_t *cpa_target_to_json(const struct cpa_target *t)
 	if (t->has_api_port)
 		port = json_pack("{s:s,s:i}", "host_ip", t->api_host_ip, "host_port", t->api_host_port);
 	return json_pack(
-		"{s:s,s:s,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:I,s:I,s:s?,s:o,s:i,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,"
+		"{s:s,s:s,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:o,s:I,s:s?,s:o,s:i,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,"
 		"s:o,s:b,s:I,s:O,s:O,s:O,s:O}",
 		"name", t->name, "id", t->id, "image", t->image, "image_id", t->image_id,
 		"version", t->version, "version_source", t->version_source, "state", t->state,
-		"started_at", t->started_at, "uptime_seconds", (json_int_t)t->uptime_seconds,
+		"started_at", t->started_at, "uptime_seconds",
+		t->uptime_seconds >= 0 ? json_integer(t->uptime_seconds) : json_null(),
 		"restart_count", (json_int_t)t->restart_count, "restart_policy", t->restart_policy,
 		"api_port", port, "container_port", t->api_container_port,
 		"config_path", t->config_path, "config_storage", t->config_storage,

@@ -32,6 +32,7 @@ struct docker_client {
 	char *host;           /* as given: unix:///..., tcp://... */
 	char *socket_path;    /* unix sockets only */
 	char *base_url;       /* http://docker or https://host:port[/base] */
+	char *remote_host;    /* tcp:// only: the engine's host */
 	char *ca_file, *cert_file, *key_file;
 	char api_version[16];
 	char curl_error[CURL_ERROR_SIZE];
@@ -106,6 +107,18 @@ static int parse_host(struct docker_client *c, const char *host, struct cpactl_e
 			return error_set(err, ERR_USAGE, "invalid docker host '%s': no address", host);
 		if (setup_tls(c, &tls, err) < 0)
 			return -1;
+		/* host[:port][/path], or [v6]:port */
+		{
+			size_t n;
+			if (addr[0] == '[') {
+				const char *end = strchr(addr, ']');
+				n = end ? (size_t)(end - addr - 1) : strlen(addr + 1);
+				c->remote_host = strndup(addr + 1, n);
+			} else {
+				n = strcspn(addr, ":/");
+				c->remote_host = strndup(addr, n);
+			}
+		}
 		/* The docker CLI's default ports: 2376 with TLS, 2375 without. */
 		if (!strchr(addr, ':')) {
 			struct buf u = BUF_INIT;
@@ -150,6 +163,11 @@ const char *docker_client_host(const struct docker_client *c)
 int docker_client_is_local(const struct docker_client *c)
 {
 	return c->socket_path != NULL;
+}
+
+const char *docker_client_remote_host(const struct docker_client *c)
+{
+	return c->remote_host;
 }
 
 char *docker_escape(const char *s)
@@ -530,6 +548,7 @@ void docker_client_close(struct docker_client *c)
 	free(c->host);
 	free(c->socket_path);
 	free(c->base_url);
+	free(c->remote_host);
 	free(c->ca_file);
 	free(c->cert_file);
 	free(c->key_file);

@@ -44,6 +44,9 @@ const char *docker_client_host(const struct docker_client *c);
 /* 1 when the engine is reached over a local unix socket, so host paths of
  * bind mounts are paths on this machine. */
 int docker_client_is_local(const struct docker_client *c);
+/* For tcp:// engines, the host name or address of the engine (where its
+ * published ports are), else NULL. */
+const char *docker_client_remote_host(const struct docker_client *c);
 
 /* Receives streamed response bytes; return 0 to go on, -1 to abort. */
 typedef int (*docker_sink_fn)(void *ctx, const char *data, size_t len);

@@ -43,6 +43,11 @@ static void read_stats(json_t *stats, struct health_report *r)
 		r->cpu_percent = cpu_delta / sys_delta * (double)online * 100.0;
 }
 
+static int is_loopback(const char *ip)
+{
+	return ip && (strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0);
+}
+
 int health_check(struct docker_client *c, const struct cpa_target *t, long timeout_ms,
 		 struct health_report *r, struct cpactl_error *err)
 {
@@ -68,8 +73,14 @@ int health_check(struct docker_client *c, const struct cpa_target *t, long timeo
 		reason(r, "the container is %s, not running", t->state ? t->state : "in an unknown state");
 	if (!t->has_api_port) {
 		reason(r, "no host port reaches the API port%s", NULL);
+	} else if (running && docker_client_remote_host(c) && is_loopback(t->api_host_ip)) {
+		reason(r, "the API is published on the loopback of the remote engine's host: run cpactl "
+			  "there to probe it%s", NULL);
 	} else if (running) {
-		const char *host = probe_host_for_binding(t->api_host_ip);
+		/* A port published on all interfaces of a remote engine is reached at
+		 * the engine's own address. */
+		const char *host = docker_client_remote_host(c) ? docker_client_remote_host(c)
+								: probe_host_for_binding(t->api_host_ip);
 		if (probe_get(host, t->api_host_port, "/v1/models", t->probe_key, timeout_ms, &p, &e) == 0) {
 			r->http_status = p.http_status;
 			r->latency_ms = p.latency_ms;

@@ -1,10 +1,9 @@
 #!/usr/bin/env bats
 # config log|diff|show: the history of config.yaml, masked secrets, usage errors.
 #
-# The tests that need commits in the history take them with `cpactl backup`;
-# they are skipped unless CONFIG_WITH_BACKUP=1 until backup is part of the suite
-# (then drop the `needs_backup` lines).  Never use cpactl_run with
-# --show-secrets: the suite's closing grep would rightly call it a leak.
+# The tests that need commits in the history take them with `cpactl backup`.
+# Never use cpactl_run with --show-secrets: the suite's closing grep would
+# rightly call it a leak.
 
 load helpers
 
@@ -23,10 +22,6 @@ setup_file() {
 
 teardown_file() {
 	remove_containers cfg-one cfg-two
-}
-
-needs_backup() {
-	[ -n "${CONFIG_WITH_BACKUP:-}" ] || skip "needs cpactl backup"
 }
 
 # Rewrites the live config.yaml in place: a bind-mounted file must keep its inode.
@@ -162,7 +157,6 @@ edit_live_config() {
 # --- with a history (needs cpactl backup) --------------------------------------
 
 @test "after a backup, config log lists one commit naming the snapshot" {
-	needs_backup
 	cpactl_run backup --container cfg-one --no-image --json
 	[ "$status" -eq 0 ] || { show; false; }
 	local id
@@ -181,7 +175,6 @@ edit_live_config() {
 }
 
 @test "config show HEAD prints the file with every secret masked" {
-	needs_backup
 	cpactl_run config show HEAD --container cfg-one
 	[ "$status" -eq 0 ] || { show; false; }
 	[[ "$output" != *"SECRET-FIXTURE-"* ]]
@@ -195,7 +188,6 @@ edit_live_config() {
 }
 
 @test "config show by snapshot id and --json" {
-	needs_backup
 	local id
 	id=$(ls "$ROOT1/backup" | grep -v '^\.' | head -n 1)
 	cpactl_run config show "$id" --container cfg-one --json
@@ -209,7 +201,6 @@ edit_live_config() {
 }
 
 @test "--show-secrets shows the values (not captured: it would trip the leak check)" {
-	needs_backup
 	run --separate-stderr "$CPACTL" config show HEAD --container cfg-one --show-secrets
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"SECRET-FIXTURE-mgmt-9d2b"* ]]
@@ -217,7 +208,6 @@ edit_live_config() {
 }
 
 @test "config diff: HEAD against the live file, secrets masked on both sides" {
-	needs_backup
 	cpactl_run config diff --container cfg-one
 	[ "$status" -eq 0 ] || { show; false; }
 	[ -z "$output" ]
@@ -237,7 +227,6 @@ edit_live_config() {
 }
 
 @test "only a secret changed: the diff is empty and says so" {
-	needs_backup
 	cpactl_run backup --container cfg-one --no-image
 	[ "$status" -eq 0 ] || { show; false; }
 	edit_live_config 's/SECRET-FIXTURE-mgmt-9d2b/SECRET-FIXTURE-mgmt-new1/'
@@ -248,7 +237,6 @@ edit_live_config() {
 }
 
 @test "config diff A B between two commits, by hash and HEAD~1" {
-	needs_backup
 	cpactl_run config log --container cfg-one --json
 	[ "$(jqo 'length')" = 2 ] || { show; false; }
 	local old new
@@ -268,7 +256,6 @@ edit_live_config() {
 }
 
 @test "a live config.yaml that is not YAML is never printed unmasked" {
-	needs_backup
 	printf 'api-keys:\n  - "SECRET-FIXTURE-broken\n' >"$BATS_TEST_TMPDIR/bad"
 	cat "$BATS_TEST_TMPDIR/bad" >"$ROOT1/config.yaml"
 	cpactl_run config diff --container cfg-one --json
