@@ -126,6 +126,8 @@ const struct verb *verb_find(const char *name);
 int cmd_discover(struct cli *cli, int argc, char **argv);
 int cmd_status(struct cli *cli, int argc, char **argv);
 int cmd_backup(struct cli *cli, int argc, char **argv);
+int cmd_upgrade(struct cli *cli, int argc, char **argv);
+extern const struct cli_option upgrade_options[];
 int cmd_list(struct cli *cli, int argc, char **argv);
 int cmd_verify(struct cli *cli, int argc, char **argv);
 int cmd_config(struct cli *cli, int argc, char **argv);

@@ -37,6 +37,16 @@ const struct verb verbs[] = {
 	  "baseline.  The snapshot appears only when complete; the image is tagged\n"
 	  "cpactl-rollback:<name>-<ID>; config.yaml is committed to the config history.",
 	  backup_options, cmd_backup },
+	{ "upgrade", "test a new release on a scratch copy, then replace production",
+	  "[--container NAME] [--image REF] [--test-port PORT] [--timeout SECONDS] [--yes] [--dry-run] [--json]",
+	  "Upgrades a CPA container safely: takes a snapshot, pulls the target image, runs\n"
+	  "it as a candidate on 127.0.0.1:PORT with scratch copies of config.yaml and the\n"
+	  "auth dir, judges it (/v1/models with the configured key, the models and clients\n"
+	  "production has, no fatal log line, the expected version), asks for\n"
+	  "confirmation, then replaces production keeping the old container stopped as\n"
+	  "NAME-cpactl-prev-<ID>, verifies it on the real port and rolls back by itself\n"
+	  "when that fails.  Without a terminal nothing changes unless --yes (exit 5).",
+	  upgrade_options, cmd_upgrade },
 	{ "list", "list the snapshots of a deployment",
 	  "[--container NAME] [--root DIR] [--json]",
 	  "Lists every snapshot in ROOT/backup and ROOT/archive: id, date, version, image,\n"

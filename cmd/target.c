@@ -10,9 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lib/atomic_file.h"
-#include "../lib/buf.h"
-#include "../lib/history.h"
+#include "../lib/snapshot.h"
 #include "cli.h"
 
 int cli_one_target(struct cli *cli, int skip_version, struct cpa_target **targets, size_t *count,
@@ -95,37 +93,14 @@ int cli_commit_config(struct cli *cli, const struct deployment *d, const char *s
 		      const char *snapshot_id, const struct cpa_target *t, const char *why,
 		      struct cpactl_error *err)
 {
-	struct buf path = BUF_INIT, message = BUF_INIT;
-	char *data = NULL;
-	size_t len = 0;
 	char oid[41] = "";
-	int committed = 0, rc = -1;
-	struct cpactl_error inner = CPACTL_ERROR_INIT;
+	int committed = 0;
 
-	buf_appendf(&path, "%s/config.yaml", snapshot_path);
-	if (read_small_file(path.data, (size_t)16 * 1024 * 1024, &data, &len, &inner) < 0) {
-		/* --no-config: nothing to commit. */
-		rc = 0;
-		goto out;
-	}
-	/* Names, versions and ids only: a commit message never holds a secret. */
-	buf_appendf(&message, "%s %s: CPA %s, image %s\n\ncontainer: %s\nsnapshot: %s\n", why, snapshot_id,
-		    t->version ? t->version : "unknown", t->image ? t->image : "unknown", t->name, snapshot_id);
-	if (history_commit(d->history_dir, data, len, message.data, oid, &committed, err) < 0)
-		goto out;
+	if (snapshot_commit_config(d, snapshot_path, snapshot_id, t, why, oid, &committed, err) < 0)
+		return -1;
 	if (committed)
 		say(cli, "config.yaml committed to the history as %.12s", oid);
-	else
+	else if (oid[0])
 		debug(cli, "config.yaml unchanged since history commit %.12s", oid);
-	rc = 0;
-out:
-	if (data) {
-		volatile char *p = data;
-		for (size_t i = 0; i < len; i++)
-			p[i] = 0;
-	}
-	free(data);
-	buf_free(&path);
-	buf_free(&message);
-	return rc;
+	return 0;
 }

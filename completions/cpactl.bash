@@ -6,10 +6,15 @@
 # The verbs and options below are written out by hand; they must match
 # `cpactl --help` and `cpactl help VERB` exactly (tests/docs_check.sh checks it).
 
-_cpactl_verbs="discover status help"
+_cpactl_verbs="discover status backup list verify config help"
 _cpactl_global_opts="--json --host --container --quiet --verbose --help --version"
 _cpactl_discover_opts="--no-version"
 _cpactl_status_opts="--timeout"
+_cpactl_backup_opts="--root --no-image --no-config --wait"
+_cpactl_list_opts="--root"
+_cpactl_verify_opts="--root"
+_cpactl_config_opts="--root --show-secrets"
+_cpactl_config_subcommands="log diff show"
 
 # Container names for --container, from `cpactl discover --json --no-version` on the
 # engine named on the command line (if any).  Any failure gives no names, silently.
@@ -26,6 +31,24 @@ _cpactl_containers() {
     fi
     # The document is an array of objects indented by 2; their members by 4.
     printf '%s\n' "$out" | sed -n 's/^    "name": "\([^"\\]*\)",\{0,1\}$/\1/p'
+}
+
+# Snapshot ids, from `cpactl list --json` with the engine, container and root named on
+# the command line (if any).  Any failure gives no ids, silently.
+# $1: the cpactl command as typed; the rest: options for `cpactl list` (after the
+# verb: --root is not a global option).
+_cpactl_snapshots() {
+    local cmd=$1 out
+    shift
+    [[ -n $cmd ]] && type -P -- "$cmd" >/dev/null 2>&1 || cmd=cpactl
+    type -P -- "$cmd" >/dev/null 2>&1 || return 0
+    if type -P timeout >/dev/null 2>&1; then
+        out=$(timeout 5 "$cmd" list "$@" --json 2>/dev/null </dev/null)
+    else
+        out=$("$cmd" list "$@" --json 2>/dev/null </dev/null)
+    fi
+    # The document is an array of objects indented by 2; their members by 4.
+    printf '%s\n' "$out" | sed -n 's/^    "id": "\([0-9-]*\)",\{0,1\}$/\1/p'
 }
 
 # Values for -H/--host: the schemes, then the directories and sockets after unix://.
@@ -52,7 +75,7 @@ _cpactl_hosts() {
 
 _cpactl() {
     local -a words
-    local cword cur prev verb="" i w host_args=() opts prefix=""
+    local cword cur prev verb="" i w host_args=() list_args=() operands=() opts prefix=""
 
     # Work on whitespace-separated words: bash splits `unix:///x` and `--host=x` at
     # ':' and '=' (COMP_WORDBREAKS), which would hide what is being typed.
@@ -70,7 +93,9 @@ _cpactl() {
     ((cword > 0)) && prev=${words[cword - 1]}
     COMPREPLY=()
 
-    # The verb: the first operand that is not the argument of an option.
+    # The verb: the first operand that is not the argument of an option; after it,
+    # the verb's operands.  The engine, container and root given anywhere are kept
+    # for `cpactl list`.
     for ((i = 1; i < cword; i++)); do
         w=${words[i]}
         case $w in
@@ -79,11 +104,20 @@ _cpactl() {
             ((i++))
             ;;
         --host=*) host_args=("$w") ;;
-        --container | --timeout) ((i++)) ;;
+        --container | --root)
+            ((i + 1 < cword)) && list_args+=("$w" "${words[i + 1]}")
+            ((i++))
+            ;;
+        --container=* | --root=*) list_args+=("$w") ;;
+        --timeout | --wait) ((i++)) ;;
+        --) ;;
         -*) ;;
         *)
-            verb=$w
-            break
+            if [[ -z $verb ]]; then
+                verb=$w
+            else
+                operands+=("$w")
+            fi
             ;;
         esac
     done
@@ -95,7 +129,11 @@ _cpactl() {
     --container)
         COMPREPLY=($(compgen -W "$(_cpactl_containers "${words[0]}" "${host_args[@]}")" -- "$cur"))
         ;;
-    --timeout)
+    --root)
+        compopt -o filenames 2>/dev/null
+        COMPREPLY=($(compgen -d -- "$cur"))
+        ;;
+    --timeout | --wait)
         ;;
     *)
         case $cur in
@@ -108,23 +146,49 @@ _cpactl() {
             prefix=--container=
             COMPREPLY=($(compgen -P "$prefix" -W "$(_cpactl_containers "${words[0]}" "${host_args[@]}")" -- "${cur#--container=}"))
             ;;
-        --timeout=*)
+        --root=*)
+            prefix=--root=
+            compopt -o filenames 2>/dev/null
+            COMPREPLY=($(compgen -P "$prefix" -d -- "${cur#--root=}"))
+            ;;
+        --timeout=* | --wait=*)
             ;;
         -*)
             opts=$_cpactl_global_opts
             case $verb in
             discover) opts="$opts $_cpactl_discover_opts" ;;
             status) opts="$opts $_cpactl_status_opts" ;;
+            backup) opts="$opts $_cpactl_backup_opts" ;;
+            list) opts="$opts $_cpactl_list_opts" ;;
+            verify) opts="$opts $_cpactl_verify_opts" ;;
+            config) opts="$opts $_cpactl_config_opts" ;;
             esac
             COMPREPLY=($(compgen -W "$opts" -- "$cur"))
             ;;
         *)
-            if [[ -z $verb ]]; then
+            case $verb in
+            "")
                 COMPREPLY=($(compgen -W "$_cpactl_verbs" -- "$cur"))
-            elif [[ $verb == help ]]; then
-                [[ ${words[cword - 1]} == help ]] &&
+                ;;
+            help)
+                ((${#operands[@]} == 0)) &&
                     COMPREPLY=($(compgen -W "${_cpactl_verbs% help}" -- "$cur"))
-            fi
+                ;;
+            verify)
+                # One snapshot id.
+                ((${#operands[@]} == 0)) &&
+                    COMPREPLY=($(compgen -W "$(_cpactl_snapshots "${words[0]}" "${host_args[@]}" "${list_args[@]}")" -- "$cur"))
+                ;;
+            config)
+                # log | diff [REV|ID [REV|ID]] | show REV|ID
+                if ((${#operands[@]} == 0)); then
+                    COMPREPLY=($(compgen -W "$_cpactl_config_subcommands" -- "$cur"))
+                elif [[ (${operands[0]} == diff && ${#operands[@]} -le 2) ||
+                    (${operands[0]} == show && ${#operands[@]} -eq 1) ]]; then
+                    COMPREPLY=($(compgen -W "HEAD $(_cpactl_snapshots "${words[0]}" "${host_args[@]}" "${list_args[@]}")" -- "$cur"))
+                fi
+                ;;
+            esac
             ;;
         esac
         ;;

@@ -20,6 +20,70 @@ function __cpactl_containers
         sed -n 's/^    "name": "\([^"\\]*\)",\{0,1\}$/\1/p'
 end
 
+# Snapshot ids from `cpactl list --json`, with the engine, container and root named on
+# the command line; nothing on error.
+function __cpactl_snapshots
+    set -l tokens (commandline -opc)
+    set -l args
+    set -l n (count $tokens)
+    for i in (seq 2 $n)
+        switch $tokens[$i]
+            case -H --host --container --root
+                if test $i -lt $n
+                    set -a args $tokens[$i] $tokens[(math $i + 1)]
+                end
+            case '--host=*' '--container=*' '--root=*'
+                set -a args $tokens[$i]
+        end
+    end
+    $tokens[1] list $args --json 2>/dev/null </dev/null |
+        sed -n 's/^    "id": "\([0-9-]*\)",\{0,1\}$/\1/p'
+end
+
+# The operands typed after the verb (options and their arguments left out).
+function __cpactl_operands
+    set -l tokens (commandline -opc)
+    set -l seen_verb 0
+    set -l skip 0
+    for t in $tokens[2..-1]
+        if test $skip = 1
+            set skip 0
+            continue
+        end
+        switch $t
+            case -H --host --container --root --timeout --wait
+                set skip 1
+            case '-*'
+            case '*'
+                if test $seen_verb = 1
+                    echo $t
+                else
+                    set seen_verb 1
+                end
+        end
+    end
+end
+
+# Is the verb $argv[1] with exactly $argv[2] operands after it?
+function __cpactl_at_operand
+    __fish_seen_subcommand_from $argv[1]; or return 1
+    test (count (__cpactl_operands)) -eq $argv[2]
+end
+
+# config show/diff: a revision may follow.
+function __cpactl_config_rev
+    __fish_seen_subcommand_from config; or return 1
+    set -l ops (__cpactl_operands)
+    switch "$ops[1]"
+        case show
+            test (count $ops) -eq 1
+        case diff
+            test (count $ops) -le 2
+        case '*'
+            return 1
+    end
+end
+
 # -H/--host: the schemes, then directories and sockets after unix://.
 function __cpactl_hosts
     set -l typed (commandline -ct)
@@ -39,13 +103,17 @@ function __cpactl_hosts
     end
 end
 
-set -l verbs discover status help
+set -l verbs discover status backup list verify config help
 
 complete -c cpactl -f
 complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a discover -d 'find every CPA container and describe it'
 complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a status -d 'check that each CPA container serves'
+complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a backup -d 'take a snapshot: image, config.yaml, auth dir, baseline'
+complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a list -d 'list the snapshots of a deployment'
+complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a verify -d 're-hash snapshots and name what is missing or corrupt'
+complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a config -d 'show the history of config.yaml, diff it against the live file'
 complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a help -d 'show the help of a verb'
-complete -c cpactl -n '__fish_seen_subcommand_from help' -a 'discover status'
+complete -c cpactl -n '__cpactl_at_operand help 0' -a 'discover status backup list verify config'
 
 # Global options.
 complete -c cpactl -l json -d 'print one JSON document on stdout (also on failure)'
@@ -61,3 +129,21 @@ complete -c cpactl -n '__fish_seen_subcommand_from discover' -l no-version -d 'd
 
 # status
 complete -c cpactl -n '__fish_seen_subcommand_from status' -l timeout -x -d 'deadline of each API probe in seconds (default 5)'
+
+# backup, list, verify, config: the deployment root
+complete -c cpactl -n '__fish_seen_subcommand_from backup list verify config' -l root -x -a '(__fish_complete_directories)' -d 'deployment root'
+
+# backup
+complete -c cpactl -n '__fish_seen_subcommand_from backup' -l no-image -d 'do not save the image (no offline restore)'
+complete -c cpactl -n '__fish_seen_subcommand_from backup' -l no-config -d 'go on when config.yaml cannot be read'
+complete -c cpactl -n '__fish_seen_subcommand_from backup' -l wait -x -d 'wait this long for the lock (seconds)'
+
+# verify [ID]
+complete -c cpactl -n '__cpactl_at_operand verify 0' -x -a '(__cpactl_snapshots)' -d 'snapshot'
+
+# config log|diff|show [REV|ID]...
+complete -c cpactl -n '__cpactl_at_operand config 0' -x -a log -d 'list the commits of config.yaml, newest first'
+complete -c cpactl -n '__cpactl_at_operand config 0' -x -a diff -d 'diff two versions, or one against the live file'
+complete -c cpactl -n '__cpactl_at_operand config 0' -x -a show -d 'print config.yaml as of a commit or snapshot'
+complete -c cpactl -n '__cpactl_config_rev' -x -a 'HEAD (__cpactl_snapshots)' -d 'revision or snapshot'
+complete -c cpactl -n '__fish_seen_subcommand_from config' -l show-secrets -d 'print secret values instead of ***'

@@ -20,6 +20,27 @@ _cpactl_containers() {
   _describe -t containers 'CPA container' names
 }
 
+# Snapshot ids from `cpactl list --json`, with the engine, container and root named
+# on the command line; nothing on error.  $1: extra words to offer (e.g. HEAD).
+_cpactl_snapshots() {
+  local -a ids args extra line
+  local i
+  extra=(${(s: :)1})
+  # The whole command line as _cpactl saw it: nested _arguments shift $words.
+  line=("${_cpactl_line[@]}")
+  (( $#line )) || line=("${words[@]}")
+  for (( i = 2; i < $#line; i++ )); do
+    case $line[i] in
+      -H|--host|--container|--root) args+=("$line[i]" "$line[i+1]") ;;
+      --host=*|--container=*|--root=*) args+=("$line[i]") ;;
+    esac
+  done
+  ids=(${(f)"$(_call_program snapshots $line[1] list $args --json 2>/dev/null </dev/null |
+    sed -n 's/^    "id": "\([0-9-]*\)",\{0,1\}$/\1/p')"})
+  ids=($extra $ids)
+  _describe -t snapshots 'snapshot id' ids
+}
+
 # -H/--host: the schemes, then paths after unix://.
 _cpactl_hosts() {
   if compset -P 'unix://'; then
@@ -31,7 +52,8 @@ _cpactl_hosts() {
 
 _cpactl() {
   local curcontext=$curcontext state line ret=1
-  local -a global_opts verbs
+  local -a global_opts verbs _cpactl_line
+  _cpactl_line=("${(@)words[1,CURRENT-1]}")
   global_opts=(
     '--json[print one JSON document on stdout (also on failure)]'
     '(-H --host)'{-H+,--host=}'[docker engine (unix:///path or tcp://host:port)]:docker host:_cpactl_hosts'
@@ -44,6 +66,10 @@ _cpactl() {
   verbs=(
     'discover:find every CPA container and describe it'
     'status:check that each CPA container serves'
+    'backup:take a snapshot: image, config.yaml, auth dir, baseline'
+    'list:list the snapshots of a deployment'
+    'verify:re-hash snapshots and name what is missing or corrupt'
+    'config:show the history of config.yaml, diff it against the live file'
     'help:show the help of a verb'
   )
   _arguments -C $global_opts '1:verb:->verb' '*::argument:->argument' && ret=0
@@ -62,8 +88,38 @@ _cpactl() {
           _arguments $global_opts \
             '--timeout=[deadline of each API probe (default 5)]:seconds' && ret=0
           ;;
+        backup)
+          _arguments $global_opts \
+            '--root=[deployment root]:directory:_files -/' \
+            '--no-image[do not save the image (no offline restore)]' \
+            '--no-config[go on when config.yaml cannot be read]' \
+            '--wait=[wait this long for the lock]:seconds' && ret=0
+          ;;
+        list)
+          _arguments $global_opts \
+            '--root=[deployment root]:directory:_files -/' && ret=0
+          ;;
+        verify)
+          _arguments $global_opts \
+            '--root=[deployment root]:directory:_files -/' \
+            '1::snapshot id:_cpactl_snapshots' && ret=0
+          ;;
+        config)
+          _arguments $global_opts \
+            '--root=[deployment root]:directory:_files -/' \
+            '--show-secrets[print secret values instead of ***]' \
+            '1:subcommand:((log\:"list the commits of config.yaml, newest first" diff\:"diff two versions, or one against the live file" show\:"print config.yaml as of a commit or snapshot"))' \
+            '*::revision:->rev' && ret=0
+          if [[ $state == rev ]]; then
+            # words[1] is now the subcommand.
+            case $words[1] in
+              show) (( CURRENT == 2 )) && _cpactl_snapshots HEAD && ret=0 ;;
+              diff) (( CURRENT <= 3 )) && _cpactl_snapshots HEAD && ret=0 ;;
+            esac
+          fi
+          ;;
         help)
-          verbs=($verbs[1,2])
+          verbs=($verbs[1,-2])
           _describe -t verbs 'cpactl verb' verbs && ret=0
           ;;
       esac

@@ -809,6 +809,168 @@ out:
 	return rc;
 }
 
+static int post_simple(struct docker_client *c, const char *fmt, const char *id, const char *arg,
+		       json_t *body, const char *what, long timeout_ms, int missing_ok,
+		       struct cpactl_error *err)
+{
+	struct buf path = BUF_INIT, name = BUF_INIT;
+	struct docker_request req = { 0 };
+	struct buf response = BUF_INIT, error_body = BUF_INIT;
+	char *eid = docker_escape(id), *earg = arg ? docker_escape(arg) : NULL, *text = NULL;
+	long status = 0;
+	int rc = -1;
+
+	if (!eid || (arg && !earg) || buf_appendf(&path, fmt, eid, earg ? earg : "") < 0 ||
+	    buf_appendf(&name, "%s '%s'", what, id) < 0) {
+		error_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	req.method = "POST";
+	req.path = path.data;
+	req.response = &response;
+	req.timeout_ms = timeout_ms;
+	if (body) {
+		text = json_dumps(body, JSON_COMPACT);
+		req.content_type = "application/json";
+		req.body = text;
+		req.body_len = text ? strlen(text) : 0;
+	}
+	if (docker_perform(c, &req, &status, &error_body, err) < 0)
+		goto out;
+	if (status == 404 && missing_ok) {
+		rc = 0;
+		goto out;
+	}
+	if ((status < 200 || status >= 300) && status != 304) {
+		engine_error(status, &error_body, name.data, err);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(eid);
+	free(earg);
+	free(text);
+	buf_free(&path);
+	buf_free(&name);
+	buf_free(&response);
+	buf_free(&error_body);
+	return rc;
+}
+
+int docker_container_create(struct docker_client *c, const char *name, json_t *body, char **id,
+			    struct cpactl_error *err)
+{
+	struct buf path = BUF_INIT;
+	char *ename = docker_escape(name);
+	json_t *answer = NULL;
+	int rc = -1;
+
+	*id = NULL;
+	if (!ename || buf_appendf(&path, "/containers/create?name=%s", ename) < 0) {
+		error_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (docker_call_json(c, "POST", path.data, body, "image", &answer, NULL, err) < 0)
+		goto out;
+	if (!json_is_string(json_object_get(answer, "Id"))) {
+		error_set(err, ERR_ENGINE, "the engine created container '%s' without an id", name);
+		goto out;
+	}
+	*id = strdup(json_string_value(json_object_get(answer, "Id")));
+	rc = *id ? 0 : error_set(err, ERR_NOMEM, "out of memory");
+out:
+	free(ename);
+	buf_free(&path);
+	json_decref(answer);
+	return rc;
+}
+
+int docker_container_start(struct docker_client *c, const char *id, struct cpactl_error *err)
+{
+	return post_simple(c, "/containers/%s/start%s", id, NULL, NULL, "container", 60000, 0, err);
+}
+
+int docker_container_stop(struct docker_client *c, const char *id, int timeout_s, struct cpactl_error *err)
+{
+	char suffix[32] = "";
+	/* The engine waits up to the stop timeout before SIGKILL: give the
+	 * request that long and more. */
+	long wait_ms = (timeout_s < 0 ? 330L : (long)timeout_s + 30L) * 1000L;
+
+	if (timeout_s >= 0)
+		snprintf(suffix, sizeof(suffix), "?t=%d", timeout_s);
+	{
+		struct buf fmt = BUF_INIT;
+		int rc;
+		buf_appendf(&fmt, "/containers/%%s/stop%s%%s", suffix);
+		rc = post_simple(c, fmt.data, id, NULL, NULL, "container", wait_ms, 0, err);
+		buf_free(&fmt);
+		return rc;
+	}
+}
+
+int docker_container_rename(struct docker_client *c, const char *id, const char *name,
+			    struct cpactl_error *err)
+{
+	return post_simple(c, "/containers/%s/rename?name=%s", id, name, NULL, "container", 30000, 0, err);
+}
+
+int docker_container_remove(struct docker_client *c, const char *id, int force, int missing_ok,
+			    struct cpactl_error *err)
+{
+	struct buf path = BUF_INIT, error_body = BUF_INIT, name = BUF_INIT;
+	struct docker_request req = { 0 };
+	char *eid = docker_escape(id);
+	long status = 0;
+	int rc = -1;
+
+	if (!eid || buf_appendf(&path, "/containers/%s?force=%d&v=0", eid, force ? 1 : 0) < 0) {
+		error_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	req.method = "DELETE";
+	req.path = path.data;
+	req.timeout_ms = 60000;
+	if (docker_perform(c, &req, &status, &error_body, err) < 0)
+		goto out;
+	if (status == 404 && missing_ok) {
+		rc = 0;
+		goto out;
+	}
+	if (status < 200 || status >= 300) {
+		buf_appendf(&name, "container '%s'", id);
+		engine_error(status, &error_body, name.data, err);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(eid);
+	buf_free(&path);
+	buf_free(&error_body);
+	buf_free(&name);
+	return rc;
+}
+
+int docker_container_set_restart(struct docker_client *c, const char *id, json_t *policy,
+				 struct cpactl_error *err)
+{
+	json_t *body = json_pack("{s:O}", "RestartPolicy", policy);
+	int rc = post_simple(c, "/containers/%s/update%s", id, NULL, body, "container", 30000, 0, err);
+	json_decref(body);
+	return rc;
+}
+
+int docker_network_connect(struct docker_client *c, const char *network, const char *id,
+			   json_t *endpoint, struct cpactl_error *err)
+{
+	/* 20.10 rejects a null endpoint: send {} at least. */
+	json_t *body = endpoint ? json_pack("{s:s,s:O}", "Container", id, "EndpointConfig", endpoint)
+				: json_pack("{s:s,s:{}}", "Container", id, "EndpointConfig");
+	int rc = post_simple(c, "/networks/%s/connect%s", network, NULL, body, "network", 30000, 0, err);
+	json_decref(body);
+	return rc;
+}
+
 /* --- images --------------------------------------------------------------- */
 
 struct progress_relay {

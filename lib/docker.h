@@ -107,6 +107,25 @@ int docker_exec(struct docker_client *c, const char *id, const char *const *argv
 int docker_container_archive(struct docker_client *c, const char *id, const char *path,
 			     docker_sink_fn sink, void *ctx, struct cpactl_error *err);
 
+/* POST /containers/create?name=NAME; *id receives the new id (malloc'd). */
+int docker_container_create(struct docker_client *c, const char *name, json_t *body, char **id,
+			    struct cpactl_error *err);
+/* start (304 "already running" is success), stop with the container's own
+ * timeout when timeout_s < 0 (304 "already stopped" is success), rename,
+ * remove (force: even running; missing is success when missing_ok). */
+int docker_container_start(struct docker_client *c, const char *id, struct cpactl_error *err);
+int docker_container_stop(struct docker_client *c, const char *id, int timeout_s, struct cpactl_error *err);
+int docker_container_rename(struct docker_client *c, const char *id, const char *name,
+			    struct cpactl_error *err);
+int docker_container_remove(struct docker_client *c, const char *id, int force, int missing_ok,
+			    struct cpactl_error *err);
+/* POST /containers/{id}/update with {"RestartPolicy":{"Name":policy,...}}. */
+int docker_container_set_restart(struct docker_client *c, const char *id, json_t *policy,
+				 struct cpactl_error *err);
+/* POST /networks/{net}/connect {"Container":id,"EndpointConfig":endpoint}. */
+int docker_network_connect(struct docker_client *c, const char *network, const char *id,
+			   json_t *endpoint, struct cpactl_error *err);
+
 /* --- images -------------------------------------------------------------- */
 
 int docker_image_inspect(struct docker_client *c, const char *ref, json_t **out,

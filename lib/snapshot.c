@@ -26,6 +26,7 @@
 #include "buf.h"
 #include "container_files.h"
 #include "cpa.h"
+#include "history.h"
 #include "sha256.h"
 
 #define CONFIG_MAX ((size_t)16 * 1024 * 1024)
@@ -333,9 +334,12 @@ static int snapshot_image(struct docker_client *c, const struct cpa_target *t, c
 		struct cpactl_error saver_err = s.err;
 		error_clear(err);
 		*err = saver_err;
-		if (interrupted(o))
-			error_set(err, ERR_FAILED, "interrupted");
 		rc = -1;
+	}
+	if (rc < 0 && interrupted(o)) {
+		/* Whichever side noticed first, the cause is the interrupt. */
+		error_clear(err);
+		error_set(err, ERR_FAILED, "interrupted");
 	}
 	if (rc < 0)
 		goto out;
@@ -1102,4 +1106,34 @@ int snapshot_verify(const struct deployment *d, const char *id, json_t **report,
 	}
 	*report = out;
 	return 0;
+}
+
+int snapshot_commit_config(const struct deployment *d, const char *snapshot_path, const char *snapshot_id,
+			   const struct cpa_target *t, const char *why, char oid[41], int *committed,
+			   struct cpactl_error *err)
+{
+	struct buf path = BUF_INIT, message = BUF_INIT;
+	struct cpactl_error inner = CPACTL_ERROR_INIT;
+	char *data = NULL;
+	size_t len = 0;
+	int rc = -1;
+
+	*committed = 0;
+	oid[0] = '\0';
+	buf_appendf(&path, "%s/config.yaml", snapshot_path);
+	if (read_small_file(path.data, CONFIG_MAX, &data, &len, &inner) < 0) {
+		rc = 0;
+		goto out;
+	}
+	/* Names, versions and ids only: a commit message never holds a secret. */
+	buf_appendf(&message, "%s %s: CPA %s, image %s\n\ncontainer: %s\nsnapshot: %s\n", why, snapshot_id,
+		    t->version ? t->version : "unknown", t->image ? t->image : "unknown", t->name, snapshot_id);
+	rc = history_commit(d->history_dir, data, len, message.data, oid, committed, err);
+out:
+	if (data)
+		memset(data, 0, len);
+	free(data);
+	buf_free(&path);
+	buf_free(&message);
+	return rc;
 }

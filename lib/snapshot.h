@@ -79,6 +79,14 @@ int snapshot_list(const struct deployment *d, json_t **out, struct cpactl_error 
 int snapshot_verify(const struct deployment *d, const char *id, json_t **report, int *all_ok,
 		    struct cpactl_error *err);
 
+/* Commits the config.yaml of the snapshot at `snapshot_path` to the
+ * deployment's history with a message naming `why`, the snapshot, the CPA
+ * version and the image (never a secret).  A snapshot without config.yaml
+ * (--no-config) commits nothing. */
+int snapshot_commit_config(const struct deployment *d, const char *snapshot_path, const char *snapshot_id,
+			   const struct cpa_target *t, const char *why, char oid[41], int *committed,
+			   struct cpactl_error *err);
+
 /* Removes leftovers of interrupted backups (call with the lock held). */
 void snapshot_sweep(const struct deployment *d);
 

@@ -1,0 +1,167 @@
+/*
+ * cmd_upgrade.c - `cpactl upgrade`: the safe upgrade of lib/upgrade.h, with
+ * the confirmation rules of the runbook: a prompt on a terminal; without one,
+ * nothing changes unless --yes (cron and AI agents must opt in, exit 5
+ * otherwise); --dry-run stops before production and prints the plan.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../lib/lock.h"
+#include "../lib/upgrade.h"
+#include "cli.h"
+#include "progress.h"
+
+const struct cli_option upgrade_options[] = {
+	{ "image", 0, "REF", "target image: a tag or a digest (default: the same repository, tag latest)" },
+	{ "test-port", 0, "PORT", "host port of the candidate, on 127.0.0.1 only (default 8318)" },
+	{ "timeout", 0, "SECONDS", "deadline for a release to serve /v1/models (default 60)" },
+	{ "yes", 'y', NULL, "replace production without asking (needed without a terminal)" },
+	{ "dry-run", 'n', NULL, "test the candidate, print the plan and the verdict, change nothing" },
+	{ "no-backup", 0, NULL, "skip the snapshot before the upgrade" },
+	{ "no-pull", 0, NULL, "use the target image already in the engine" },
+	{ "force", 0, NULL, "upgrade even when the target image is the running one" },
+	{ "allow-missing-models", 0, NULL, "accept a release that serves fewer models than production" },
+	{ "allow-fewer-clients", 0, NULL, "accept a release that loads fewer clients than production" },
+	{ "allow-downgrade", 0, NULL, "accept a target version older than the running one" },
+	{ "keep-config", 0, NULL, "keep production's config.yaml even if the new release migrates it" },
+	{ "root", 0, "DIR", "deployment root (default: $CPACTL_ROOT, else the directory of config.yaml)" },
+	{ "wait", 0, "SECONDS", "wait this long for another cpactl to release the lock" },
+	{ NULL, 0, NULL, NULL },
+};
+
+struct upgrade_args {
+	struct upgrade_options o;
+	int yes;
+	const char *root;
+	int wait;
+	int timeout_s;
+};
+
+static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
+{
+	struct upgrade_args *a = ctx;
+	char *end;
+	long port;
+
+	switch (index) {
+	case 0: a->o.image = arg; break;
+	case 1:
+		port = strtol(arg, &end, 10);
+		if (*end || port < 1 || port > 65535)
+			return cli_usage(cli, "--test-port wants a port from 1 to 65535, not '%s'", arg), -1;
+		a->o.test_port = (int)port;
+		break;
+	case 2:
+		if (cli_parse_seconds(cli, "--timeout", arg, &a->timeout_s) < 0)
+			return -1;
+		if (a->timeout_s < 1)
+			return cli_usage(cli, "--timeout must be at least 1 second"), -1;
+		break;
+	case 3: a->yes = 1; break;
+	case 4: a->o.dry_run = 1; break;
+	case 5: a->o.no_backup = 1; break;
+	case 6: a->o.no_pull = 1; break;
+	case 7: a->o.force = 1; break;
+	case 8: a->o.allow_missing_models = 1; break;
+	case 9: a->o.allow_fewer_clients = 1; break;
+	case 10: a->o.allow_downgrade = 1; break;
+	case 11: a->o.keep_config = 1; break;
+	case 12: a->root = arg; break;
+	case 13:
+		if (cli_parse_seconds(cli, "--wait", arg, &a->wait) < 0)
+			return -1;
+		break;
+	}
+	return 0;
+}
+
+struct context {
+	struct cli *cli;
+	int yes;
+	struct progress progress;
+};
+
+static void on_say(void *ctx, const char *message)
+{
+	struct context *x = ctx;
+	progress_done(&x->progress);
+	say(x->cli, "%s", message);
+}
+
+static int on_confirm(void *ctx, const char *question)
+{
+	struct context *x = ctx;
+	char answer[16];
+
+	if (x->yes)
+		return 1;
+	/* Only a person at a terminal can say yes here. */
+	if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO))
+		return 0;
+	fprintf(stderr, "%s [y/N] ", question);
+	fflush(stderr);
+	if (!fgets(answer, sizeof(answer), stdin))
+		return 0;
+	return answer[0] == 'y' || answer[0] == 'Y';
+}
+
+static void on_pull(void *ctx, json_t *message)
+{
+	struct context *x = ctx;
+	json_t *detail = json_object_get(message, "progressDetail");
+	json_int_t current = json_integer_value(json_object_get(detail, "current"));
+
+	if (current > 0)
+		progress_update(&x->progress, "pull", (uint64_t)current);
+}
+
+int cmd_upgrade(struct cli *cli, int argc, char **argv)
+{
+	struct cpactl_error err = CPACTL_ERROR_INIT;
+	struct upgrade_args args;
+	struct cpa_target *targets = NULL, *t = NULL;
+	struct deployment d = { 0 };
+	struct lock lock = { -1 };
+	struct context x;
+	json_t *report = NULL;
+	size_t count = 0;
+	int first, rc;
+
+	memset(&args, 0, sizeof(args));
+	args.o.test_port = 8318;
+	args.timeout_s = 60;
+	first = cli_parse(cli, argc, argv, on_option, &args);
+	if (first < 0)
+		return first == -2 ? EXIT_OK : EXIT_USAGE;
+	if (first < argc)
+		return cli_usage(cli, "unexpected argument '%s'", argv[first]);
+	memset(&x, 0, sizeof(x));
+	x.cli = cli;
+	x.yes = args.yes;
+	progress_init(&x.progress, cli);
+	args.o.timeout_ms = (long)args.timeout_s * 1000;
+	args.o.cpactl_version = CPACTL_VERSION;
+	args.o.interrupted = &cli_interrupted;
+	args.o.say = on_say;
+	args.o.confirm = on_confirm;
+	args.o.ctx = &x;
+	args.o.pull_progress = on_pull;
+	args.o.backup_progress = progress_update;
+	args.o.progress_ctx = &x.progress;
+	if (cli_deployment(cli, args.root, 1, &targets, &count, &t, &d, &err) < 0 ||
+	    deployment_prepare(&d, &err) < 0 || lock_acquire(d.lock_path, "upgrade", args.wait, &lock, &err) < 0)
+		goto out;
+	cli_catch_interrupts();
+	snapshot_sweep(&d);
+	rc = upgrade_run(cli->docker, t, &d, &args.o, &report, &err);
+	progress_done(&x.progress);
+	(void)rc;
+out:
+	lock_release(&lock);
+	deployment_release(&d);
+	cpa_targets_free(targets, count);
+	return cli_finish(cli, report, &err, EXIT_OK);
+}

@@ -1,0 +1,121 @@
+/*
+ * archive_extract.c - see archive_extract.h.
+ */
+#include "archive_extract.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+
+int archive_extract_into(const char *tar_path, const char *dest, const char *strip,
+			 struct cpactl_error *err)
+{
+	struct archive *in = archive_read_new(), *out = archive_write_disk_new();
+	struct archive_entry *entry;
+	size_t strip_len = strip ? strlen(strip) : 0;
+	struct buf target = BUF_INIT;
+	int r, rc = -1;
+	/* Entries are written under `dest`, an absolute path, so libarchive's
+	 * NOABSOLUTEPATHS cannot be used: the entry's own name is checked for a
+	 * leading '/' below instead. */
+	const int flags = ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_OWNER |
+			  ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+			  ARCHIVE_EXTRACT_UNLINK;
+	char name_copy[4096];
+
+	if (!in || !out) {
+		error_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	archive_read_support_format_tar(in);
+	archive_write_disk_set_options(out, flags);
+	archive_write_disk_set_standard_lookup(out);
+	if (archive_read_open_filename(in, tar_path, 65536) != ARCHIVE_OK) {
+		error_set(err, ERR_IO, "cannot read '%s': %s", tar_path, archive_error_string(in));
+		goto out;
+	}
+	while ((r = archive_read_next_header(in, &entry)) == ARCHIVE_OK) {
+		const char *name = archive_entry_pathname(entry);
+		mode_t type = archive_entry_filetype(entry);
+
+		if (!name)
+			continue;
+		if (strip_len && strncmp(name, strip, strip_len) == 0 && (name[strip_len] == '\0' ||
+									  (name[strip_len] == '/' && name[strip_len + 1] == '\0')))
+			continue;
+		if (strip_len && strncmp(name, strip, strip_len) == 0 && name[strip_len] == '/')
+			name += strip_len + 1;
+		if (strcmp(name, ".") == 0 || strcmp(name, "./") == 0)
+			continue;
+		snprintf(name_copy, sizeof(name_copy), "%s", name);
+		name = name_copy;
+		if (name[0] == '/' || strcmp(name, "..") == 0 || strncmp(name, "../", 3) == 0 || strstr(name, "/../") ||
+		    (strlen(name) >= 3 && strcmp(name + strlen(name) - 3, "/..") == 0)) {
+			error_set(err, ERR_CHECK, "refusing '%s' in '%s': it points out of the directory", name, tar_path);
+			goto out;
+		}
+		if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) {
+			error_set(err, ERR_CHECK, "refusing '%s' in '%s': only files, directories and symlinks are "
+						  "restored", name, tar_path);
+			goto out;
+		}
+		if (archive_entry_hardlink(entry)) {
+			error_set(err, ERR_CHECK, "refusing the hard link '%s' in '%s'", name, tar_path);
+			goto out;
+		}
+		if (type == AE_IFLNK) {
+			const char *link = archive_entry_symlink(entry);
+			if (!link || link[0] == '/' || strstr(link, "..")) {
+				error_set(err, ERR_CHECK, "refusing the symlink '%s' in '%s': it points out of the directory",
+					  name, tar_path);
+				goto out;
+			}
+		}
+		buf_reset(&target);
+		buf_appendf(&target, "%s/%s", dest, name);
+		archive_entry_set_pathname(entry, target.data);
+		if (archive_write_header(out, entry) != ARCHIVE_OK) {
+			error_set(err, ERR_CHECK, "refusing '%s' from '%s': %s", name, tar_path, archive_error_string(out));
+			goto out;
+		}
+		if (type == AE_IFREG) {
+			const void *block;
+			size_t size;
+			la_int64_t offset;
+			while ((r = archive_read_data_block(in, &block, &size, &offset)) == ARCHIVE_OK) {
+				if (archive_write_data_block(out, block, size, offset) != ARCHIVE_OK) {
+					error_set(err, ERR_IO, "cannot write '%s': %s", target.data, archive_error_string(out));
+					goto out;
+				}
+			}
+			if (r != ARCHIVE_EOF) {
+				error_set(err, ERR_IO, "'%s' is damaged: %s", tar_path, archive_error_string(in));
+				goto out;
+			}
+		}
+		if (archive_write_finish_entry(out) != ARCHIVE_OK) {
+			error_set(err, ERR_IO, "cannot write '%s': %s", target.data, archive_error_string(out));
+			goto out;
+		}
+	}
+	if (r != ARCHIVE_EOF) {
+		error_set(err, ERR_IO, "'%s' is damaged: %s", tar_path, archive_error_string(in));
+		goto out;
+	}
+	if (archive_write_close(out) != ARCHIVE_OK) {
+		error_set(err, ERR_IO, "cannot finish writing into '%s': %s", dest, archive_error_string(out));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (in)
+		archive_read_free(in);
+	if (out)
+		archive_write_free(out);
+	buf_free(&target);
+	return rc;
+}

@@ -1,0 +1,53 @@
+/*
+ * journal.h - mutating operations as sequences of journaled steps.
+ *
+ * Before each step of an upgrade (and later rollback and config changes) the
+ * operation's state is written to ROOT/.cpactl/journal.json, atomically and
+ * fsynced, so that a cpactl killed at any instant leaves a record of exactly
+ * where it stopped and of everything needed to finish or undo it (container
+ * ids and names, the snapshot, the scratch directory).  While a journal
+ * exists, the next mutating command refuses to start (exit 4) and names it;
+ * `cpactl recover` reads it.
+ *
+ * Test-only switch: when CPACTL_TEST_KILL_AT names a step, cpactl kills
+ * itself with SIGKILL right after journaling that step, so the test suite can
+ * prove recovery from every step boundary.
+ */
+#ifndef CPACTL_JOURNAL_H
+#define CPACTL_JOURNAL_H
+
+#include <jansson.h>
+
+#include "deployment.h"
+#include "error.h"
+
+struct journal {
+	char *path;
+	json_t *doc;   /* {"operation","id","started","pid","step","steps":[...],"context":{...}} */
+};
+
+/* Starts an operation.  Fails with ERR_LOCKED naming the unfinished one when a
+ * journal is already there. */
+int journal_begin(const struct deployment *d, const char *operation, const char *id,
+		  struct journal *j, struct cpactl_error *err);
+
+/* Records that `step` starts now, with the context as it stands. */
+int journal_step(struct journal *j, const char *step, struct cpactl_error *err);
+
+/* Sets a context value (takes the reference); written at the next step. */
+void journal_set(struct journal *j, const char *key, json_t *value);
+const char *journal_get_string(const struct journal *j, const char *key);
+
+/* Ends the operation: the journal is moved to ROOT/.cpactl/last-operation.json
+ * with its outcome ("done", "rolled-back", "failed"). */
+int journal_finish(struct journal *j, const char *outcome, struct cpactl_error *err);
+
+void journal_release(struct journal *j);
+
+/* The unfinished operation of a deployment, or *out NULL when there is none. */
+int journal_load(const struct deployment *d, json_t **out, struct cpactl_error *err);
+
+/* Adopts an unfinished journal (for recover). */
+int journal_adopt(const struct deployment *d, struct journal *j, struct cpactl_error *err);
+
+#endif

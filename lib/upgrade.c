@@ -1,0 +1,887 @@
+/*
+ * upgrade.c - see upgrade.h.
+ *
+ * The steps, in the order of the issue and the runbook:
+ *   1 journal (the caller holds the lock)   6 judge the candidate
+ *   2 preflight                             7 config migration diff
+ *   3 backup                                8 remove candidate, confirm
+ *   4 pull, "already up to date"            9 promote: create new, stop old,
+ *   5 candidate on scratch copies             rename both, start new
+ *                                          10 verify, else roll back by itself
+ */
+#include "upgrade.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "archive_extract.h"
+#include "atomic_file.h"
+#include "buf.h"
+#include "container_files.h"
+#include "cpa.h"
+#include "history.h"
+#include "journal.h"
+#include "probe.h"
+#include "recreate.h"
+#include "secretmask.h"
+#include "verdict.h"
+#include "yamlconf.h"
+
+#define CONFIG_MAX ((size_t)16 * 1024 * 1024)
+
+struct upgrade {
+	struct docker_client *c;
+	struct cpa_target *t;
+	const struct deployment *d;
+	const struct upgrade_options *o;
+	struct journal journal;
+	json_t *report;
+	json_t *old_image;        /* inspect of the running image */
+	json_t *new_image;        /* inspect of the target image */
+	json_t *secrets;          /* config secret values, for redaction */
+	json_t *prod_models;      /* production's /v1/models ids, or NULL */
+	long prod_clients;
+	char *target_ref;
+	char *op_id;              /* snapshot id, or a time stamp with --no-backup */
+	char *scratch_dir;
+	struct buf config_before; /* live config.yaml bytes (SECRET) */
+	struct buf config_after;  /* the candidate's rewrite, when it made one (SECRET) */
+	int config_migrated;
+	char *candidate_id;
+	char *new_id;
+	char *prev_name;
+	json_t *old_restart;      /* the old container's restart policy */
+};
+
+static void sayf(struct upgrade *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sayf(struct upgrade *u, const char *fmt, ...)
+{
+	char text[1600];
+	va_list ap;
+
+	if (!u->o->say)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	u->o->say(u->o->ctx, text);
+}
+
+char *upgrade_container_name(const char *name, const char *role, const char *id)
+{
+	struct buf b = BUF_INIT;
+	buf_appendf(&b, "%s-cpactl-%s%s%s", name, role, id ? "-" : "", id ? id : "");
+	return buf_detach(&b);
+}
+
+static int step(struct upgrade *u, const char *name, struct cpactl_error *err)
+{
+	json_array_append_new(json_object_get(u->report, "steps"), json_string(name));
+	return journal_step(&u->journal, name, err);
+}
+
+/* --- preflight --------------------------------------------------------------- */
+
+static int port_is_free(int port)
+{
+	struct sockaddr_in a;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ok;
+
+	if (fd < 0)
+		return 0;
+	/* SO_REUSEADDR: connections of an earlier candidate linger in TIME_WAIT
+	 * on the port; only a listener makes it busy, as for docker-proxy. */
+	{
+		int one = 1;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	}
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(fd);
+	return ok;
+}
+
+static int valid_reference(const char *ref)
+{
+	const char *slash, *colon;
+
+	if (!ref || !*ref || strlen(ref) > 255)
+		return 0;
+	for (const char *p = ref; *p; p++)
+		if (*p <= ' ' || *p == '"' || *p == '\\')
+			return 0;
+	/* The repository part is lower case. */
+	slash = strrchr(ref, '/');
+	colon = strrchr(ref, ':');
+	for (const char *p = ref; *p && *p != '@' && !(colon && p == colon && (!slash || colon > slash)); p++)
+		if (*p >= 'A' && *p <= 'Z')
+			return 0;
+	return 1;
+}
+
+static char *default_target(const char *image)
+{
+	struct buf b = BUF_INIT;
+	const char *at = strchr(image, '@'), *slash = strrchr(image, '/'), *colon = strrchr(image, ':');
+	size_t n = strlen(image);
+
+	if (at)
+		n = (size_t)(at - image);
+	else if (colon && (!slash || colon > slash))
+		n = (size_t)(colon - image);
+	buf_append(&b, image, n);
+	buf_append_str(&b, ":latest");
+	return buf_detach(&b);
+}
+
+static int preflight(struct upgrade *u, struct cpactl_error *err)
+{
+	struct statvfs vfs;
+	json_t *problem;
+	size_t i;
+
+	if (!u->t->state || strcmp(u->t->state, "running") != 0)
+		sayf(u, "note: production '%s' is %s", u->t->name, u->t->state ? u->t->state : "not running");
+	if (!u->t->config_ok) {
+		json_array_foreach(u->t->problems, i, problem)
+			return error_set(err, ERR_FAILED, "preflight: %s", json_string_value(problem));
+		return error_set(err, ERR_FAILED, "preflight: config.yaml of '%s' cannot be read", u->t->name);
+	}
+	if (!u->t->config_host || !u->t->auth_host)
+		return error_set(err, ERR_USAGE,
+				 "preflight: config.yaml and the auth dir of '%s' must be bind mounts on this "
+				 "machine for the candidate's scratch copies (config %s, auth %s)",
+				 u->t->name, u->t->config_storage, u->t->auth_storage ? u->t->auth_storage : "?");
+	if (u->o->test_port <= 0 || u->o->test_port > 65535)
+		return error_set(err, ERR_USAGE, "preflight: --test-port %d is not a port", u->o->test_port);
+	if (!port_is_free(u->o->test_port))
+		return error_set(err, ERR_FAILED,
+				 "preflight: the test port %d is in use on 127.0.0.1; choose another with "
+				 "--test-port",
+				 u->o->test_port);
+	if (!valid_reference(u->target_ref))
+		return error_set(err, ERR_USAGE, "preflight: '%s' is not a valid image reference", u->target_ref);
+	if (!u->o->no_backup && statvfs(u->d->root, &vfs) == 0) {
+		/* The snapshot needs at most the image once more plus the small parts. */
+		unsigned long long room = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+		unsigned long long need = (unsigned long long)json_integer_value(json_object_get(u->old_image, "Size")) +
+					  (64ULL << 20);
+		if (room < need)
+			return error_set(err, ERR_FAILED,
+					 "preflight: '%s' has %llu MB free, a snapshot may need %llu MB; free space "
+					 "or use --no-backup",
+					 u->d->root, room >> 20, need >> 20);
+	}
+	return 0;
+}
+
+/* What production serves now: the bar the candidate must clear. */
+static void production_baseline(struct upgrade *u)
+{
+	struct probe_result p;
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+	struct buf logs = BUF_INIT;
+
+	u->prod_clients = -1;
+	if (u->t->has_api_port &&
+	    probe_get(probe_host_for_binding(u->t->api_host_ip), u->t->api_host_port, "/v1/models", u->t->probe_key,
+		      5000, &p, &e) == 0 &&
+	    p.http_status == 200 && p.models)
+		u->prod_models = json_incref(p.models);
+	else
+		sayf(u, "note: production does not answer /v1/models now: its model list is not compared");
+	probe_result_release(&p);
+	error_clear(&e);
+	if (docker_container_logs(u->c, u->t->id, 5000, u->t->tty, &logs, &e) == 0)
+		u->prod_clients = cpa_loaded_clients(buf_str(&logs));
+	buf_free(&logs);
+}
+
+/* --- the candidate ----------------------------------------------------------- */
+
+static int write_private(const char *path, const char *data, size_t len, struct cpactl_error *err)
+{
+	return atomic_write_file(path, data, len, 0600, err);
+}
+
+struct spool {
+	int fd;
+	const char *path;
+	struct cpactl_error *err;
+};
+
+static int spool_sink(void *ctx, const char *data, size_t len)
+{
+	struct spool *s = ctx;
+	return write_all(s->fd, data, len, s->path, s->err);
+}
+
+/* ROOT/.cpactl/scratch/<op>/{config.yaml,auth/}: copies the candidate may
+ * rewrite and refresh as it likes. */
+static int prepare_scratch(struct upgrade *u, struct cpactl_error *err)
+{
+	struct buf dir = BUF_INIT, cfg = BUF_INIT, auth = BUF_INIT, tar = BUF_INIT, marker = BUF_INIT;
+	const char *base = strrchr(u->t->auth_in_container, '/');
+	struct spool s = { -1, NULL, err };
+	int rc = -1;
+
+	base = base && base[1] ? base + 1 : u->t->auth_in_container;
+	buf_appendf(&dir, "%s/scratch/%s", u->d->state_dir, u->op_id);
+	buf_appendf(&cfg, "%s/config.yaml", dir.data);
+	buf_appendf(&auth, "%s/auth", dir.data);
+	buf_appendf(&tar, "%s/auth.tar", dir.data);
+	buf_appendf(&marker, "%s/.cpactl-scratch", auth.data);
+	{
+		struct cpactl_error ignored = CPACTL_ERROR_INIT;
+		remove_tree(dir.data, &ignored);
+	}
+	if (make_private_dirs(auth.data, err) < 0)
+		goto out;
+	u->scratch_dir = strdup(dir.data);
+	journal_set(&u->journal, "scratch_dir", json_string(dir.data));
+	if (write_private(cfg.data, u->config_before.data ? u->config_before.data : "", u->config_before.len, err) < 0)
+		goto out;
+	s.path = tar.data;
+	s.fd = open(tar.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (s.fd < 0) {
+		error_set_errno(err, errno, ERR_IO, "cannot create '%s'", tar.data);
+		goto out;
+	}
+	if (docker_container_archive(u->c, u->t->id, u->t->auth_in_container, spool_sink, &s, err) < 0)
+		goto out;
+	close(s.fd);
+	s.fd = -1;
+	if (archive_extract_into(tar.data, auth.data, base, err) < 0)
+		goto out;
+	unlink(tar.data);
+	/* Tells a release (and a person) that this is a throw-away copy. */
+	if (write_private(marker.data, "cpactl scratch copy: not production\n", 36, err) < 0)
+		goto out;
+	rc = 0;
+out:
+	if (s.fd >= 0)
+		close(s.fd);
+	buf_free(&dir);
+	buf_free(&cfg);
+	buf_free(&auth);
+	buf_free(&tar);
+	buf_free(&marker);
+	return rc;
+}
+
+static void remove_scratch(struct upgrade *u)
+{
+	struct cpactl_error ignored = CPACTL_ERROR_INIT;
+	if (u->scratch_dir)
+		remove_tree(u->scratch_dir, &ignored);
+}
+
+static int judge(struct upgrade *u, const char *id, const char *host, int port, const char *expected_version,
+		 struct verdict *v, struct cpactl_error *err)
+{
+	struct judge_options jo;
+
+	memset(&jo, 0, sizeof(jo));
+	jo.timeout_ms = u->o->timeout_ms;
+	jo.host = host;
+	jo.port = port;
+	jo.probe_key = u->t->probe_key;
+	jo.expected_models = u->prod_models;
+	jo.expected_clients = u->prod_clients;
+	jo.expected_version = expected_version;
+	jo.allow_missing_models = u->o->allow_missing_models;
+	jo.allow_fewer_clients = u->o->allow_fewer_clients;
+	jo.tty = u->t->tty;
+	jo.secrets = u->secrets;
+	jo.interrupted = u->o->interrupted;
+	return judge_container(u->c, id, &jo, v, err);
+}
+
+static void verdict_message(struct upgrade *u, const char *who, const struct verdict *v)
+{
+	json_t *r;
+	size_t i;
+
+	json_array_foreach(v->reasons, i, r)
+		sayf(u, "%s: %s", who, json_string_value(r));
+	json_array_foreach(v->notes, i, r)
+		sayf(u, "%s: note: %s", who, json_string_value(r));
+	if (!v->ok && v->log_tail && *v->log_tail)
+		sayf(u, "%s: last log lines:\n%s", who, v->log_tail);
+}
+
+static json_t *masked_diff(struct upgrade *u, struct cpactl_error *err)
+{
+	struct buf a = BUF_INIT, b = BUF_INIT, patch = BUF_INIT;
+	json_t *out = NULL;
+
+	(void)u;
+	if (secret_mask_yaml(u->config_before.data ? u->config_before.data : "", u->config_before.len, &a, err) < 0 ||
+	    secret_mask_yaml(u->config_after.data ? u->config_after.data : "", u->config_after.len, &b, err) < 0 ||
+	    history_diff("config.yaml", a.data ? a.data : "", a.len, "config.yaml (migrated)", b.data ? b.data : "", b.len,
+			 &patch, err) < 0)
+		goto out;
+	out = json_string(buf_str(&patch));
+out:
+	buf_free(&a);
+	buf_free(&b);
+	buf_free(&patch);
+	return out;
+}
+
+static int run_candidate(struct upgrade *u, const char *expected_version, struct verdict *v,
+			 struct cpactl_error *err)
+{
+	struct recreate_options ro;
+	struct recreate_plan plan;
+	char *name = upgrade_container_name(u->t->name, "candidate", NULL);
+	struct buf cfg = BUF_INIT, auth = BUF_INIT, after_path = BUF_INIT;
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+	int rc = -1;
+
+	memset(&plan, 0, sizeof(plan));
+	memset(&ro, 0, sizeof(ro));
+	buf_appendf(&cfg, "%s/config.yaml", u->scratch_dir);
+	buf_appendf(&auth, "%s/auth", u->scratch_dir);
+	ro.role = RECREATE_CANDIDATE;
+	ro.new_image = u->target_ref;
+	ro.container_port = u->t->api_container_port;
+	ro.test_port = u->o->test_port;
+	ro.config_in_container = u->t->config_in_container;
+	ro.auth_in_container = u->t->auth_in_container;
+	ro.scratch_config = cfg.data;
+	ro.scratch_auth = auth.data;
+	if (recreate_plan_build(u->t->inspect, u->old_image, &ro, &plan, err) < 0)
+		goto out;
+	/* A candidate left by a killed run is ours to remove. */
+	docker_container_remove(u->c, name, 1, 1, &e);
+	error_clear(&e);
+	if (step(u, "candidate-create", err) < 0 ||
+	    docker_container_create(u->c, name, plan.create_body, &u->candidate_id, err) < 0)
+		goto out;
+	journal_set(&u->journal, "candidate_id", json_string(u->candidate_id));
+	if (step(u, "candidate-start", err) < 0)
+		goto out;
+	if (docker_container_start(u->c, u->candidate_id, err) < 0) {
+		/* A start failure is a verdict too (bad mounts, bad command). */
+		v->reasons = json_array();
+		v->notes = json_array();
+		json_array_append_new(v->reasons, json_pack("s", err->message));
+		error_clear(err);
+		v->ok = 0;
+	} else {
+		sayf(u, "candidate %s started on 127.0.0.1:%d (scratch copies of config.yaml and the auth dir)",
+		     u->target_ref, u->o->test_port);
+		if (step(u, "candidate-judge", err) < 0 ||
+		    judge(u, u->candidate_id, "127.0.0.1", u->o->test_port, expected_version, v, err) < 0)
+			goto out;
+	}
+	/* Did it rewrite its config.yaml (a migration of the new version)? */
+	buf_appendf(&after_path, "%s/config.yaml", u->scratch_dir);
+	{
+		char *data = NULL;
+		size_t len = 0;
+		if (read_small_file(after_path.data, CONFIG_MAX, &data, &len, &e) == 0) {
+			if (len != u->config_before.len ||
+			    memcmp(data, u->config_before.data ? u->config_before.data : "", len) != 0) {
+				buf_append(&u->config_after, data, len);
+				u->config_migrated = 1;
+			}
+			memset(data, 0, len);
+			free(data);
+		}
+	}
+	rc = 0;
+out:
+	if (u->candidate_id) {
+		struct cpactl_error ignored = CPACTL_ERROR_INIT;
+		step(u, "candidate-remove", &ignored);
+		error_clear(&ignored);
+		docker_container_remove(u->c, u->candidate_id, 1, 1, &ignored);
+	}
+	recreate_plan_release(&plan);
+	free(name);
+	buf_free(&cfg);
+	buf_free(&auth);
+	buf_free(&after_path);
+	return rc;
+}
+
+/* --- promotion ---------------------------------------------------------------- */
+
+/* Replaces the live config.yaml atomically, keeping its owner and mode. */
+static int replace_live_config(struct upgrade *u, const struct buf *data, struct cpactl_error *err)
+{
+	struct stat st;
+	struct buf tmp = BUF_INIT, dir = BUF_INIT;
+	const char *path = u->t->config_host;
+	const char *slash = strrchr(path, '/');
+	int fd = -1, rc = -1;
+
+	if (stat(path, &st) < 0)
+		return error_set_errno(err, errno, ERR_IO, "cannot replace '%s'", path);
+	buf_appendf(&tmp, "%s.cpactl-tmp", path);
+	buf_append(&dir, path, (size_t)(slash - path));
+	fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		error_set_errno(err, errno, ERR_IO, "cannot create '%s'", tmp.data);
+		goto out;
+	}
+	if (write_all(fd, data->data ? data->data : "", data->len, tmp.data, err) < 0)
+		goto out;
+	if (fchown(fd, st.st_uid, st.st_gid) < 0 || fchmod(fd, st.st_mode & 07777) < 0) {
+		error_set_errno(err, errno, ERR_IO, "cannot keep the owner and mode of '%s'", path);
+		goto out;
+	}
+	if (fsync_fd(fd, tmp.data, err) < 0)
+		goto out;
+	close(fd);
+	fd = -1;
+	if (rename(tmp.data, path) < 0) {
+		error_set_errno(err, errno, ERR_IO, "cannot replace '%s'", path);
+		goto out;
+	}
+	rc = fsync_dir(dir.data, err);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0)
+		unlink(tmp.data);
+	buf_free(&tmp);
+	buf_free(&dir);
+	return rc;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Puts the old container back: used when the new one fails its verdict. */
+static int roll_back(struct upgrade *u, struct cpactl_error *err)
+{
+	char *failed = upgrade_container_name(u->t->name, "failed", u->op_id);
+	struct verdict v;
+	int rc = -1;
+
+	memset(&v, 0, sizeof(v));
+	sayf(u, "rolling back: the old container '%s' takes over again", u->t->name);
+	if (step(u, "rollback-stop-new", err) < 0 || docker_container_stop(u->c, u->new_id, 10, err) < 0)
+		goto out;
+	if (step(u, "rollback-rename-new", err) < 0 || docker_container_rename(u->c, u->new_id, failed, err) < 0)
+		goto out;
+	if (step(u, "rollback-rename-old", err) < 0 || docker_container_rename(u->c, u->t->id, u->t->name, err) < 0)
+		goto out;
+	if (u->config_migrated && !u->o->keep_config) {
+		if (step(u, "rollback-config", err) < 0 || replace_live_config(u, &u->config_before, err) < 0)
+			goto out;
+	}
+	if (step(u, "rollback-start-old", err) < 0 ||
+	    docker_container_set_restart(u->c, u->t->id, u->old_restart, err) < 0 ||
+	    docker_container_start(u->c, u->t->id, err) < 0)
+		goto out;
+	if (step(u, "rollback-verify", err) < 0)
+		goto out;
+	{
+		/* The old release is judged on what it was, not on the new bar. */
+		json_t *models = u->prod_models;
+		u->prod_models = NULL;
+		if (judge(u, u->t->id, probe_host_for_binding(u->t->api_host_ip), u->t->api_host_port, NULL, &v, err) < 0) {
+			u->prod_models = models;
+			goto out;
+		}
+		u->prod_models = models;
+	}
+	json_object_set_new(u->report, "rollback", verdict_to_json(&v));
+	if (!v.ok) {
+		verdict_message(u, "old release after rollback", &v);
+		error_set(err, ERR_FAILED, "the rollback restarted '%s' but it does not serve: see above", u->t->name);
+		goto out;
+	}
+	sayf(u, "rolled back: '%s' serves again with its previous release; the failed one is kept as '%s'",
+	     u->t->name, failed);
+	rc = 0;
+out:
+	verdict_release(&v);
+	free(failed);
+	return rc;
+}
+
+static int promote(struct upgrade *u, const char *expected_version, struct cpactl_error *err)
+{
+	struct recreate_options ro;
+	struct recreate_plan plan;
+	struct verdict v;
+	char *temp = upgrade_container_name(u->t->name, "new", NULL);
+	json_t *net;
+	size_t i;
+	double stop_at = 0;
+	int rc = -1;
+
+	memset(&plan, 0, sizeof(plan));
+	memset(&ro, 0, sizeof(ro));
+	memset(&v, 0, sizeof(v));
+	ro.role = RECREATE_PRODUCTION;
+	ro.new_image = u->target_ref;
+	if (recreate_plan_build(u->t->inspect, u->old_image, &ro, &plan, err) < 0)
+		goto out;
+	u->prev_name = upgrade_container_name(u->t->name, "prev", u->op_id);
+	journal_set(&u->journal, "prev_name", json_string(u->prev_name));
+	/* Created before anything is stopped: the slow part happens while the
+	 * old release still serves. */
+	{
+		struct cpactl_error ignored = CPACTL_ERROR_INIT;
+		docker_container_remove(u->c, temp, 1, 1, &ignored);
+	}
+	if (step(u, "promote-create", err) < 0 || docker_container_create(u->c, temp, plan.create_body, &u->new_id, err) < 0)
+		goto out;
+	journal_set(&u->journal, "new_id", json_string(u->new_id));
+	json_array_foreach(plan.extra_networks, i, net)
+		if (docker_network_connect(u->c, json_string_value(json_object_get(net, "network")), u->new_id,
+					   json_object_get(net, "endpoint"), err) < 0)
+			goto out;
+	/* An engine restart must never bring the kept old container back on the port. */
+	if (step(u, "promote-restart-policy", err) < 0)
+		goto out;
+	{
+		json_t *no = json_pack("{s:s}", "Name", "no");
+		int r = docker_container_set_restart(u->c, u->t->id, no, err);
+		json_decref(no);
+		if (r < 0)
+			goto out;
+	}
+	if (u->config_migrated && !u->o->keep_config) {
+		if (step(u, "promote-config", err) < 0 || replace_live_config(u, &u->config_after, err) < 0)
+			goto out;
+		sayf(u, "config.yaml: the migrated file is now production's (the old one is in the snapshot)");
+	}
+	stop_at = now_ms();
+	if (step(u, "promote-stop-old", err) < 0 || docker_container_stop(u->c, u->t->id, -1, err) < 0)
+		goto out;
+	if (step(u, "promote-rename-old", err) < 0 || docker_container_rename(u->c, u->t->id, u->prev_name, err) < 0)
+		goto out;
+	if (step(u, "promote-rename-new", err) < 0 || docker_container_rename(u->c, u->new_id, u->t->name, err) < 0)
+		goto out;
+	if (step(u, "promote-start-new", err) < 0)
+		goto out;
+	if (docker_container_start(u->c, u->new_id, err) < 0) {
+		sayf(u, "the new container did not start: %s", err->message);
+		error_clear(err);
+		v.reasons = json_array();
+		v.notes = json_array();
+		goto failed;
+	}
+	if (step(u, "verify", err) < 0 ||
+	    judge(u, u->new_id, probe_host_for_binding(u->t->api_host_ip), u->t->api_host_port, expected_version, &v,
+		  err) < 0)
+		goto out;
+	json_object_set_new(u->report, "production", verdict_to_json(&v));
+	json_object_set_new(u->report, "downtime_ms", json_real(now_ms() - stop_at - v.ready_ms > 0 ? v.ready_ms + 0 : 0));
+	if (v.ok) {
+		json_object_set_new(u->report, "downtime_ms", json_real(v.ready_ms));
+		rc = 0;
+		goto out;
+	}
+	verdict_message(u, "production", &v);
+failed:
+	if (roll_back(u, err) < 0)
+		goto out;
+	json_object_set_new(u->report, "outcome", json_string(UPGRADE_ROLLED_BACK));
+	error_set(err, ERR_FAILED, "the new release failed on the production port and was rolled back");
+out:
+	verdict_release(&v);
+	recreate_plan_release(&plan);
+	free(temp);
+	return rc;
+}
+
+/* --- the whole ------------------------------------------------------------------ */
+
+static json_t *image_summary(const char *ref, const char *id, const char *version)
+{
+	return json_pack("{s:s?,s:s?,s:s?}", "image", ref, "image_id", id, "version", version);
+}
+
+/* The recreated container, for --dry-run, with every env value hidden. */
+static json_t *plan_for_people(struct upgrade *u, struct cpactl_error *err)
+{
+	struct recreate_options ro;
+	struct recreate_plan plan;
+	json_t *body, *env, *e, *masked = json_array(), *out;
+	size_t i;
+
+	memset(&ro, 0, sizeof(ro));
+	ro.role = RECREATE_PRODUCTION;
+	ro.new_image = u->target_ref;
+	if (recreate_plan_build(u->t->inspect, u->old_image, &ro, &plan, err) < 0) {
+		json_decref(masked);
+		return NULL;
+	}
+	body = json_deep_copy(plan.create_body);
+	env = json_object_get(body, "Env");
+	json_array_foreach(env, i, e) {
+		const char *s = json_string_value(e);
+		const char *eq = s ? strchr(s, '=') : NULL;
+		char text[300];
+		snprintf(text, sizeof(text), "%.*s=***", eq ? (int)(eq - s) : 0, s ? s : "");
+		json_array_append_new(masked, json_string(text));
+	}
+	if (env)
+		json_object_set_new(body, "Env", masked);
+	else
+		json_decref(masked);
+	out = json_pack("{s:s,s:o,s:O,s:O}", "name", u->t->name, "create", body, "extra_networks",
+			plan.extra_networks, "notes", plan.notes);
+	recreate_plan_release(&plan);
+	return out;
+}
+
+int upgrade_run(struct docker_client *c, struct cpa_target *t, const struct deployment *d,
+		const struct upgrade_options *o, json_t **report, struct cpactl_error *err)
+{
+	struct upgrade u;
+	struct snapshot_result snap;
+	struct verdict cand;
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+	char target_version[64] = "", stamp[32];
+	const char *expected = NULL;
+	json_t *config_doc = NULL;
+	int rc = -1, journaled = 0;
+	const char *outcome = UPGRADE_REFUSED;
+
+	memset(&u, 0, sizeof(u));
+	memset(&snap, 0, sizeof(snap));
+	memset(&cand, 0, sizeof(cand));
+	u.c = c;
+	u.t = t;
+	u.d = d;
+	u.o = o;
+	u.report = json_pack("{s:s,s:s,s:o,s:[]}", "outcome", UPGRADE_REFUSED, "container", t->name, "from",
+			     image_summary(t->image, t->image_id, t->version), "steps");
+	*report = u.report;
+	if (!u.report)
+		return error_set(err, ERR_NOMEM, "out of memory");
+	{
+		time_t now = time(NULL);
+		struct tm tm;
+		gmtime_r(&now, &tm);
+		strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+	}
+	u.target_ref = o->image ? strdup(o->image) : t->image ? default_target(t->image) : NULL;
+	if (!u.target_ref) {
+		error_set(err, ERR_USAGE, "the running image of '%s' has no repository: name the target with --image",
+			  t->name);
+		goto out;
+	}
+	/* 1. The journal: refuses when an earlier operation is unfinished. */
+	if (journal_begin(d, "upgrade", stamp, &u.journal, err) < 0)
+		goto out;
+	journaled = 1;
+	journal_set(&u.journal, "container", json_string(t->name));
+	journal_set(&u.journal, "old_id", json_string(t->id));
+	journal_set(&u.journal, "target", json_string(u.target_ref));
+	journal_set(&u.journal, "config_host", t->config_host ? json_string(t->config_host) : NULL);
+
+	/* 2. Preflight. */
+	if (step(&u, "preflight", err) < 0)
+		goto out;
+	if (docker_image_inspect(c, t->image_id, &u.old_image, err) < 0)
+		goto out;
+	if (preflight(&u, err) < 0)
+		goto out;
+	if (container_read_file_at(c, t->id, t->config_in_container, t->config_host, CONFIG_MAX, &u.config_before,
+				   NULL, err) < 0)
+		goto out;
+	if (yaml_parse(u.config_before.data ? u.config_before.data : "", u.config_before.len, "config.yaml", &config_doc,
+		       err) < 0)
+		goto out;
+	u.secrets = secret_values_of(config_doc);
+	u.old_restart = json_incref(json_object_get(json_object_get(t->inspect, "HostConfig"), "RestartPolicy"));
+	if (!u.old_restart)
+		u.old_restart = json_pack("{s:s}", "Name", "no");
+	journal_set(&u.journal, "old_restart", json_incref(u.old_restart));
+	production_baseline(&u);
+
+	/* 3. Back up. */
+	if (!o->no_backup) {
+		struct snapshot_options so;
+		char oid[41];
+		int committed = 0;
+		memset(&so, 0, sizeof(so));
+		so.cpactl_version = o->cpactl_version;
+		so.interrupted = o->interrupted;
+		so.progress = o->backup_progress;
+		so.progress_ctx = o->progress_ctx;
+		if (step(&u, "backup", err) < 0 || snapshot_create(c, t, d, &so, &snap, err) < 0)
+			goto out;
+		u.op_id = strdup(snap.id);
+		journal_set(&u.journal, "snapshot", json_string(snap.id));
+		json_object_set_new(u.report, "snapshot", json_string(snap.id));
+		if (snapshot_commit_config(d, snap.path, snap.id, t, "backup before upgrade", oid, &committed, err) < 0)
+			goto out;
+		sayf(&u, "snapshot %s taken (rollback: cpactl rollback %s)", snap.id, snap.id);
+	} else {
+		u.op_id = strdup(stamp);
+		sayf(&u, "no backup (--no-backup): a failed promotion still rolls back to the kept old container");
+	}
+
+	/* 4. Pull, then "already up to date". */
+	if (!o->no_pull) {
+		if (step(&u, "pull", err) < 0)
+			goto out;
+		sayf(&u, "pulling %s", u.target_ref);
+		if (docker_image_pull(c, u.target_ref, o->pull_progress, o->progress_ctx, err) < 0)
+			goto out;
+	}
+	if (docker_image_inspect(c, u.target_ref, &u.new_image, &e) < 0) {
+		error_set(err, e.kind == ERR_NOT_FOUND ? ERR_NOT_FOUND : e.kind, "the target image '%s' is not in the engine%s: %s",
+			  u.target_ref, o->no_pull ? " (--no-pull)" : "", e.message);
+		goto out;
+	}
+	{
+		const char *new_id = json_string_value(json_object_get(u.new_image, "Id"));
+		if (cpa_version_from_image(u.target_ref, target_version, sizeof(target_version)) == 0)
+			expected = target_version;
+		json_object_set_new(u.report, "to", image_summary(u.target_ref, new_id, expected));
+		if (new_id && t->image_id && strcmp(new_id, t->image_id) == 0 && !o->force) {
+			sayf(&u, "'%s' already runs %s (%.19s): already up to date", t->name, u.target_ref, new_id);
+			outcome = UPGRADE_UP_TO_DATE;
+			rc = 0;
+			goto out;
+		}
+	}
+	if (expected && t->version && cpa_version_compare(expected, t->version) < 0 && !o->allow_downgrade) {
+		error_set(err, ERR_FAILED, "%s is older than the running %s: a downgrade needs --allow-downgrade",
+			  expected, t->version);
+		goto out;
+	}
+
+	/* 5-6. The candidate on scratch copies, and its verdict. */
+	if (step(&u, "scratch", err) < 0 || prepare_scratch(&u, err) < 0)
+		goto out;
+	if (run_candidate(&u, expected, &cand, err) < 0)
+		goto out;
+	json_object_set_new(u.report, "candidate", verdict_to_json(&cand));
+	if (!expected && cand.version[0] && t->version && cpa_version_compare(cand.version, t->version) < 0 &&
+	    !o->allow_downgrade) {
+		error_set(err, ERR_FAILED, "the candidate reports %s, older than the running %s: a downgrade needs "
+					   "--allow-downgrade",
+			  cand.version, t->version);
+		goto out;
+	}
+	if (cand.version[0])
+		json_object_set_new(json_object_get(u.report, "to"), "version", json_string(cand.version));
+	if (!cand.ok) {
+		verdict_message(&u, "candidate", &cand);
+		error_set(err, ERR_FAILED, "the candidate %s failed its checks; production was not touched",
+			  u.target_ref);
+		goto out;
+	}
+	sayf(&u, "candidate passed: %s, %ld models, %ld clients, ready in %.0f ms",
+	     cand.version[0] ? cand.version : "version unknown", cand.models ? (long)json_array_size(cand.models) : 0,
+	     cand.clients, cand.ready_ms);
+
+	/* 7. Config migration. */
+	if (u.config_migrated) {
+		json_t *diff = masked_diff(&u, err);
+		if (!diff)
+			goto out;
+		json_object_set_new(u.report, "config_diff", diff);
+		sayf(&u, "the new release rewrote config.yaml (secrets masked):\n%s", json_string_value(diff));
+		if (o->keep_config)
+			sayf(&u, "--keep-config: production keeps its config.yaml as it is");
+	}
+
+	/* 8. Confirm (the candidate is already removed). */
+	if (o->dry_run) {
+		json_t *plan = plan_for_people(&u, err);
+		if (!plan)
+			goto out;
+		json_object_set_new(u.report, "plan", plan);
+		sayf(&u, "dry run: '%s' would be recreated from %s; nothing was changed", t->name, u.target_ref);
+		outcome = UPGRADE_DRY_RUN;
+		rc = 0;
+		goto out;
+	}
+	if (step(&u, "confirm", err) < 0)
+		goto out;
+	{
+		char question[600];
+		snprintf(question, sizeof(question), "replace production '%s' (%s) with %s?", t->name,
+			 t->version ? t->version : "?", u.target_ref);
+		if (!o->confirm || !o->confirm(o->ctx, question)) {
+			outcome = UPGRADE_DECLINED;
+			error_set(err, ERR_DECLINED, "not confirmed: production was not touched (use --yes to confirm "
+						     "without a terminal)");
+			goto out;
+		}
+	}
+
+	/* 9-10. Promote and verify, or roll back. */
+	if (promote(&u, expected, err) < 0) {
+		if (json_is_string(json_object_get(u.report, "outcome")) &&
+		    strcmp(json_string_value(json_object_get(u.report, "outcome")), UPGRADE_ROLLED_BACK) == 0)
+			outcome = UPGRADE_ROLLED_BACK;
+		goto out;
+	}
+	if (u.config_migrated && !o->keep_config) {
+		char oid[41];
+		int committed = 0;
+		struct buf msg = BUF_INIT;
+		buf_appendf(&msg, "upgrade %s: CPA %s, image %s (migrated by the new release)\n", u.op_id,
+			    expected ? expected : cand.version, u.target_ref);
+		if (history_commit(d->history_dir, u.config_after.data, u.config_after.len, msg.data, oid, &committed, &e) < 0)
+			sayf(&u, "warning: the migrated config.yaml could not be committed to the history: %s", e.message);
+		buf_free(&msg);
+	}
+	sayf(&u, "upgraded: '%s' now runs %s; the old container is kept stopped as '%s'", t->name, u.target_ref,
+	     u.prev_name);
+	json_object_set_new(u.report, "previous_container", json_string(u.prev_name));
+	outcome = UPGRADE_UPGRADED;
+	rc = 0;
+out:
+	json_object_set_new(u.report, "outcome", json_string(outcome));
+	if (journaled) {
+		struct cpactl_error ignored = CPACTL_ERROR_INIT;
+		/* A failure in the middle of a promotion that could not be undone
+		 * leaves the journal for `cpactl recover`. */
+		int finished = rc == 0 || strcmp(outcome, UPGRADE_ROLLED_BACK) == 0 || !u.new_id;
+		remove_scratch(&u);
+		if (finished)
+			journal_finish(&u.journal, outcome, &ignored);
+	}
+	journal_release(&u.journal);
+	verdict_release(&cand);
+	snapshot_result_release(&snap);
+	json_decref(u.old_image);
+	json_decref(u.new_image);
+	json_decref(u.secrets);
+	json_decref(u.prod_models);
+	json_decref(u.old_restart);
+	json_decref(config_doc);
+	buf_wipe(&u.config_before);
+	buf_wipe(&u.config_after);
+	free(u.target_ref);
+	free(u.op_id);
+	free(u.scratch_dir);
+	free(u.candidate_id);
+	free(u.new_id);
+	free(u.prev_name);
+	return rc;
+}

@@ -1,0 +1,305 @@
+/*
+ * verdict.c - see verdict.h.
+ */
+#include "verdict.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "cpa.h"
+#include "probe.h"
+
+#define POLL_MS 150
+/* A definite non-200 answer gets this long to turn into 200 (a release still
+ * loading its credentials) before it is the verdict. */
+#define ANSWER_GRACE_MS 2500
+#define SETTLE_MS 600
+#define LOG_TAIL_LINES 25
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static void sleep_ms(long ms)
+{
+	usleep((useconds_t)ms * 1000);
+}
+
+static void reason(struct verdict *v, const char *fmt, const char *a, const char *b)
+{
+	char text[1200];
+	snprintf(text, sizeof(text), fmt, a ? a : "", b ? b : "");
+	json_array_append_new(v->reasons, json_string(text));
+}
+
+static void collect_secrets(json_t *node, int secret, json_t *out)
+{
+	const char *key;
+	json_t *value;
+	size_t i;
+
+	if (json_is_object(node)) {
+		json_object_foreach(node, key, value)
+			collect_secrets(value, secret || cpa_key_is_secret(key), out);
+	} else if (json_is_array(node)) {
+		json_array_foreach(node, i, value)
+			collect_secrets(value, secret, out);
+	} else if (secret && json_is_string(node) && json_string_length(node) >= 4) {
+		json_array_append(out, node);
+	}
+}
+
+json_t *secret_values_of(json_t *config)
+{
+	json_t *out = json_array();
+	if (out)
+		collect_secrets(config, 0, out);
+	return out;
+}
+
+void redact_secrets(char *text, json_t *secrets)
+{
+	json_t *s;
+	size_t i;
+
+	if (!text)
+		return;
+	json_array_foreach(secrets, i, s) {
+		const char *needle = json_string_value(s);
+		size_t n = needle ? strlen(needle) : 0;
+		char *hit;
+		if (n < 4)
+			continue;
+		while ((hit = strstr(text, needle)) != NULL) {
+			/* "***" then the rest, shifted left in place. */
+			memcpy(hit, "***", 3);
+			memmove(hit + 3, hit + n, strlen(hit + n) + 1);
+		}
+	}
+}
+
+/* The last `lines` lines of text. */
+static const char *last_lines(const char *text, int lines)
+{
+	const char *p = text + strlen(text);
+	int seen = 0;
+
+	while (p > text) {
+		p--;
+		if (*p == '\n' && p[1] && ++seen > lines)
+			return p + 1;
+	}
+	return text;
+}
+
+static const char *const fatal_patterns[] = {
+	"panic", "fatal", "failed to", "is a directory", "unsafe_example_api_key", NULL,
+};
+
+static int running_state(struct docker_client *c, const char *id, long *exit_code, char *error_text,
+			 size_t len, struct cpactl_error *err)
+{
+	json_t *inspect = NULL, *state;
+	int running;
+
+	if (docker_container_inspect(c, id, &inspect, err) < 0)
+		return -1;
+	state = json_object_get(inspect, "State");
+	running = json_is_true(json_object_get(state, "Running")) && !json_is_true(json_object_get(state, "Restarting"));
+	*exit_code = (long)json_integer_value(json_object_get(state, "ExitCode"));
+	snprintf(error_text, len, "%s", json_string_value(json_object_get(state, "Error")) ?: "");
+	json_decref(inspect);
+	return running;
+}
+
+int judge_container(struct docker_client *c, const char *id, const struct judge_options *o,
+		    struct verdict *v, struct cpactl_error *err)
+{
+	double start = now_ms(), deadline = start + (double)o->timeout_ms, first_answer = 0;
+	struct buf logs = BUF_INIT;
+	struct probe_result p;
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+	char state_error[512], last_error[300] = "";
+	long exit_code = 0, last_status = 0;
+	int running, served = 0, rc = -1;
+	size_t i;
+	json_t *m;
+
+	memset(v, 0, sizeof(*v));
+	memset(&p, 0, sizeof(p));
+	v->reasons = json_array();
+	v->notes = json_array();
+	v->clients = -1;
+	if (!v->reasons || !v->notes)
+		return error_set(err, ERR_NOMEM, "out of memory");
+
+	/* 1. Wait for a 200 on /v1/models, watching that it does not exit. */
+	for (;;) {
+		if (o->interrupted && *o->interrupted) {
+			reason(v, "interrupted before the verdict%s%s", NULL, NULL);
+			break;
+		}
+		running = running_state(c, id, &exit_code, state_error, sizeof(state_error), err);
+		if (running < 0)
+			goto out;
+		if (!running) {
+			char code[32];
+			snprintf(code, sizeof(code), "%ld", exit_code);
+			reason(v, "the container exited with code %s%s before serving", code,
+			       state_error[0] ? " (engine error)" : "");
+			break;
+		}
+		error_clear(&e);
+		probe_result_release(&p);
+		if (probe_get(o->host, o->port, "/v1/models", o->probe_key, 2000, &p, &e) == 0) {
+			last_status = p.http_status;
+			snprintf(last_error, sizeof(last_error), "%s", p.error_text);
+			if (p.http_status == 200 && p.models) {
+				served = 1;
+				v->ready_ms = now_ms() - start;
+				v->models = json_incref(p.models);
+				break;
+			}
+			if (!first_answer)
+				first_answer = now_ms();
+			else if (now_ms() - first_answer > ANSWER_GRACE_MS) {
+				char status[32];
+				snprintf(status, sizeof(status), "%ld", p.http_status);
+				reason(v, "/v1/models answered %s with the configured key%s", status,
+				       p.safe_mode ? " (CPA's safe mode: api-keys still hold the template values)"
+				       : p.error_text[0] ? (strcmp(p.error_text, "Invalid API key") == 0
+								 ? " (Invalid API key)"
+								 : strcmp(p.error_text, "Missing API key") == 0 ? " (Missing API key)"
+														   : " (an error)")
+							 : "");
+				break;
+			}
+		}
+		if (now_ms() > deadline) {
+			char secs[32];
+			snprintf(secs, sizeof(secs), "%.0f", (double)o->timeout_ms / 1000.0);
+			if (last_status) {
+				char status[32];
+				snprintf(status, sizeof(status), "%ld", last_status);
+				reason(v, "/v1/models did not answer 200 within %s s (last answer %s)", secs, status);
+			} else {
+				reason(v, "/v1/models did not answer within %s s%s", secs, "");
+			}
+			break;
+		}
+		sleep_ms(POLL_MS);
+	}
+	v->http_status = last_status;
+
+	if (served) {
+		/* 2. Its client count, from the start-up log. */
+		for (;;) {
+			buf_reset(&logs);
+			error_clear(&e);
+			if (docker_container_logs(c, id, 2000, o->tty, &logs, &e) == 0)
+				v->clients = cpa_loaded_clients(buf_str(&logs));
+			if (v->clients >= 0 || now_ms() > deadline)
+				break;
+			sleep_ms(POLL_MS);
+		}
+		/* 3. Still alive a moment later (a release that serves, then dies). */
+		sleep_ms(SETTLE_MS);
+		running = running_state(c, id, &exit_code, state_error, sizeof(state_error), err);
+		if (running < 0)
+			goto out;
+		if (!running) {
+			char code[32];
+			snprintf(code, sizeof(code), "%ld", exit_code);
+			reason(v, "the container exited with code %s after it started serving%s", code, "");
+		}
+		if (o->expected_models) {
+			json_array_foreach(o->expected_models, i, m) {
+				int found = 0;
+				size_t k;
+				json_t *n;
+				json_array_foreach(v->models, k, n)
+					if (json_equal(m, n))
+						found = 1;
+				if (!found && !o->allow_missing_models)
+					reason(v, "model '%s' that production serves is missing%s", json_string_value(m),
+					       " (--allow-missing-models to accept)");
+				else if (!found) {
+					char text[300];
+					snprintf(text, sizeof(text), "model '%s' is missing (allowed)", json_string_value(m));
+					json_array_append_new(v->notes, json_string(text));
+				}
+			}
+		}
+		if (o->expected_clients >= 0 && v->clients < 0)
+			json_array_append_new(v->notes, json_string("no client-load line in the log: client counts not compared"));
+		else if (o->expected_clients >= 0 && v->clients < o->expected_clients) {
+			char text[200];
+			snprintf(text, sizeof(text), "it loaded %ld clients where production loads %ld", v->clients,
+				 o->expected_clients);
+			if (o->allow_fewer_clients)
+				json_array_append_new(v->notes, json_string(text));
+			else
+				reason(v, "%s (logins it no longer reads?%s)", text, " --allow-fewer-clients to accept");
+		}
+	}
+
+	/* 4. The log: fatal patterns, the version line, the tail for the record. */
+	buf_reset(&logs);
+	error_clear(&e);
+	if (docker_container_logs(c, id, 2000, o->tty, &logs, &e) == 0) {
+		const char *line = buf_str(&logs);
+		redact_secrets(logs.data, o->secrets);
+		line = buf_str(&logs);
+		while (line && *line) {
+			const char *end = strchr(line, '\n');
+			size_t len = end ? (size_t)(end - line) : strlen(line);
+			for (size_t k = 0; fatal_patterns[k]; k++) {
+				char text[600];
+				snprintf(text, sizeof(text), "%.*s", (int)(len < 500 ? len : 500), line);
+				if (strstr(text, fatal_patterns[k])) {
+					reason(v, "its log says: %s%s", text, "");
+					break;
+				}
+			}
+			line = end ? end + 1 : NULL;
+		}
+		if (cpa_parse_version_line(buf_str(&logs), v->version, sizeof(v->version)) < 0)
+			v->version[0] = '\0';
+		v->log_tail = strdup(last_lines(buf_str(&logs), LOG_TAIL_LINES));
+	}
+	if (!v->version[0] && p.version[0])
+		snprintf(v->version, sizeof(v->version), "%s", p.version);
+	if (o->expected_version && v->version[0] && cpa_version_compare(v->version, o->expected_version) != 0)
+		reason(v, "it reports version %s where %s was expected", v->version, o->expected_version);
+	v->ok = json_array_size(v->reasons) == 0;
+	rc = 0;
+out:
+	probe_result_release(&p);
+	buf_free(&logs);
+	return rc;
+}
+
+json_t *verdict_to_json(const struct verdict *v)
+{
+	return json_pack("{s:b,s:O,s:O,s:O,s:o,s:o,s:s?,s:s?,s:f}", "ok", v->ok, "reasons", v->reasons, "notes",
+			 v->notes, "models", v->models ? v->models : json_null(), "clients",
+			 v->clients >= 0 ? json_integer(v->clients) : json_null(), "http_status",
+			 v->http_status ? json_integer(v->http_status) : json_null(), "version",
+			 v->version[0] ? v->version : NULL, "log_tail", v->log_tail, "ready_ms", v->ready_ms);
+}
+
+void verdict_release(struct verdict *v)
+{
+	json_decref(v->reasons);
+	json_decref(v->notes);
+	json_decref(v->models);
+	free(v->log_tail);
+	memset(v, 0, sizeof(*v));
+}

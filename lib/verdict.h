@@ -1,0 +1,67 @@
+/*
+ * verdict.h - judge a CPA container: is this release fit for production?
+ *
+ * Used on an upgrade's candidate (step 6) and on production after promotion
+ * (step 10).  Within a deadline it waits for /v1/models to answer 200 with the
+ * first configured key, then checks, in plain words for the verdict:
+ *   - the container did not exit (CPA can exit 0 after logging a failure);
+ *   - no model that production listed is missing (unless allowed);
+ *   - it loaded at least as many clients as production ("full client load
+ *     complete - N clients"), unless allowed;
+ *   - its log holds no fatal pattern (panic, fatal, failed to, is a
+ *     directory ...);
+ *   - it reports the expected version.
+ * A failed verdict carries the reasons and the last log lines, with every
+ * secret value of the config redacted.
+ */
+#ifndef CPACTL_VERDICT_H
+#define CPACTL_VERDICT_H
+
+#include <jansson.h>
+#include <signal.h>
+
+#include "docker.h"
+#include "error.h"
+
+struct judge_options {
+	long timeout_ms;
+	const char *host;           /* where to probe */
+	int port;
+	const char *probe_key;      /* SECRET: the first api key, or NULL */
+	json_t *expected_models;    /* production's model ids, or NULL */
+	long expected_clients;      /* production's client count, -1 unknown */
+	const char *expected_version; /* or NULL */
+	int allow_missing_models;
+	int allow_fewer_clients;
+	int tty;                    /* the container's Config.Tty */
+	json_t *secrets;            /* array of strings to redact from log lines */
+	const volatile sig_atomic_t *interrupted;
+};
+
+struct verdict {
+	int ok;
+	json_t *reasons;     /* array of strings */
+	json_t *notes;       /* array of strings: what could not be compared */
+	json_t *models;      /* the model ids it served, or NULL */
+	long clients;        /* -1 unknown */
+	long http_status;
+	char version[64];
+	char *log_tail;      /* last log lines, redacted (malloc'd) */
+	double ready_ms;     /* time until the first 200 */
+};
+
+/* Judges container `id`.  Fails only when the engine cannot be asked; a bad
+ * release is a verdict with ok = 0. */
+int judge_container(struct docker_client *c, const char *id, const struct judge_options *o,
+		    struct verdict *v, struct cpactl_error *err);
+json_t *verdict_to_json(const struct verdict *v);
+void verdict_release(struct verdict *v);
+
+/* Every secret value of a parsed config.yaml (values under secret keys), for
+ * redaction.  A new array. */
+json_t *secret_values_of(json_t *config);
+
+/* Replaces each occurrence of each string of `secrets` in text by "***". */
+void redact_secrets(char *text, json_t *secrets);
+
+#endif
