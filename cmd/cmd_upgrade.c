@@ -29,6 +29,7 @@ const struct cli_option upgrade_options[] = {
 	{ "keep-config", 0, NULL, "keep production's config.yaml even if the new release migrates it" },
 	{ "root", 0, "DIR", "deployment root (default: $CPACTL_ROOT, else the directory of config.yaml)" },
 	{ "wait", 0, "SECONDS", "wait this long for another cpactl to release the lock" },
+	{ "update-compose-file", 0, NULL, "point the compose file's image: line at the new image (a copy is kept)" },
 	{ NULL, 0, NULL, NULL },
 };
 
@@ -74,6 +75,7 @@ static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
 		if (cli_parse_seconds(cli, "--wait", arg, &a->wait) < 0)
 			return -1;
 		break;
+	case 14: a->o.update_compose_file = 1; break;
 	}
 	return 0;
 }

@@ -29,9 +29,9 @@ _cpactl_snapshots() {
   # The whole command line as _cpactl saw it: nested _arguments shift $words.
   line=("${_cpactl_line[@]}")
   (( $#line )) || line=("${words[@]}")
-  for (( i = 2; i < $#line; i++ )); do
+  for (( i = 2; i <= $#line; i++ )); do
     case $line[i] in
-      -H|--host|--container|--root) args+=("$line[i]" "$line[i+1]") ;;
+      -H|--host|--container|--root) (( i < $#line )) && args+=("$line[i]" "$line[i+1]") ;;
       --host=*|--container=*|--root=*) args+=("$line[i]") ;;
     esac
   done

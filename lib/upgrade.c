@@ -611,6 +611,93 @@ out:
 	return rc;
 }
 
+/* --- compose ------------------------------------------------------------------ */
+
+/* Compose recreates a container whose file names another image on the next
+ * `docker compose up`, silently undoing the upgrade.  Say which file and
+ * service pin the old image, or change the line (--update-compose-file)
+ * after keeping a copy of the file. */
+static void compose_pin(struct upgrade *u)
+{
+	const char *files = json_string_value(json_object_get(u->t->compose, "config_files"));
+	const char *service = json_string_value(json_object_get(u->t->compose, "service"));
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+	struct buf file = BUF_INIT, out = BUF_INIT, backup = BUF_INIT;
+	char *text = NULL;
+	size_t len = 0, matches = 0;
+	const char *line;
+
+	if (!u->t->compose || !u->t->image)
+		return;
+	buf_append(&file, files ? files : "", files ? strcspn(files, ",") : 0);
+	if (!u->o->update_compose_file || !file.len) {
+		sayf(u, "compose manages '%s' (service '%s'): %s pins '%s'; change that service's image: line to "
+			"'%s', or the next 'docker compose up' recreates it from the old image "
+			"(--update-compose-file does it)",
+		     u->t->name, service ? service : "?", file.len ? file.data : "its compose file", u->t->image,
+		     u->target_ref);
+		goto out;
+	}
+	if (read_small_file(file.data, (size_t)4 << 20, &text, &len, &e) < 0) {
+		sayf(u, "--update-compose-file: %s", e.message);
+		goto out;
+	}
+	/* Only a line that names exactly the old reference is changed. */
+	for (line = text; line && *line;) {
+		const char *end = strchr(line, '\n');
+		size_t n = end ? (size_t)(end - line + 1) : strlen(line);
+		const char *p = line;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (strncmp(p, "image:", 6) == 0) {
+			const char *v = p + 6;
+			size_t vlen;
+			while (*v == ' ')
+				v++;
+			if (*v == '"' || *v == '\'')
+				v++;
+			vlen = strcspn(v, "\"' \r\n#");
+			if (vlen == strlen(u->t->image) && strncmp(v, u->t->image, vlen) == 0) {
+				buf_append(&out, line, (size_t)(v - line));
+				buf_append_str(&out, u->target_ref);
+				buf_append(&out, v + vlen, n - (size_t)(v + vlen - line));
+				matches++;
+				line += n;
+				continue;
+			}
+		}
+		buf_append(&out, line, n);
+		line += n;
+	}
+	if (matches != 1) {
+		sayf(u, "--update-compose-file: %zu image: lines of '%s' name '%s'; change the one of service '%s' "
+			"by hand",
+		     matches, file.data, u->t->image, service ? service : "?");
+		goto out;
+	}
+	buf_appendf(&backup, "%s/compose-%s.yml", u->d->state_dir, u->op_id);
+	if (atomic_write_file(backup.data, text, len, 0600, &e) < 0) {
+		sayf(u, "--update-compose-file: cannot keep a copy: %s", e.message);
+		goto out;
+	}
+	{
+		struct stat st;
+		int mode = stat(file.data, &st) == 0 ? (int)(st.st_mode & 07777) : 0644;
+		if (atomic_write_file(file.data, out.data, out.len, mode, &e) < 0) {
+			sayf(u, "--update-compose-file: %s", e.message);
+			goto out;
+		}
+	}
+	sayf(u, "compose file '%s' now names '%s' (the previous file is kept as '%s')", file.data, u->target_ref,
+	     backup.data);
+	json_object_set_new(u->report, "compose_file_updated", json_string(file.data));
+out:
+	free(text);
+	buf_free(&file);
+	buf_free(&out);
+	buf_free(&backup);
+}
+
 /* --- the whole ------------------------------------------------------------------ */
 
 static json_t *image_summary(const char *ref, const char *id, const char *version)
@@ -852,6 +939,7 @@ int upgrade_run(struct docker_client *c, struct cpa_target *t, const struct depl
 	}
 	sayf(&u, "upgraded: '%s' now runs %s; the old container is kept stopped as '%s'", t->name, u.target_ref,
 	     u.prev_name);
+	compose_pin(&u);
 	json_object_set_new(u.report, "previous_container", json_string(u.prev_name));
 	outcome = UPGRADE_UPGRADED;
 	rc = 0;

@@ -44,6 +44,7 @@ struct upgrade_options {
 	int allow_fewer_clients;
 	int allow_downgrade;
 	int keep_config;
+	int update_compose_file;    /* rewrite the compose file's image: line */
 	const char *cpactl_version;
 	const volatile sig_atomic_t *interrupted;
 	upgrade_say_fn say;

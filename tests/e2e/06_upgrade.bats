@@ -211,6 +211,31 @@ free_port_e2e() {
 	curl -fsS -o /dev/null -H "Authorization: Bearer $FIXTURE_KEY" "http://127.0.0.1:$port/v1/models"
 }
 
+@test "compose: the file that pins the old image is named, and --update-compose-file changes it" {
+	local d port
+	d=$(deploy_dir up-cmp)
+	port=$(free_port_e2e)
+	printf 'services:\n  cli-proxy-api:\n    image: eceasy/cli-proxy-api:v7.1.0\n    ports:\n      - "127.0.0.1:%s:8317"\n' \
+		"$port" >"$d/docker-compose.yml"
+	docker run -d --name up-cmp -p "127.0.0.1:$port:8317" -v "$d/config.yaml:/CLIProxyAPI/config.yaml" \
+		-v "$d/auth:/root/.cli-proxy-api" --label com.docker.compose.project=cpa \
+		--label com.docker.compose.service=cli-proxy-api \
+		--label "com.docker.compose.project.config_files=$d/docker-compose.yml" \
+		eceasy/cli-proxy-api:v7.1.0 >/dev/null
+	wait_port "$port"
+	cpactl_run upgrade --container up-cmp --no-pull --test-port "$TP" --image eceasy/cli-proxy-api:v7.2.0 \
+		--timeout 15 --yes --no-backup --update-compose-file
+	[ "$status" -eq 0 ] || { show; false; }
+	grep -q 'image: eceasy/cli-proxy-api:v7.2.0' "$d/docker-compose.yml"
+	ls "$d/.cpactl/"compose-*.yml >/dev/null
+	grep -q 'image: eceasy/cli-proxy-api:v7.1.0' "$d"/.cpactl/compose-*.yml
+	[ "$(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}}' up-cmp)" = cli-proxy-api ]
+	cpactl_run upgrade --container up-cmp --no-pull --test-port "$TP" --image eceasy/cli-proxy-api:v7.2.60 \
+		--timeout 15 --yes --no-backup
+	[ "$status" -eq 0 ] || { show; false; }
+	[[ "$stderr" == *"compose manages 'up-cmp'"*"$d/docker-compose.yml"*"v7.2.0"* ]]
+}
+
 @test "no fixture secret in anything upgrade printed" {
 	! grep -rq SECRET-FIXTURE "$CPACTL_OUTPUT_LOG"
 }
