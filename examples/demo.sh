@@ -59,13 +59,34 @@ step "discover --json: the same for scripts and agents (counts and flags, never 
 step "status: does it serve? (/v1/models with its own key, stats, log)"
 run status
 
-step "a broken release next to it: status names the reason and exits 3"
-PORT2=$(free_port)
-docker run -d --name cpa-broken -p "127.0.0.1:$PORT2:8317" \
-	-v "$ROOT/config.yaml:/CLIProxyAPI/config.yaml" \
-	-v "$ROOT/auth:/root/.cli-proxy-api" \
-	eceasy/cli-proxy-api:v7.2.1-badauth >/dev/null
-sleep 0.3
-run status --container cpa-broken
+step "backup: image, config.yaml, auth dir and baseline, atomically (the runbook's step 1)"
+run backup
+run list
+
+step "a second backup of the unchanged image stores no image bytes again"
+run backup -q
+run list
+
+step "verify: every part and image blob re-hashed against the sealed manifest"
+run verify
+
+TEST_PORT=$(free_port)
+step "upgrade --dry-run: the new release tested on a scratch copy, production untouched"
+run upgrade --image eceasy/cli-proxy-api:v7.2.0 --no-pull --test-port "$TEST_PORT" --timeout 20 --dry-run
+
+step "upgrade without a terminal and without --yes: refused (exit 5), nothing changed"
+"$CPACTL" upgrade --image eceasy/cli-proxy-api:v7.2.0 --no-pull --test-port "$TEST_PORT" --timeout 20 --no-backup \
+	</dev/null 2>&1 | tail -n 1 >&2
+
+step "upgrade v7.1.0 -> v7.2.0: snapshot, candidate, promotion, verification"
+run upgrade --image eceasy/cli-proxy-api:v7.2.0 --no-pull --test-port "$TEST_PORT" --timeout 20 --yes
+run status
+
+step "a bad release (it refuses the good key): refused before production is touched (exit 1)"
+run upgrade --image eceasy/cli-proxy-api:v7.2.1-badauth --no-pull --test-port "$TEST_PORT" --timeout 8 --yes
+run status
+
+step "the config history: every backup and upgrade committed, secrets masked"
+run config log
 
 step "done: stopping the private engine; nothing is left running"

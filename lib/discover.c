@@ -383,6 +383,19 @@ static int is_candidate(struct docker_client *c, json_t *entry, const struct dis
 	}
 	if (label)
 		return strcmp(label, "true") == 0;
+	/* The containers an upgrade keeps aside (NAME-cpactl-prev-<ID>,
+	 * NAME-cpactl-failed-<ID>, NAME-cpactl-new) are cpactl's, not
+	 * deployments of their own; --container still reaches them. */
+	{
+		json_t *names = json_object_get(entry, "Names"), *n;
+		size_t k;
+		json_array_foreach(names, k, n) {
+			const char *s = json_string_value(n);
+			if (s && (strstr(s, "-cpactl-prev-") || strstr(s, "-cpactl-failed-") ||
+				  strstr(s, "-cpactl-candidate") || (strlen(s) > 11 && strcmp(s + strlen(s) - 11, "-cpactl-new") == 0)))
+				return 0;
+		}
+	}
 	if (cpa_image_matches(image) || (command && strstr(command, "CLIProxyAPI")))
 		return 1;
 	if (!image_id)
