@@ -84,8 +84,15 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	progress_done(&progress);
-	if (cli_commit_config(cli, &d, r.path, r.id, t, "backup", &err) < 0)
-		goto out;
+	{
+		/* The snapshot exists and is sealed: a history that cannot take the
+		 * commit is worth a warning, not a failed backup. */
+		struct cpactl_error history_err = CPACTL_ERROR_INIT;
+		if (cli_commit_config(cli, &d, r.path, r.id, t, "backup", &history_err) < 0) {
+			warn("config.yaml was not committed to the history: %s", history_err.message);
+			json_array_append_new(r.warnings, json_string("config.yaml was not committed to the history"));
+		}
+	}
 	{
 		json_t *w;
 		size_t i;

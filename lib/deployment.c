@@ -93,8 +93,9 @@ int deployment_prepare(const struct deployment *d, struct cpactl_error *err)
 	const char *dirs[] = { d->backup_dir, d->archive_dir, d->state_dir, d->store_dir, NULL };
 	struct stat st;
 
-	if (stat(d->root, &st) < 0)
-		return error_set_errno(err, errno, ERR_IO, "deployment root '%s'", d->root);
+	/* A root named with --root may be new: create it private. */
+	if (stat(d->root, &st) < 0 && make_private_dirs(d->root, err) < 0)
+		return -1;
 	for (size_t i = 0; dirs[i]; i++)
 		if (make_private_dirs(dirs[i], err) < 0)
 			return -1;

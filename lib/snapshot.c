@@ -177,7 +177,7 @@ static int store_save_stream(int fd, const char *store_dir, const struct snapsho
 		goto out;
 	}
 	archive_read_support_format_tar(a);
-	if (archive_read_open_fd(a, fd, 65536) != ARCHIVE_OK) {
+	if (archive_read_open_fd(a, fd, 1024 * 1024) != ARCHIVE_OK) {
 		error_set(err, ERR_ENGINE, "cannot read the image save stream: %s", archive_error_string(a));
 		goto out;
 	}
@@ -311,6 +311,8 @@ static int snapshot_image(struct docker_client *c, const struct cpa_target *t, c
 		error_set_errno(err, errno, ERR_IO, "cannot create a pipe");
 		goto out;
 	}
+	/* A larger pipe means fewer wake-ups between the two threads. */
+	fcntl(fds[1], F_SETPIPE_SZ, 1024 * 1024);
 	s.client = c;
 	s.ref = t->image_id;
 	s.fd = fds[1];
@@ -396,10 +398,13 @@ static int spool_sink(void *ctx, const char *data, size_t len)
 /* Rewrites the engine's tar of the auth dir as auth.tar, names relative to the
  * dir, hashing each file.  *torn is set when a .json file does not parse: CPA
  * was rewriting it while the engine read it. */
-static int rewrite_auth_tar(const char *engine_tar, const char *out_path, const char *base,
-			    json_t *files, int *torn, struct cpactl_error *err)
+/* `engine_tar` is the engine's archive of the dir; or, when host_dir is
+ * given, the dir is read from the host with libarchive's disk reader (a bind
+ * mount on a local engine: faster, and each file is read exactly once). */
+static int rewrite_auth_tar(const char *engine_tar, const char *host_dir, const char *out_path,
+			    const char *base, json_t *files, int *torn, struct cpactl_error *err)
 {
-	struct archive *in = archive_read_new(), *out = archive_write_new();
+	struct archive *in = host_dir ? archive_read_disk_new() : archive_read_new(), *out = archive_write_new();
 	struct archive_entry *entry;
 	size_t base_len = strlen(base);
 	struct buf content = BUF_INIT;
@@ -411,11 +416,20 @@ static int rewrite_auth_tar(const char *engine_tar, const char *out_path, const 
 		error_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	archive_read_support_format_tar(in);
 	archive_write_set_format_pax_restricted(out);
-	if (archive_read_open_filename(in, engine_tar, 65536) != ARCHIVE_OK) {
-		error_set(err, ERR_IO, "cannot read the auth dir archive: %s", archive_error_string(in));
-		goto out;
+	if (host_dir) {
+		archive_read_disk_set_standard_lookup(in);
+		archive_read_disk_set_symlink_physical(in);
+		if (archive_read_disk_open(in, host_dir) != ARCHIVE_OK) {
+			error_set(err, ERR_IO, "cannot read the auth dir '%s': %s", host_dir, archive_error_string(in));
+			goto out;
+		}
+	} else {
+		archive_read_support_format_tar(in);
+		if (archive_read_open_filename(in, engine_tar, 65536) != ARCHIVE_OK) {
+			error_set(err, ERR_IO, "cannot read the auth dir archive: %s", archive_error_string(in));
+			goto out;
+		}
 	}
 	if (archive_write_open_filename(out, out_path) != ARCHIVE_OK) {
 		error_set(err, ERR_IO, "cannot write '%s': %s", out_path, archive_error_string(out));
@@ -432,6 +446,8 @@ static int rewrite_auth_tar(const char *engine_tar, const char *out_path, const 
 
 		if (!name)
 			continue;
+		if (host_dir && archive_entry_filetype(entry) == AE_IFDIR)
+			archive_read_disk_descend(in);
 		if (strncmp(name, base, base_len) == 0 && name[base_len] == '/')
 			rel = name + base_len + 1;
 		else if (strcmp(name, base) == 0)
@@ -523,6 +539,14 @@ static int snapshot_auth(struct docker_client *c, const struct cpa_target *t, co
 		json_array_clear(files);
 		unlink(spool_path);
 		unlink(tar_path);
+		if (t->auth_host) {
+			if (rewrite_auth_tar(NULL, t->auth_host, tar_path, t->auth_host, files, &torn, err) < 0)
+				goto out;
+			if (!torn)
+				break;
+			usleep(200000);
+			continue;
+		}
 		s.fd = open(spool_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (s.fd < 0) {
 			error_set_errno(err, errno, ERR_IO, "cannot create '%s'", spool_path);
@@ -542,7 +566,7 @@ static int snapshot_auth(struct docker_client *c, const struct cpa_target *t, co
 		}
 		if (o->progress)
 			o->progress(o->progress_ctx, "auth", s.bytes);
-		if (rewrite_auth_tar(spool_path, tar_path, base, files, &torn, err) < 0)
+		if (rewrite_auth_tar(spool_path, NULL, tar_path, base, files, &torn, err) < 0)
 			goto out;
 		if (!torn)
 			break;
@@ -1083,9 +1107,11 @@ int snapshot_verify(const struct deployment *d, const char *id, json_t **report,
 
 	*report = NULL;
 	*all_ok = 1;
-	if (!out || snapshot_list(d, &list, err) < 0) {
-		json_decref(out);
+	if (!out)
 		return error_set(err, ERR_NOMEM, "out of memory");
+	if (snapshot_list(d, &list, err) < 0) {
+		json_decref(out);
+		return -1;
 	}
 	json_array_foreach(list, i, item) {
 		const char *sid = json_string_value(json_object_get(item, "id"));
