@@ -10,10 +10,12 @@
 #   docker run -d --name bench-cpa --restart unless-stopped -p 127.0.0.1:<free port>:8317
 #       -v DEP/config.yaml:/CLIProxyAPI/config.yaml -v DEP/auth:/root/.cli-proxy-api
 #       eceasy/cli-proxy-api:v7.1.0
-# A poller (bench/poller.c, compiled into build/bench/poller) GETs /v1/models with the
-# fixture's client key every 5 ms (50 ms connect timeout, 500 ms total) through the
-# whole operation and measures the longest gap between two good answers (HTTP 200,
-# whole body) and the failure windows (runs of consecutive failed attempts).  Each
+# A poller (bench/poller.c, compiled into build/bench/poller) starts a GET /v1/models
+# with the fixture's client key every 5 ms (50 ms connect timeout, 500 ms total; open
+# loop: a new attempt every 5 ms even while earlier ones hang, see bench/poller.c)
+# through the whole operation and measures the longest gap between two good answers
+# (HTTP 200, whole body) and the failure windows (runs of consecutive failed
+# attempts, in the order they were started).  Each
 # round measures, in this order, each method once, production reset to v7.1.0 before
 # each (every container removed, DEP/backup and DEP/.cpactl deleted, production run
 # again and serving), so every run starts alike:
@@ -28,21 +30,25 @@
 #                (snapshot, candidate and checks included: all while production serves)
 # The poller starts 0.3 s before the operation and stops 0.3 s after production
 # serves again.  For each measurement the engine's container events (kill, die, stop,
-# rename, start, ...) of the gap are read back (docker events --since/--until), so
-# the gap is split into: old teardown (last good answer -> "stop" event of the old
-# container), between (-> "start" event of the new one), and start -> first good answer.
+# rename, start, ...) are read back (docker events --since/--until) and placed on the
+# gap: when, after the last good answer, the old container got its kill and its stop,
+# when the new one started, and how long after that start the first good answer came.
 #
 # The results are printed and written to bench/results/upgrade.txt with the date, the
 # versions and the exact commands; the last line reads
 #   upgrade downtime: cpactl 390 ms, floor 370 ms (+5%), runbook 450 ms (5 rounds each)
 # Target (from the issue): cpactl's median gap within 15% of the floor's and below the
-# runbook's, and exactly one failure window per cpactl run (no failed request outside
-# the gap).
+# runbook's, and no failed request outside the gap in any cpactl run (the poller's
+# failed_outside_gap; its failure windows are reported too, see bench/poller.c for
+# why they can be more than one while nothing failed outside the gap).
 #
 # Environment:
 #   CPACTL=PATH   the binary under test (default build/cpactl)
 #   N=5           rounds (each measures the three methods once)
 #   BENCH_KEEP=1  keep the work dir (poller logs, cpactl reports) and print its path
+#   BENCH_SERIAL=1  closed-loop poller (poller -S: the next attempt only after the
+#                 previous answer or timeout); for comparison only: a gap can then be
+#                 overstated by up to the 500 ms total timeout (see bench/poller.c)
 #
 # Always a private engine (CPACTL_TEST_DOCKER_HOST is ignored: the bench removes every
 # container of the engine between runs).  Everything is cleaned up on exit, on failure
@@ -60,6 +66,7 @@ TO=eceasy/cli-proxy-api:v7.2.0
 KEY=SECRET-FIXTURE-apikey-1-7f3a   # the fixture's client key (tests/fixtures/deploy.sh)
 POLLER=$ROOT/build/bench/poller
 POLL_ARGS=(-i 5 -c 50 -t 500)
+[ "${BENCH_SERIAL:-0}" = 1 ] && POLL_ARGS+=(-S)
 
 die() { echo "bench: $*" >&2; exit 1; }
 say() { echo "bench: $*" >&2; }
@@ -76,8 +83,8 @@ unset CPACTL_TEST_DOCKER_HOST CPACTL_ROOT
 
 mkdir -p "$(dirname "$POLLER")" || die "cannot create $(dirname "$POLLER")"
 if [ ! -x "$POLLER" ] || [ bench/poller.c -nt "$POLLER" ]; then
-    gcc -O2 -Wall -Wextra -Werror -o "$POLLER.tmp" bench/poller.c && mv "$POLLER.tmp" "$POLLER" ||
-        die "cannot compile bench/poller.c"
+    gcc -O2 -Wall -Wextra -Werror -o "$POLLER.tmp" bench/poller.c || die "cannot compile bench/poller.c"
+    mv "$POLLER.tmp" "$POLLER" || die "cannot install $POLLER"
 fi
 
 WORK=$(mktemp -d /tmp/cpactl-bench-upgrade.XXXXXX) || die "mktemp failed"
@@ -88,7 +95,8 @@ if [ -x /usr/bin/docker ]; then
 else
     DOCKER_BIN=$(command -v docker) || die "docker CLI not found (apt-get install docker.io)"
 fi
-mkdir -p "$WORK/bin" && ln -s "$DOCKER_BIN" "$WORK/bin/docker" || die "cannot set up $WORK/bin"
+mkdir -p "$WORK/bin" || die "cannot create $WORK/bin"
+ln -s "$DOCKER_BIN" "$WORK/bin/docker" || die "cannot set up $WORK/bin"
 export PATH="$WORK/bin:$PATH"
 hash -r
 
@@ -128,8 +136,8 @@ ms_now() { echo $(( $(date +%s%N) / 1000000 )); }
 
 # 0 when production answers /v1/models with 200 within 30 s.
 wait_serving() {
-    local i code
-    for i in $(seq 1 600); do
+    local code
+    for _ in $(seq 1 600); do
         code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 \
             -H "Authorization: Bearer $KEY" "http://127.0.0.1:$PORT/v1/models" 2>/dev/null)
         [ "$code" = 200 ] && return 0
@@ -167,7 +175,10 @@ op_cpactl() {
 }
 
 # measure METHOD ROUND: runs op_METHOD under the poller; appends one line to
-# $WORK/METHOD.tsv: round gap_ms failed windows requests op_ms teardown between startup
+# $WORK/METHOD.tsv: round gap_ms failed windows requests op_ms, then the times of the
+# old container's "kill" and "stop" events and of the new one's "start" event after
+# the last good answer, the time from "start" to the first good answer (ms), and the
+# failed attempts outside the gap
 measure() {
     local method=$1 round=$2 dir t0 t1 s0 s1 rc
     dir=$WORK/$method-$round
@@ -212,20 +223,23 @@ measure() {
         { t = $1 / 1e6; a = $2; sub(/:.*/, "", a) }
         t >= from - 1 && t <= to { printf "%+8.1f ms %s %s\n", t - from, a, $4 }
     ' "$dir/events" >"$dir/timeline"
+    # The old container's kill and stop, the new one's start: the first of each from
+    # 50 ms before the last good answer (the kill event may be logged just before it).
     awk -v from="$gap_from" -v to="$gap_to" -v round="$round" -v op_ms="$(( (t1 - t0) / 1000000 ))" '
-        FILENAME ~ /poller$/ { split($0, kv, "="); p[kv[1]] = kv[2]; next }
+        FILENAME ~ /poller$/ { i = index($0, "="); p[substr($0, 1, i - 1)] = substr($0, i + 1); next }
         { t = $1 / 1e6; a = $2; sub(/:.*/, "", a) }
-        t >= from && t <= to && a == "stop" && !stop { stop = t }
-        t >= from && t <= to && a == "start" && stop && !start { start = t }
+        t < from - 50 || t > to { next }
+        a == "kill" && !kill { kill = t }
+        a == "stop" && !stop { stop = t }
+        a == "start" && stop && !start { start = t }
         END {
-            td = stop ? stop - from : -1; bt = (stop && start) ? start - stop : -1
-            su = start ? to - start : -1
-            printf "%s\t%.1f\t%d\t%d\t%d\t%d\t%.1f\t%.1f\t%.1f\n", round, p["longest_gap_ms"], p["failed"],
-                p["failure_windows"], p["requests"], op_ms, td, bt, su
+            printf "%s\t%.1f\t%d\t%d\t%d\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%d\n", round, p["longest_gap_ms"], p["failed"],
+                p["failure_windows"], p["requests"], op_ms, kill ? kill - from : -1, stop ? stop - from : -1,
+                start ? start - from : -1, start ? to - start : -1, p["failed_outside_gap"]
         }' "$dir/poller" "$dir/events" >>"$WORK/$method.tsv"
-    say "$(printf '%-7s round %d: gap %s ms, %s failed, %s window(s)' "$method" "$round" \
+    say "$(printf '%-7s round %d: gap %s ms, %s failed (%s outside the gap), %s window(s)' "$method" "$round" \
         "$(sed -n 's/^longest_gap_ms=//p' "$dir/poller")" "$(sed -n 's/^failed=//p' "$dir/poller")" \
-        "$(sed -n 's/^failure_windows=//p' "$dir/poller")")"
+        "$(sed -n 's/^failed_outside_gap=//p' "$dir/poller")" "$(sed -n 's/^failure_windows=//p' "$dir/poller")")"
 }
 
 say "production $NAME on 127.0.0.1:$PORT; $N rounds of floor, runbook, cpactl"
@@ -244,12 +258,14 @@ read -r rb_med rb_min rb_max < <(stats "$WORK/runbook.tsv" 2)
 read -r cp_med cp_min cp_max < <(stats "$WORK/cpactl.tsv" 2)
 windows_of() { cut -f4 "$1" | paste -sd, -; }
 failed_of() { cut -f3 "$1" | paste -sd, -; }
-gaps_of() { cut -f2 "$1" | awk '{ printf "%s%.0f", NR > 1 ? "," : "", $1 }'; }
-split_of() { # FILE: median teardown / between / start->good
-    printf '%s / %s / %s ms' "$(stats "$1" 7 | cut -d' ' -f1)" "$(stats "$1" 8 | cut -d' ' -f1)" \
-        "$(stats "$1" 9 | cut -d' ' -f1)"
+outside_of() { cut -f11 "$1" | paste -sd, -; }
+gaps_of() { cut -f2 "$1" | awk '{ printf "%s%.0f", (NR > 1 ? "," : ""), $1 }'; }
+split_of() { # FILE: medians of the events' times after the last good answer
+    printf 'kill +%s, old stopped +%s, new started +%s, first good answer %s ms after the start' \
+        "$(stats "$1" 7 | cut -d' ' -f1)" "$(stats "$1" 8 | cut -d' ' -f1)" \
+        "$(stats "$1" 9 | cut -d' ' -f1)" "$(stats "$1" 10 | cut -d' ' -f1)"
 }
-cp_bad=$(cut -f4 "$WORK/cpactl.tsv" | grep -vcx 1)
+cp_bad=$(cut -f11 "$WORK/cpactl.tsv" | grep -vcx 0)
 last=$N
 cp_selfreport=$(jq -r '.downtime_ms // empty' "$WORK/cpactl-$last/report.json" 2>/dev/null | awk '{ printf "%.0f", $1 }')
 cp_steps=$(jq -r '.steps | join(" ")' "$WORK/cpactl-$last/last-operation.json" 2>/dev/null)
@@ -266,27 +282,29 @@ mkdir -p "$(dirname "$RESULTS")" || die "cannot create $(dirname "$RESULTS")"
 {
     echo "# bench/upgrade.sh $(date -u +%Y-%m-%dT%H:%M:%SZ), $("$CPACTL" --version), $(docker version -f 'client {{.Client.Version}}, engine {{.Server.Version}}' 2>/dev/null), $(uname -r)"
     echo "# command: N=$N bench/upgrade.sh"
-    echo "# poller: build/bench/poller -p PORT ${POLL_ARGS[*]} (GET /v1/models every 5 ms, 50 ms connect timeout, 500 ms total; gap = longest time between two good answers)"
+    echo "# poller: build/bench/poller -p PORT ${POLL_ARGS[*]} ($(sed -n 's/^mode=//p' "$WORK/cpactl-1/poller"): GET /v1/models every 5 ms, 50 ms connect timeout, 500 ms total; gap = longest time between two good answers)"
     echo "# production: docker run -d --name $NAME --restart unless-stopped -p 127.0.0.1:PORT:8317 -v DEP/config.yaml:/CLIProxyAPI/config.yaml -v DEP/auth:/root/.cli-proxy-api $FROM"
     echo "# reset before every measurement: all containers removed, DEP/backup and DEP/.cpactl deleted, production run again from $FROM"
     echo "# (b) floor:   docker create --name $NAME-floor <same options> $TO (in advance, untimed); curl --unix-socket SOCK -X POST /containers/$NAME/stop; curl ... -X POST /containers/$NAME-floor/start"
     echo "# (a) runbook: docker stop $NAME; docker rm $NAME; docker run -d --name $NAME <same options> $TO"
     echo "# (c) cpactl:  $(basename "$CPACTL") upgrade --container $NAME --image $TO --no-pull --test-port PORT2 --timeout 60 --yes --json -v"
-    echo "# gap split (medians, from the engine's events): old teardown (last good answer -> old container's 'stop' event) / between ('stop' -> new container's 'start' event) / start -> first good answer"
-    printf 'floor   (b): median %s ms, min %s, max %s; gaps %s; failure windows %s; split %s\n' \
-        "$fl_med" "$fl_min" "$fl_max" "$(gaps_of "$WORK/floor.tsv")" "$(windows_of "$WORK/floor.tsv")" "$(split_of "$WORK/floor.tsv")"
-    printf 'runbook (a): median %s ms, min %s, max %s; gaps %s; failure windows %s; split %s\n' \
-        "$rb_med" "$rb_min" "$rb_max" "$(gaps_of "$WORK/runbook.tsv")" "$(windows_of "$WORK/runbook.tsv")" "$(split_of "$WORK/runbook.tsv")"
-    printf 'cpactl  (c): median %s ms, min %s, max %s; gaps %s; failure windows %s (failed requests %s); split %s\n' \
-        "$cp_med" "$cp_min" "$cp_max" "$(gaps_of "$WORK/cpactl.tsv")" "$(windows_of "$WORK/cpactl.tsv")" "$(failed_of "$WORK/cpactl.tsv")" "$(split_of "$WORK/cpactl.tsv")"
+    echo "# timeline (medians, ms after the last good answer, from the engine's events): the old container's kill and stop, the new one's start; then how long after that start the first good answer came"
+    printf 'floor   (b): median %s ms, min %s, max %s; gaps %s; failure windows %s; failed outside the gap %s; timeline %s\n' \
+        "$fl_med" "$fl_min" "$fl_max" "$(gaps_of "$WORK/floor.tsv")" "$(windows_of "$WORK/floor.tsv")" "$(outside_of "$WORK/floor.tsv")" "$(split_of "$WORK/floor.tsv")"
+    printf 'runbook (a): median %s ms, min %s, max %s; gaps %s; failure windows %s; failed outside the gap %s; timeline %s\n' \
+        "$rb_med" "$rb_min" "$rb_max" "$(gaps_of "$WORK/runbook.tsv")" "$(windows_of "$WORK/runbook.tsv")" "$(outside_of "$WORK/runbook.tsv")" "$(split_of "$WORK/runbook.tsv")"
+    printf 'cpactl  (c): median %s ms, min %s, max %s; gaps %s; failure windows %s; failed requests %s, outside the gap %s; timeline %s\n' \
+        "$cp_med" "$cp_min" "$cp_max" "$(gaps_of "$WORK/cpactl.tsv")" "$(windows_of "$WORK/cpactl.tsv")" "$(failed_of "$WORK/cpactl.tsv")" "$(outside_of "$WORK/cpactl.tsv")" "$(split_of "$WORK/cpactl.tsv")"
+    read -r w_med w_min w_max < <(stats "$WORK/cpactl.tsv" 6)
     printf 'cpactl wall time per upgrade: median %s ms (min %s, max %s); its own downtime_ms (last run): %s; steps: %s\n' \
-        $(stats "$WORK/cpactl.tsv" 6) "${cp_selfreport:-?}" "${cp_steps:-?}"
+        "$w_med" "$w_min" "$w_max" "${cp_selfreport:-?}" "${cp_steps:-?}"
     echo "engine events inside the gap of the last round (ms after the last good answer):"
     for method in floor runbook cpactl; do
-        echo "  $method: $(awk '{ printf "%s%s %s(%s)", NR > 1 ? ", " : "", $1, $3, $4 }' "$WORK/$method-$last/timeline"); gap ends +$(sed -n 's/^longest_gap_ms=//p' "$WORK/$method-$last/poller")"
+        echo "  $method: $(awk '{ printf "%s%s %s(%s)", (NR > 1 ? ", " : ""), $1, $3, $4 }' "$WORK/$method-$last/timeline"); gap ends +$(sed -n 's/^longest_gap_ms=//p' "$WORK/$method-$last/poller")"
     done
-    echo "target (cpactl within 15% of the floor, below the runbook, one failure window per run): $(verdict)"
+    echo "target (cpactl's median within 15% of the floor's and below the runbook's, no failed request outside the gap in any cpactl run): $(verdict)"
     awk -v c="$cp_med" -v f="$fl_med" -v r="$rb_med" -v n="$N" \
         'BEGIN { printf "upgrade downtime: cpactl %d ms, floor %d ms (%+.0f%%), runbook %d ms (%d rounds each)\n", c, f, (c - f) * 100 / f, r, n }'
-} >"$RESULTS.tmp" && mv "$RESULTS.tmp" "$RESULTS" || die "cannot write $RESULTS"
+} >"$RESULTS.tmp" || die "cannot write $RESULTS.tmp"
+mv "$RESULTS.tmp" "$RESULTS" || die "cannot write $RESULTS"
 cat "$RESULTS"

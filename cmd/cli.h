@@ -101,6 +101,10 @@ int cli_deployment(struct cli *cli, const char *root, int need_target, struct cp
 		   size_t *count, struct cpa_target **target, struct deployment *d,
 		   struct cpactl_error *err);
 
+/* Appends to `into` a sentence about the unfinished operation in the
+ * target's deployment, if there is one; returns 1 then. */
+int cli_unfinished_operation(const struct cpa_target *t, json_t *into);
+
 /* Set by the signal handlers of cli_catch_interrupts() (SIGINT, SIGTERM,
  * SIGHUP): long operations poll it and stop cleanly. */
 extern volatile sig_atomic_t cli_interrupted;
@@ -127,6 +131,8 @@ int cmd_discover(struct cli *cli, int argc, char **argv);
 int cmd_status(struct cli *cli, int argc, char **argv);
 int cmd_backup(struct cli *cli, int argc, char **argv);
 int cmd_upgrade(struct cli *cli, int argc, char **argv);
+int cmd_recover(struct cli *cli, int argc, char **argv);
+extern const struct cli_option recover_options[];
 extern const struct cli_option upgrade_options[];
 int cmd_list(struct cli *cli, int argc, char **argv);
 int cmd_verify(struct cli *cli, int argc, char **argv);

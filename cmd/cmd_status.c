@@ -63,6 +63,8 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 
 		if (health_check(cli->docker, &targets[i], args.timeout_ms, &r, &err) < 0)
 			goto out;
+		if (cli_unfinished_operation(&targets[i], r.reasons))
+			r.healthy = 0;
 		if (!r.healthy)
 			unhealthy++;
 		json_array_append_new(result, health_report_to_json(&targets[i], &r));

@@ -47,6 +47,13 @@ const struct verb verbs[] = {
 	  "NAME-cpactl-prev-<ID>, verifies it on the real port and rolls back by itself\n"
 	  "when that fails.  Without a terminal nothing changes unless --yes (exit 5).",
 	  upgrade_options, cmd_upgrade },
+	{ "recover", "finish or undo an upgrade that a crash interrupted",
+	  "[--container NAME] [--root DIR] [--wait SECONDS] [--json]",
+	  "Reads the journal of an operation that did not finish (cpactl was killed, the\n"
+	  "machine lost power, the engine restarted) and brings the deployment back to a\n"
+	  "consistent, serving state: it finishes the upgrade when that is safe and the\n"
+	  "new release serves, otherwise it undoes it, and says which.",
+	  recover_options, cmd_recover },
 	{ "list", "list the snapshots of a deployment",
 	  "[--container NAME] [--root DIR] [--json]",
 	  "Lists every snapshot in ROOT/backup and ROOT/archive: id, date, version, image,\n"

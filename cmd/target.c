@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/journal.h"
 #include "../lib/snapshot.h"
 #include "cli.h"
 
@@ -103,4 +104,25 @@ int cli_commit_config(struct cli *cli, const struct deployment *d, const char *s
 	else if (oid[0])
 		debug(cli, "config.yaml unchanged since history commit %.12s", oid);
 	return 0;
+}
+
+int cli_unfinished_operation(const struct cpa_target *t, json_t *into)
+{
+	struct deployment d;
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+	json_t *journal = NULL;
+	char text[400];
+
+	if (deployment_resolve(t, NULL, &d, &e) < 0)
+		return 0;
+	if (journal_load(&d, &journal, &e) == 0 && journal) {
+		snprintf(text, sizeof(text), "an unfinished '%s' (id %s) stopped at step '%s': run 'cpactl recover'",
+			 json_string_value(json_object_get(journal, "operation")) ?: "?",
+			 json_string_value(json_object_get(journal, "id")) ?: "?",
+			 json_string_value(json_object_get(journal, "step")) ?: "?");
+		json_array_append_new(into, json_string(text));
+	}
+	json_decref(journal);
+	deployment_release(&d);
+	return journal != NULL;
 }

@@ -6,11 +6,13 @@
 # The verbs and options below are written out by hand; they must match
 # `cpactl --help` and `cpactl help VERB` exactly (tests/docs_check.sh checks it).
 
-_cpactl_verbs="discover status backup list verify config help"
+_cpactl_verbs="discover status backup upgrade recover list verify config help"
 _cpactl_global_opts="--json --host --container --quiet --verbose --help --version"
 _cpactl_discover_opts="--no-version"
 _cpactl_status_opts="--timeout"
 _cpactl_backup_opts="--root --no-image --no-config --wait"
+_cpactl_upgrade_opts="--image --test-port --timeout --yes --dry-run --no-backup --no-pull --force --allow-missing-models --allow-fewer-clients --allow-downgrade --keep-config --root --wait --update-compose-file"
+_cpactl_recover_opts="--root --wait"
 _cpactl_list_opts="--root"
 _cpactl_verify_opts="--root"
 _cpactl_config_opts="--root --show-secrets"
@@ -109,7 +111,7 @@ _cpactl() {
             ((i++))
             ;;
         --container=* | --root=*) list_args+=("$w") ;;
-        --timeout | --wait) ((i++)) ;;
+        --timeout | --wait | --image | --test-port) ((i++)) ;;
         --) ;;
         -*) ;;
         *)
@@ -133,7 +135,9 @@ _cpactl() {
         compopt -o filenames 2>/dev/null
         COMPREPLY=($(compgen -d -- "$cur"))
         ;;
-    --timeout | --wait)
+    --timeout | --wait | --image | --test-port)
+        # Free values: seconds, a port, an image reference (listing the engine's
+        # images would need docker; not worth it here).
         ;;
     *)
         case $cur in
@@ -151,7 +155,7 @@ _cpactl() {
             compopt -o filenames 2>/dev/null
             COMPREPLY=($(compgen -P "$prefix" -d -- "${cur#--root=}"))
             ;;
-        --timeout=* | --wait=*)
+        --timeout=* | --wait=* | --image=* | --test-port=*)
             ;;
         -*)
             opts=$_cpactl_global_opts
@@ -159,6 +163,8 @@ _cpactl() {
             discover) opts="$opts $_cpactl_discover_opts" ;;
             status) opts="$opts $_cpactl_status_opts" ;;
             backup) opts="$opts $_cpactl_backup_opts" ;;
+            upgrade) opts="$opts $_cpactl_upgrade_opts" ;;
+            recover) opts="$opts $_cpactl_recover_opts" ;;
             list) opts="$opts $_cpactl_list_opts" ;;
             verify) opts="$opts $_cpactl_verify_opts" ;;
             config) opts="$opts $_cpactl_config_opts" ;;

@@ -67,6 +67,8 @@ _cpactl() {
     'discover:find every CPA container and describe it'
     'status:check that each CPA container serves'
     'backup:take a snapshot: image, config.yaml, auth dir, baseline'
+    'upgrade:test a new release on a scratch copy, then replace production'
+    'recover:finish or undo an upgrade that a crash interrupted'
     'list:list the snapshots of a deployment'
     'verify:re-hash snapshots and name what is missing or corrupt'
     'config:show the history of config.yaml, diff it against the live file'
@@ -93,6 +95,29 @@ _cpactl() {
             '--root=[deployment root]:directory:_files -/' \
             '--no-image[do not save the image (no offline restore)]' \
             '--no-config[go on when config.yaml cannot be read]' \
+            '--wait=[wait this long for the lock]:seconds' && ret=0
+          ;;
+        upgrade)
+          _arguments $global_opts \
+            '--image=[target image: a tag or a digest (default: same repository, tag latest)]:image reference' \
+            '--test-port=[host port of the candidate, on 127.0.0.1 only (default 8318)]:port' \
+            '--timeout=[deadline for a release to serve /v1/models (default 60)]:seconds' \
+            '(-y --yes)'{-y,--yes}'[replace production without asking (needed without a terminal)]' \
+            '(-n --dry-run)'{-n,--dry-run}'[test the candidate, print the plan, change nothing]' \
+            '--no-backup[skip the snapshot before the upgrade]' \
+            '--no-pull[use the target image already in the engine]' \
+            '--force[upgrade even when the target image is the running one]' \
+            '--allow-missing-models[accept a release that serves fewer models]' \
+            '--allow-fewer-clients[accept a release that loads fewer clients]' \
+            '--allow-downgrade[accept a target version older than the running one]' \
+            "--keep-config[keep production's config.yaml even if the release migrates it]" \
+            '--root=[deployment root]:directory:_files -/' \
+            '--wait=[wait this long for the lock]:seconds' \
+            "--update-compose-file[point the compose file's image: line at the new image]" && ret=0
+          ;;
+        recover)
+          _arguments $global_opts \
+            '--root=[deployment root]:directory:_files -/' \
             '--wait=[wait this long for the lock]:seconds' && ret=0
           ;;
         list)

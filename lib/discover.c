@@ -381,8 +381,6 @@ static int is_candidate(struct docker_client *c, json_t *entry, const struct dis
 		}
 		return 0;
 	}
-	if (label)
-		return strcmp(label, "true") == 0;
 	/* The containers an upgrade keeps aside (NAME-cpactl-prev-<ID>,
 	 * NAME-cpactl-failed-<ID>, NAME-cpactl-new) are cpactl's, not
 	 * deployments of their own; --container still reaches them. */
@@ -396,6 +394,8 @@ static int is_candidate(struct docker_client *c, json_t *entry, const struct dis
 				return 0;
 		}
 	}
+	if (label)
+		return strcmp(label, "true") == 0;
 	if (cpa_image_matches(image) || (command && strstr(command, "CLIProxyAPI")))
 		return 1;
 	if (!image_id)

@@ -255,6 +255,17 @@ static int prepare_scratch(struct upgrade *u, struct cpactl_error *err)
 	journal_set(&u->journal, "scratch_dir", json_string(dir.data));
 	if (write_private(cfg.data, u->config_before.data ? u->config_before.data : "", u->config_before.len, err) < 0)
 		goto out;
+	/* The original, untouched: what recovery puts back if a crash comes
+	 * after the migrated file replaced production's. */
+	{
+		struct buf orig = BUF_INIT;
+		int r;
+		buf_appendf(&orig, "%s/config.orig", dir.data);
+		r = write_private(orig.data, u->config_before.data ? u->config_before.data : "", u->config_before.len, err);
+		buf_free(&orig);
+		if (r < 0)
+			goto out;
+	}
 	s.path = tar.data;
 	s.fd = open(tar.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (s.fd < 0) {
@@ -531,7 +542,7 @@ static int promote(struct upgrade *u, const char *expected_version, struct cpact
 	char *temp = upgrade_container_name(u->t->name, "new", NULL);
 	json_t *net;
 	size_t i;
-	double stop_at = 0;
+	double stop_at = 0, judge_at = 0;
 	int rc = -1;
 
 	memset(&plan, 0, sizeof(plan));
@@ -587,21 +598,25 @@ static int promote(struct upgrade *u, const char *expected_version, struct cpact
 		v.notes = json_array();
 		goto failed;
 	}
+	judge_at = now_ms();
 	if (step(u, "verify", err) < 0 ||
 	    judge(u, u->new_id, probe_host_for_binding(u->t->api_host_ip), u->t->api_host_port, expected_version, &v,
 		  err) < 0)
 		goto out;
 	json_object_set_new(u->report, "production", verdict_to_json(&v));
-	json_object_set_new(u->report, "downtime_ms", json_real(now_ms() - stop_at - v.ready_ms > 0 ? v.ready_ms + 0 : 0));
 	if (v.ok) {
-		json_object_set_new(u->report, "downtime_ms", json_real(v.ready_ms));
+		/* From the stop of the old release to the first good answer of the
+		 * new one: the time production did not serve. */
+		json_object_set_new(u->report, "downtime_ms", json_real(judge_at + v.ready_ms - stop_at));
 		rc = 0;
 		goto out;
 	}
 	verdict_message(u, "production", &v);
 failed:
-	if (roll_back(u, err) < 0)
+	if (roll_back(u, err) < 0) {
+		json_object_set_new(u->report, "outcome", json_string("rollback-failed"));
 		goto out;
+	}
 	json_object_set_new(u->report, "outcome", json_string(UPGRADE_ROLLED_BACK));
 	error_set(err, ERR_FAILED, "the new release failed on the production port and was rolled back");
 out:
@@ -822,7 +837,7 @@ int upgrade_run(struct docker_client *c, struct cpa_target *t, const struct depl
 		json_object_set_new(u.report, "snapshot", json_string(snap.id));
 		if (snapshot_commit_config(d, snap.path, snap.id, t, "backup before upgrade", oid, &committed, err) < 0)
 			goto out;
-		sayf(&u, "snapshot %s taken (rollback: cpactl rollback %s)", snap.id, snap.id);
+		sayf(&u, "snapshot %s taken", snap.id);
 	} else {
 		u.op_id = strdup(stamp);
 		sayf(&u, "no backup (--no-backup): a failed promotion still rolls back to the kept old container");
@@ -922,9 +937,11 @@ int upgrade_run(struct docker_client *c, struct cpa_target *t, const struct depl
 
 	/* 9-10. Promote and verify, or roll back. */
 	if (promote(&u, expected, err) < 0) {
-		if (json_is_string(json_object_get(u.report, "outcome")) &&
-		    strcmp(json_string_value(json_object_get(u.report, "outcome")), UPGRADE_ROLLED_BACK) == 0)
+		const char *o2 = json_string_value(json_object_get(u.report, "outcome"));
+		if (o2 && strcmp(o2, UPGRADE_ROLLED_BACK) == 0)
 			outcome = UPGRADE_ROLLED_BACK;
+		else if (o2 && strcmp(o2, "rollback-failed") == 0)
+			outcome = "rollback-failed";
 		goto out;
 	}
 	if (u.config_migrated && !o->keep_config) {

@@ -263,7 +263,7 @@ int judge_container(struct docker_client *c, const char *id, const struct judge_
 			for (size_t k = 0; fatal_patterns[k]; k++) {
 				char text[600];
 				snprintf(text, sizeof(text), "%.*s", (int)(len < 500 ? len : 500), line);
-				if (strstr(text, fatal_patterns[k])) {
+				if (strcasestr(text, fatal_patterns[k])) {
 					reason(v, "its log says: %s%s", text, "");
 					break;
 				}

@@ -5,8 +5,9 @@
 #
 # Everything is read from the binary's own help, so the check follows new verbs and
 # options without being edited:
-#   - the verbs are the lines under "verbs:" of `cpactl --help`; a verb whose
-#     `cpactl help VERB` fails (the built-in `help`) needs no page of its own;
+#   - the verbs are the lines under "verbs:" of `cpactl --help`; the built-in
+#     `help` is documented in man/cpactl.1 only (`cpactl help help` prints the
+#     general help and exits 0 by design), so it needs no man/cpactl-help.1;
 #   - the global options are the long options under "global options:" of
 #     `cpactl --help`, a verb's own those under "options:" of `cpactl help VERB`.
 # It fails (exit 1, saying what is missing) when
@@ -86,7 +87,11 @@ for verb in $verbs; do
         in_file "$verb" "$BASH_COMP" && ok || bad "verb '$verb' is missing from $BASH_COMP"
     fi
     # The built-in `help` has no help of its own, and no page: cpactl.1 covers it.
-    verb_help=$("$CPACTL" help "$verb" 2>/dev/null) || continue
+    [ "$verb" = help ] && continue
+    if ! verb_help=$("$CPACTL" help "$verb" 2>/dev/null); then
+        bad "'$CPACTL help $verb' failed"
+        continue
+    fi
     page=man/cpactl-$verb.1
     if [ -f "$page" ]; then
         ok

@@ -1,0 +1,108 @@
+/*
+ * cmd_recover.c - `cpactl recover`: finish or undo an operation a crash cut.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/lock.h"
+#include "../lib/recover.h"
+#include "cli.h"
+
+const struct cli_option recover_options[] = {
+	{ "root", 0, "DIR", "deployment root (default: $CPACTL_ROOT, else the directory of config.yaml)" },
+	{ "wait", 0, "SECONDS", "wait this long for another cpactl to release the lock" },
+	{ NULL, 0, NULL, NULL },
+};
+
+struct recover_args {
+	const char *root;
+	int wait;
+};
+
+static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
+{
+	struct recover_args *a = ctx;
+	if (index == 0)
+		a->root = arg;
+	else if (index == 1 && cli_parse_seconds(cli, "--wait", arg, &a->wait) < 0)
+		return -1;
+	return 0;
+}
+
+/* A container named NAME-cpactl-new or NAME-cpactl-prev-<ID>, or NULL. */
+static char *aside_container(struct cli *cli)
+{
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+	json_t *list = NULL, *entry, *n;
+	char prefix[300];
+	char *found = NULL;
+	size_t i, k;
+
+	snprintf(prefix, sizeof(prefix), "/%s-cpactl-", cli->container);
+	if (cli_docker(cli, &e) < 0 || docker_container_list(cli->docker, &list, &e) < 0)
+		return NULL;
+	json_array_foreach(list, i, entry) {
+		json_array_foreach(json_object_get(entry, "Names"), k, n) {
+			const char *s = json_string_value(n);
+			if (!found && s && strncmp(s, prefix, strlen(prefix)) == 0 &&
+			    (strstr(s, "-cpactl-new") || strstr(s, "-cpactl-prev-")))
+				found = strdup(s + 1);
+		}
+	}
+	json_decref(list);
+	return found;
+}
+
+static void on_say(void *ctx, const char *message)
+{
+	say(ctx, "%s", message);
+}
+
+int cmd_recover(struct cli *cli, int argc, char **argv)
+{
+	struct cpactl_error err = CPACTL_ERROR_INIT;
+	struct recover_args args = { 0 };
+	struct cpa_target *targets = NULL, *t = NULL;
+	struct deployment d = { 0 };
+	struct lock lock = { -1 };
+	json_t *report = NULL;
+	size_t count = 0;
+	int first;
+
+	first = cli_parse(cli, argc, argv, on_option, &args);
+	if (first < 0)
+		return first == -2 ? EXIT_OK : EXIT_USAGE;
+	if (first < argc)
+		return cli_usage(cli, "unexpected argument '%s'", argv[first]);
+	/* The container may be renamed or stopped: the root is found from
+	 * --root, CPACTL_ROOT or whichever container --container names. */
+	if (cli_deployment(cli, args.root, 0, &targets, &count, &t, &d, &err) < 0) {
+		/* Killed between two renames, no container may carry NAME: any of
+		 * the ones the upgrade set aside shares its deployment. */
+		char *aside = cli->container && err.kind == ERR_NOT_FOUND ? aside_container(cli) : NULL;
+		const char *named = cli->container;
+		if (!aside)
+			goto out;
+		error_clear(&err);
+		cli->container = aside;
+		cpa_targets_free(targets, count);
+		targets = NULL;
+		count = 0;
+		if (cli_deployment(cli, args.root, 0, &targets, &count, &t, &d, &err) < 0) {
+			cli->container = named;
+			free(aside);
+			goto out;
+		}
+		cli->container = named;
+		free(aside);
+	}
+	if (lock_acquire(d.lock_path, "recover", args.wait, &lock, &err) < 0 || cli_docker(cli, &err) < 0)
+		goto out;
+	recover_run(cli->docker, &d, on_say, cli, &report, &err);
+out:
+	lock_release(&lock);
+	deployment_release(&d);
+	cpa_targets_free(targets, count);
+	return cli_finish(cli, report, &err, EXIT_OK);
+}

@@ -1,0 +1,340 @@
+/*
+ * recover.c - see recover.h.
+ */
+#include "recover.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "atomic_file.h"
+#include "buf.h"
+#include "discover.h"
+#include "journal.h"
+#include "probe.h"
+#include "verdict.h"
+
+#define RECOVER_TIMEOUT_MS 30000L
+
+struct recovery {
+	struct docker_client *c;
+	const struct deployment *d;
+	struct journal j;
+	json_t *report;
+	upgrade_say_fn say;
+	void *ctx;
+	const char *name;
+	const char *old_id;
+	const char *new_id;
+	const char *prev_name;
+	const char *op_id;
+};
+
+static void note(struct recovery *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(struct recovery *r, const char *fmt, ...)
+{
+	char text[800];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	json_array_append_new(json_object_get(r->report, "actions"), json_string(text));
+	if (r->say)
+		r->say(r->ctx, text);
+}
+
+/* The container's current name, or NULL when it does not exist. */
+static char *current_name(struct recovery *r, const char *id)
+{
+	json_t *inspect = NULL;
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+	const char *n;
+	char *out = NULL;
+
+	if (!id || docker_container_inspect(r->c, id, &inspect, &e) < 0)
+		return NULL;
+	n = json_string_value(json_object_get(inspect, "Name"));
+	if (n)
+		out = strdup(n[0] == '/' ? n + 1 : n);
+	json_decref(inspect);
+	return out;
+}
+
+static int ensure_name(struct recovery *r, const char *id, const char *name, struct cpactl_error *err)
+{
+	char *now = current_name(r, id);
+	int rc = 0;
+
+	if (!now)
+		return error_set(err, ERR_NOT_FOUND, "container '%.12s' is gone", id);
+	if (strcmp(now, name) != 0) {
+		/* The wanted name may be held by the other container: callers order
+		 * the renames so that it is free. */
+		rc = docker_container_rename(r->c, id, name, err);
+		if (rc == 0)
+			note(r, "renamed '%s' to '%s'", now, name);
+	}
+	free(now);
+	return rc;
+}
+
+static int restore_config(struct recovery *r, struct cpactl_error *err)
+{
+	const char *host = journal_get_string(&r->j, "config_host");
+	const char *scratch = journal_get_string(&r->j, "scratch_dir");
+	const char *snapshot = journal_get_string(&r->j, "snapshot");
+	struct buf src = BUF_INIT, tmp = BUF_INIT;
+	char *data = NULL;
+	size_t len = 0;
+	struct stat st;
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+	int fd = -1, rc = -1;
+
+	if (!host) {
+		rc = 0;
+		goto out;
+	}
+	if (snapshot)
+		buf_appendf(&src, "%s/%s/config.yaml", r->d->backup_dir, snapshot);
+	if (!snapshot || access(src.data, R_OK) != 0) {
+		buf_reset(&src);
+		if (scratch)
+			buf_appendf(&src, "%s/config.orig", scratch);
+	}
+	if (!src.len || read_small_file(src.data, (size_t)16 << 20, &data, &len, &e) < 0) {
+		/* Nothing to restore from: the config was never replaced (the copy is
+		 * written before any change). */
+		rc = 0;
+		goto out;
+	}
+	{
+		char *live = NULL;
+		size_t live_len = 0;
+		if (read_small_file(host, (size_t)16 << 20, &live, &live_len, &e) == 0 && live_len == len &&
+		    memcmp(live, data, len) == 0) {
+			free(live);
+			rc = 0;
+			goto out;
+		}
+		free(live);
+	}
+	if (stat(host, &st) < 0) {
+		error_set_errno(err, errno, ERR_IO, "cannot restore '%s'", host);
+		goto out;
+	}
+	buf_appendf(&tmp, "%s.cpactl-tmp", host);
+	fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || write_all(fd, data, len, tmp.data, err) < 0 || fchown(fd, st.st_uid, st.st_gid) < 0 ||
+	    fchmod(fd, st.st_mode & 07777) < 0 || fsync_fd(fd, tmp.data, err) < 0) {
+		error_set_errno(err, errno, ERR_IO, "cannot restore '%s'", host);
+		goto out;
+	}
+	close(fd);
+	fd = -1;
+	if (rename(tmp.data, host) < 0) {
+		error_set_errno(err, errno, ERR_IO, "cannot restore '%s'", host);
+		goto out;
+	}
+	note(r, "config.yaml restored to its state before the upgrade");
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (data)
+		memset(data, 0, len);
+	free(data);
+	buf_free(&src);
+	buf_free(&tmp);
+	return rc;
+}
+
+static void remove_quietly(struct recovery *r, const char *id_or_name, const char *what)
+{
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+	char *now;
+
+	if (!id_or_name)
+		return;
+	now = current_name(r, id_or_name);
+	if (now && docker_container_remove(r->c, id_or_name, 1, 1, &e) == 0)
+		note(r, "removed the %s '%s'", what, now);
+	free(now);
+}
+
+static int serves(struct recovery *r, const char *id)
+{
+	struct discover_options opts = { 0 };
+	struct cpa_target *targets = NULL;
+	struct judge_options jo;
+	struct verdict v;
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+	size_t count = 0;
+	int ok = 0;
+
+	opts.container = id;
+	opts.skip_version = 1;
+	memset(&v, 0, sizeof(v));
+	if (discover_targets(r->c, &opts, &targets, &count, &e) < 0 || count != 1 || !targets[0].has_api_port)
+		goto out;
+	memset(&jo, 0, sizeof(jo));
+	jo.timeout_ms = RECOVER_TIMEOUT_MS;
+	jo.host = probe_host_for_binding(targets[0].api_host_ip);
+	jo.port = targets[0].api_host_port;
+	jo.probe_key = targets[0].probe_key;
+	jo.expected_clients = -1;
+	jo.tty = targets[0].tty;
+	if (judge_container(r->c, targets[0].id, &jo, &v, &e) == 0 && v.ok)
+		ok = 1;
+	else if (v.reasons && json_array_size(v.reasons))
+		note(r, "'%s' does not serve: %s", r->name, json_string_value(json_array_get(v.reasons, 0)));
+out:
+	verdict_release(&v);
+	cpa_targets_free(targets, count);
+	return ok;
+}
+
+/* Puts the old container back under its name, running, with its config. */
+static int undo(struct recovery *r, struct cpactl_error *err)
+{
+	json_t *policy = json_object_get(json_object_get(r->j.doc, "context"), "old_restart");
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+
+	remove_quietly(r, journal_get_string(&r->j, "candidate_id"), "candidate");
+	if (r->new_id) {
+		char *now = current_name(r, r->new_id);
+		if (now) {
+			char failed[400];
+			snprintf(failed, sizeof(failed), "%s-cpactl-failed-%s", r->name, r->op_id);
+			docker_container_stop(r->c, r->new_id, 10, &e);
+			error_clear(&e);
+			/* Never created as production? Then it is only a leftover. */
+			if (strcmp(now, r->name) == 0 || strstr(now, "-cpactl-new")) {
+				if (strcmp(now, r->name) == 0) {
+					if (docker_container_rename(r->c, r->new_id, failed, err) < 0) {
+						free(now);
+						return -1;
+					}
+					note(r, "the new container is kept stopped as '%s'", failed);
+				} else {
+					remove_quietly(r, r->new_id, "pre-created container");
+				}
+			}
+			free(now);
+		}
+	}
+	if (ensure_name(r, r->old_id, r->name, err) < 0 || restore_config(r, err) < 0)
+		return -1;
+	if (policy && docker_container_set_restart(r->c, r->old_id, policy, err) < 0)
+		return -1;
+	if (docker_container_start(r->c, r->old_id, err) < 0)
+		return -1;
+	note(r, "the old container serves again as '%s'", r->name);
+	return 0;
+}
+
+static int finish(struct recovery *r, struct cpactl_error *err)
+{
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+
+	remove_quietly(r, journal_get_string(&r->j, "candidate_id"), "candidate");
+	if (docker_container_stop(r->c, r->old_id, -1, err) < 0)
+		return -1;
+	if (ensure_name(r, r->old_id, r->prev_name, err) < 0 || ensure_name(r, r->new_id, r->name, err) < 0)
+		return -1;
+	if (docker_container_start(r->c, r->new_id, &e) == 0 && serves(r, r->new_id)) {
+		note(r, "the upgrade was finished: '%s' serves the new release; the old one is kept as '%s'", r->name,
+		     r->prev_name);
+		return 1;
+	}
+	note(r, "the new release does not serve: undoing the upgrade");
+	return 0;
+}
+
+static int is_promoted_step(const char *step)
+{
+	static const char *const steps[] = { "promote-stop-old", "promote-rename-old", "promote-rename-new",
+					     "promote-start-new", "verify", NULL };
+	for (size_t i = 0; steps[i]; i++)
+		if (strcmp(step, steps[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int recover_run(struct docker_client *c, const struct deployment *d, upgrade_say_fn say, void *ctx,
+		json_t **report, struct cpactl_error *err)
+{
+	struct recovery r;
+	json_t *existing = NULL;
+	const char *step, *operation;
+	const char *outcome = "undone";
+	int rc = -1;
+
+	memset(&r, 0, sizeof(r));
+	r.c = c;
+	r.d = d;
+	r.say = say;
+	r.ctx = ctx;
+	*report = json_pack("{s:s,s:[]}", "outcome", "nothing", "actions");
+	r.report = *report;
+	if (journal_load(d, &existing, err) < 0)
+		return -1;
+	if (!existing) {
+		note(&r, "nothing to recover under '%s'", d->root);
+		return 0;
+	}
+	json_decref(existing);
+	if (journal_adopt(d, &r.j, err) < 0)
+		return -1;
+	operation = json_string_value(json_object_get(r.j.doc, "operation")) ?: "unknown";
+	step = json_string_value(json_object_get(r.j.doc, "step")) ?: "begin";
+	r.op_id = json_string_value(json_object_get(r.j.doc, "id")) ?: "unknown";
+	json_object_set_new(r.report, "operation", json_string(operation));
+	json_object_set_new(r.report, "id", json_string(r.op_id));
+	json_object_set_new(r.report, "stopped_at", json_string(step));
+	r.name = journal_get_string(&r.j, "container");
+	r.old_id = journal_get_string(&r.j, "old_id");
+	r.new_id = journal_get_string(&r.j, "new_id");
+	r.prev_name = journal_get_string(&r.j, "prev_name");
+	if (strcmp(operation, "upgrade") != 0 || !r.name || !r.old_id) {
+		error_set(err, ERR_FAILED, "the unfinished operation '%s' in '%s' is not one cpactl can recover; "
+					   "check the containers, then remove the journal",
+			  operation, r.j.path);
+		goto out;
+	}
+	if (say) {
+		char text[300];
+		snprintf(text, sizeof(text), "recovering the upgrade %s of '%s', stopped at step '%s'", r.op_id, r.name, step);
+		say(ctx, text);
+	}
+	if (is_promoted_step(step) && r.new_id && r.prev_name) {
+		int f = finish(&r, err);
+		if (f < 0)
+			goto out;
+		if (f == 1) {
+			outcome = "finished";
+		} else if (undo(&r, err) < 0) {
+			goto out;
+		}
+	} else if (undo(&r, err) < 0) {
+		goto out;
+	}
+	{
+		const char *scratch = journal_get_string(&r.j, "scratch_dir");
+		struct cpactl_error ignored = CPACTL_ERROR_INIT;
+		if (scratch)
+			remove_tree(scratch, &ignored);
+	}
+	json_object_set_new(r.report, "outcome", json_string(outcome));
+	if (journal_finish(&r.j, strcmp(outcome, "finished") == 0 ? "recovered: finished" : "recovered: undone", err) < 0)
+		goto out;
+	rc = 0;
+out:
+	journal_release(&r.j);
+	return rc;
+}

@@ -1,0 +1,136 @@
+#!/usr/bin/env bats
+# Crash recovery: cpactl upgrade is killed with SIGKILL at every step boundary
+# in turn (the test-only switch CPACTL_TEST_KILL_AT), then `cpactl recover`
+# runs.  After each: production answers /v1/models on its port with the old
+# or the new version, config.yaml and every auth file are byte-identical to
+# the state before or the intended state after, and no candidate or
+# pre-created container is left running.  Also: the engine restarted in the
+# middle of a promotion.
+
+load helpers
+
+STEPS="preflight backup scratch candidate-create candidate-start candidate-judge candidate-remove confirm
+promote-create promote-restart-policy promote-config promote-stop-old promote-rename-old promote-rename-new
+promote-start-new verify"
+
+setup_file() {
+	. "$BATS_TEST_DIRNAME/../engine.sh"
+	export PORT TP DIR BEFORE_SHA AFTER_SHA AUTH_SHA
+	PORT=$(free_port)
+	TP=$(free_port)
+	DIR=$(deploy_dir rc-prod)
+	# Legacy keys that the v7.2.1-rewrite release migrates: the intended
+	# state after the upgrade has a different config.yaml.
+	printf 'amp-upstream-url: "https://ampcode.com"\namp-upstream-api-key: "SECRET-FIXTURE-amp-5c1e"\n' >>"$DIR/config.yaml"
+	cp -a "$DIR/config.yaml" "$BATS_FILE_TMPDIR/config.orig"
+	BEFORE_SHA=$(sha256sum <"$DIR/config.yaml")
+	AUTH_SHA=$(cd "$DIR/auth" && sha256sum ./* | sha256sum)
+	# The intended after-state, from one uninterrupted upgrade of a copy.
+	local ref port2
+	ref=$(deploy_dir rc-ref)
+	cp "$BATS_FILE_TMPDIR/config.orig" "$ref/config.yaml"
+	port2=$(free_port)
+	docker run -d --name rc-ref -p "127.0.0.1:$port2:8317" -v "$ref/config.yaml:/CLIProxyAPI/config.yaml" \
+		-v "$ref/auth:/root/.cli-proxy-api" eceasy/cli-proxy-api:v7.1.0 >/dev/null
+	wait_port "$port2"
+	"$CPACTL" upgrade --container rc-ref --image eceasy/cli-proxy-api:v7.2.1-rewrite --no-pull --yes \
+		--test-port "$TP" --timeout 10 --no-backup -q >/dev/null 2>&1
+	AFTER_SHA=$(sha256sum <"$ref/config.yaml")
+	docker ps -aq --filter name=rc-ref | xargs -r docker rm -f >/dev/null
+}
+
+teardown_file() {
+	docker ps -aq --filter name=rc- | xargs -r docker rm -f >/dev/null 2>&1 || true
+}
+
+# Production back to v7.1.0 with the original config, nothing else around.
+reset_production() {
+	docker ps -aq --filter name=rc-prod | xargs -r docker rm -f >/dev/null
+	cp "$BATS_FILE_TMPDIR/config.orig" "$DIR/config.yaml"
+	rm -f "$DIR/.cpactl/journal.json"
+	docker run -d --name rc-prod -p "127.0.0.1:$PORT:8317" --restart unless-stopped \
+		-v "$DIR/config.yaml:/CLIProxyAPI/config.yaml" -v "$DIR/auth:/root/.cli-proxy-api" \
+		eceasy/cli-proxy-api:v7.1.0 >/dev/null
+	wait_port "$PORT"
+}
+
+# Production serves the old or the new version, files are in a whole state.
+assert_consistent() {
+	local step=$1 version sha
+	version=$(curl -fsS -D - -o /dev/null -H "Authorization: Bearer $FIXTURE_KEY" \
+		"http://127.0.0.1:$PORT/v1/models" | tr -d '\r' | sed -n 's/^[Xx]-[Cc][Pp][Aa]-[Vv][Ee][Rr][Ss][Ii][Oo][Nn]: //p')
+	[ "$version" = v7.1.0 ] || [ "$version" = v7.2.1 ] || { echo "$step: production answers version '$version'"; return 1; }
+	sha=$(sha256sum <"$DIR/config.yaml")
+	if [ "$version" = v7.1.0 ]; then
+		[ "$sha" = "$BEFORE_SHA" ] || { echo "$step: old release with a config that is not the old one"; return 1; }
+	else
+		[ "$sha" = "$AFTER_SHA" ] || { echo "$step: new release with a config that is not the migrated one"; return 1; }
+	fi
+	[ "$(cd "$DIR/auth" && sha256sum ./* | sha256sum)" = "$AUTH_SHA" ] || { echo "$step: auth files changed"; return 1; }
+	[ -z "$(docker ps -q --filter name=rc-prod-cpactl-candidate)" ] || { echo "$step: a candidate runs"; return 1; }
+	[ -z "$(docker ps -q --filter name=rc-prod-cpactl-new)" ] || { echo "$step: a pre-created container runs"; return 1; }
+	[ "$(docker ps -q --filter name=rc-prod | wc -l)" = 1 ] || { echo "$step: more than one container runs"; return 1; }
+	[ ! -e "$DIR/.cpactl/journal.json" ] || { echo "$step: the journal is still there"; return 1; }
+}
+
+@test "killed at every step boundary, recover leaves production serving and every file whole" {
+	local step outcomes=""
+	for step in $STEPS; do
+		reset_production
+		CPACTL_TEST_KILL_AT=$step run "$CPACTL" upgrade --container rc-prod --image eceasy/cli-proxy-api:v7.2.1-rewrite \
+			--no-pull --yes --test-port "$TP" --timeout 10
+		[ "$status" -eq 137 ] || { echo "$step: upgrade was not killed (exit $status)"; echo "$output"; false; }
+		[ -e "$DIR/.cpactl/journal.json" ] || { echo "$step: no journal after the kill"; false; }
+		cpactl_run recover --container rc-prod --json
+		[ "$status" -eq 0 ] || { echo "$step"; show; false; }
+		outcomes="$outcomes $step=$(jqo .outcome)"
+		assert_consistent "$step"
+	done
+	echo "$outcomes" >&3
+}
+
+@test "killed at every step of an automatic rollback, recover completes it" {
+	local step
+	for step in verify rollback-stop-new rollback-rename-new rollback-rename-old rollback-start-old rollback-verify; do
+		reset_production
+		CPACTL_TEST_KILL_AT=$step run "$CPACTL" upgrade --container rc-prod --image eceasy/cli-proxy-api:v7.2.1-prodfail \
+			--no-pull --yes --test-port "$TP" --timeout 6
+		[ "$status" -eq 137 ] || { echo "$step: upgrade was not killed (exit $status)"; echo "$output"; false; }
+		cpactl_run recover --container rc-prod --json
+		[ "$status" -eq 0 ] || { echo "$step"; show; false; }
+		[ "$(jqo .outcome)" = undone ] || { echo "$step"; show; false; }
+		assert_consistent "$step"
+	done
+}
+
+@test "after a kill, the next upgrade refuses (exit 4) and names the unfinished operation" {
+	reset_production
+	CPACTL_TEST_KILL_AT=promote-create run "$CPACTL" upgrade --container rc-prod \
+		--image eceasy/cli-proxy-api:v7.2.0 --no-pull --yes --test-port "$TP" --timeout 10
+	[ "$status" -eq 137 ]
+	cpactl_run upgrade --container rc-prod --image eceasy/cli-proxy-api:v7.2.0 --no-pull --yes --test-port "$TP" --json
+	[ "$status" -eq 4 ] || { show; false; }
+	[[ "$(jqo .error.message)" == *"did not finish"*"promote-create"*"cpactl recover"* ]]
+	cpactl_run status --container rc-prod --json
+	[[ "$(jqo '.[0].reasons | join(" ")')" == *"unfinished"* ]]
+	cpactl_run recover --container rc-prod
+	[ "$status" -eq 0 ]
+	cpactl_run recover --container rc-prod --json
+	[ "$(jqo .outcome)" = nothing ]
+}
+
+@test "the engine restarted in the middle of a promotion: recover brings production back" {
+	reset_production
+	CPACTL_TEST_KILL_AT=promote-rename-new run "$CPACTL" upgrade --container rc-prod \
+		--image eceasy/cli-proxy-api:v7.2.1-rewrite --no-pull --yes --test-port "$TP" --timeout 10
+	[ "$status" -eq 137 ]
+	. "$BATS_TEST_DIRNAME/../engine.sh"
+	ENGINE_DIR=${DOCKER_HOST#unix://}
+	ENGINE_DIR=${ENGINE_DIR%/docker.sock}
+	ENGINE_BRIDGE=$(cat "$ENGINE_DIR/bridge")
+	engine_restart
+	cpactl_run recover --container rc-prod --json
+	[ "$status" -eq 0 ] || { show; false; }
+	wait_port "$PORT"
+	assert_consistent engine-restart
+}
