@@ -25,6 +25,7 @@ struct blob_writer {
 	char *tmp_path;
 	const char *store_dir;
 	struct sha256 hash;
+	uint64_t flushed;     /* bytes already handed to writeback */
 };
 
 int blob_writer_open(const char *store_dir, struct blob_writer *w, struct cpactl_error *err);
