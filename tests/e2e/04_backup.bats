@@ -14,7 +14,7 @@ setup_file() {
 }
 
 teardown_file() {
-	remove_containers bk-prod bk-vol bk-dir bk-big bk-tmpfs
+	remove_containers bk-prod bk-vol bk-dir bk-big bk-tmpfs bk-die
 	docker volume rm bk-vol-auth >/dev/null 2>&1 || true
 	umount "$BATS_FILE_TMPDIR/small" 2>/dev/null || true
 }
@@ -266,6 +266,70 @@ first_id() {
 	[ -z "$(ls "$d/backup")" ]
 	[ -z "$(ls -a "$d/backup" | grep '\.tmp$')" ]
 	[ -z "$(ls "$d/.cpactl/store/tmp" 2>/dev/null)" ]
+}
+
+@test "the auth dir rewritten while it is read: every archived file whole, hashed as archived" {
+	local d pid i
+	d="$ROOT"
+	# A token refresh storm: CPA rewrites files in place (truncate, write).
+	( for i in $(seq 1 400); do
+		printf '{"access_token":"SECRET-FIXTURE-access-storm-%04d","refresh_token":"SECRET-FIXTURE-refresh-storm-%04d","pad":"%0900d"}' \
+			"$i" "$i" 0 >"$d/auth/claude-alice@example.com.json"
+	done ) &
+	pid=$!
+	cpactl_run backup --container bk-prod --no-image --json
+	wait "$pid"
+	[ "$status" -eq 0 ] || { show; false; }
+	local snap
+	snap=$(jqo .path)
+	mkdir -p "$BATS_TEST_TMPDIR/a"
+	tar -xf "$snap/auth.tar" -C "$BATS_TEST_TMPDIR/a"
+	for f in "$BATS_TEST_TMPDIR"/a/*.json; do
+		jq -e . "$f" >/dev/null || { echo "torn: $f"; false; }
+		want=$(jq -r --arg n "$(basename "$f")" '.auth_files[] | select(.name == $n) | .sha256' "$snap/manifest.json")
+		[ "$(sha256sum <"$f" | cut -c1-64)" = "$want" ] || { echo "hash differs: $f"; false; }
+	done
+}
+
+@test "the engine dies in the middle of an image save: clear error, no snapshot, store consistent" {
+	local d
+	bash "$BATS_TEST_DIRNAME/../fixtures/big-image.sh" v7.2.0-pad200 200
+	d=$(deploy_dir bk-die)
+	docker run -d --name bk-die --restart always -v "$d/config.yaml:/CLIProxyAPI/config.yaml" \
+		-v "$d/auth:/root/.cli-proxy-api" eceasy/cli-proxy-api:v7.2.0-pad200 >/dev/null
+	"$CPACTL" backup --container bk-die --json >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	local pid=$!
+	for _ in $(seq 1 600); do
+		[ -n "$(ls "$d/.cpactl/store/tmp" 2>/dev/null)" ] && break
+		sleep 0.05
+	done
+	. "$BATS_TEST_DIRNAME/../engine.sh"
+	ENGINE_DIR=${DOCKER_HOST#unix://}
+	ENGINE_DIR=${ENGINE_DIR%/docker.sock}
+	ENGINE_BRIDGE=$(cat "$ENGINE_DIR/bridge")
+	# Dies, not stops: SIGKILL, so no request is finished gracefully.
+	kill -KILL "$(cat "$ENGINE_DIR/docker.pid")"
+	run wait "$pid"
+	local s=$status
+	cp "$BATS_TEST_TMPDIR/out" "$CPACTL_OUTPUT_LOG/die.out"
+	cp "$BATS_TEST_TMPDIR/err" "$CPACTL_OUTPUT_LOG/die.err"
+	# Its containerd outlives it: stop that too, as a reboot would, and start afresh.
+	engine_kill
+	rm -f "$ENGINE_DIR/exec/containerd/containerd.pid" "$ENGINE_DIR/exec/containerd/containerd.sock"
+	engine_restart
+	[ "$s" -eq 1 ] || { cat "$BATS_TEST_TMPDIR/err"; false; }
+	[ "$(jq -r .error.code "$BATS_TEST_TMPDIR/out")" != null ]
+	[ -z "$(ls "$d/backup")" ]
+	[ -z "$(ls -a "$d/backup" | grep '\.tmp$')" ]
+	[ -z "$(ls "$d/.cpactl/store/tmp" 2>/dev/null)" ]
+	# Every blob in the store is whole: its name is its hash.
+	for f in $(find "$d/.cpactl/store/sha256" -type f 2>/dev/null); do
+		[ "$(sha256sum <"$f" | cut -c1-64)" = "$(basename "$f")" ] || { echo "bad blob $f"; false; }
+	done
+	# The engine is back: the same backup now works.
+	for _ in $(seq 1 100); do docker ps >/dev/null 2>&1 && break; sleep 0.1; done
+	cpactl_run backup --container bk-die --no-image
+	[ "$status" -eq 0 ] || { show; false; }
 }
 
 @test "no fixture secret in anything backup, list or verify printed" {
