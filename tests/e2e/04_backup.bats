@@ -259,8 +259,9 @@ first_id() {
 		sleep 0.05
 	done
 	kill -INT "$pid"
-	run wait "$pid"
-	[ "$status" -ne 0 ]
+	local s=0
+	wait "$pid" || s=$?
+	[ "$s" -eq 1 ] || { echo "exit $s"; cat "$BATS_TEST_TMPDIR/out"; false; }
 	grep -q interrupted "$BATS_TEST_TMPDIR/out"
 	cp "$BATS_TEST_TMPDIR/out" "$CPACTL_OUTPUT_LOG/ctrlc.err"
 	[ -z "$(ls "$d/backup")" ]
@@ -309,8 +310,8 @@ first_id() {
 	ENGINE_BRIDGE=$(cat "$ENGINE_DIR/bridge")
 	# Dies, not stops: SIGKILL, so no request is finished gracefully.
 	kill -KILL "$(cat "$ENGINE_DIR/docker.pid")"
-	run wait "$pid"
-	local s=$status
+	local s=0
+	wait "$pid" || s=$?
 	cp "$BATS_TEST_TMPDIR/out" "$CPACTL_OUTPUT_LOG/die.out"
 	cp "$BATS_TEST_TMPDIR/err" "$CPACTL_OUTPUT_LOG/die.err"
 	# Its containerd outlives it: stop that too, as a reboot would, and start afresh.
