@@ -101,6 +101,10 @@ int cli_deployment(struct cli *cli, const char *root, int need_target, struct cp
 		   size_t *count, struct cpa_target **target, struct deployment *d,
 		   struct cpactl_error *err);
 
+/* An option_fn for verbs whose only option is --root DIR (index 0): ctx is
+ * a const char ** that receives it. */
+int cli_root_option(struct cli *cli, void *ctx, int index, const char *arg);
+
 /* Appends to `into` a sentence about the unfinished operation in the
  * target's deployment, if there is one; returns 1 then. */
 int cli_unfinished_operation(const struct cpa_target *t, json_t *into);

@@ -12,14 +12,6 @@ const struct cli_option list_options[] = {
 	{ NULL, 0, NULL, NULL },
 };
 
-static int on_root(struct cli *cli, void *ctx, int index, const char *arg)
-{
-	(void)cli;
-	if (index == 0)
-		*(const char **)ctx = arg;
-	return 0;
-}
-
 int cmd_list(struct cli *cli, int argc, char **argv)
 {
 	struct cpactl_error err = CPACTL_ERROR_INIT;
@@ -30,7 +22,7 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 	size_t count = 0, i;
 	int first;
 
-	first = cli_parse(cli, argc, argv, on_root, &root);
+	first = cli_parse(cli, argc, argv, cli_root_option, &root);
 	if (first < 0)
 		return first == -2 ? EXIT_OK : EXIT_USAGE;
 	if (first < argc)

@@ -126,3 +126,11 @@ int cli_unfinished_operation(const struct cpa_target *t, json_t *into)
 	deployment_release(&d);
 	return journal != NULL;
 }
+
+int cli_root_option(struct cli *cli, void *ctx, int index, const char *arg)
+{
+	(void)cli;
+	if (index == 0)
+		*(const char **)ctx = arg;
+	return 0;
+}
