@@ -23,14 +23,24 @@ int archive_extract_into(const char *tar_path, const char *dest, const char *str
 	 * NOABSOLUTEPATHS cannot be used: the entry's own name is checked for a
 	 * leading '/' below instead. */
 	const int flags = ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_OWNER |
-			  ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-			  ARCHIVE_EXTRACT_UNLINK;
+			  ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS;
+	/* No ARCHIVE_EXTRACT_UNLINK: with it, SECURE_SYMLINKS replaces a symlink
+	 * on the way by a directory instead of refusing the entry. */
+	char *real_dest = realpath(dest, NULL);
 	char name_copy[4096];
 
 	if (!in || !out) {
 		error_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
+	/* Every component of the target path is checked for symlinks: give
+	 * libarchive the real path of dest, so that a link above it (such as
+	 * /var/run -> /run) is neither refused nor touched. */
+	if (!real_dest) {
+		error_set(err, ERR_IO, "cannot resolve '%s'", dest);
+		goto out;
+	}
+	dest = real_dest;
 	archive_read_support_format_tar(in);
 	archive_write_disk_set_options(out, flags);
 	archive_write_disk_set_standard_lookup(out);
@@ -69,7 +79,8 @@ int archive_extract_into(const char *tar_path, const char *dest, const char *str
 		}
 		if (type == AE_IFLNK) {
 			const char *link = archive_entry_symlink(entry);
-			if (!link || link[0] == '/' || strstr(link, "..")) {
+			if (!link || link[0] == '/' || strcmp(link, "..") == 0 || strncmp(link, "../", 3) == 0 ||
+			    strstr(link, "/../") || (strlen(link) >= 3 && strcmp(link + strlen(link) - 3, "/..") == 0)) {
 				error_set(err, ERR_CHECK, "refusing the symlink '%s' in '%s': it points out of the directory",
 					  name, tar_path);
 				goto out;
@@ -117,5 +128,6 @@ out:
 	if (out)
 		archive_write_free(out);
 	buf_free(&target);
+	free(real_dest);
 	return rc;
 }
