@@ -58,11 +58,13 @@ _engine_launch() {
     fi
     # setsid: own session, so a Ctrl-C sent to the test's process group does not reach
     # dockerd/containerd; engine_stop (from the trap) shuts them down in order.
+    # 3>&- and up: bats waits for every holder of its output descriptors, so an
+    # engine restarted from inside a test must not keep them open.
     setsid -w dockerd --host "unix://$ENGINE_DIR/docker.sock" \
         --data-root "$ENGINE_DIR/data" --exec-root "$ENGINE_DIR/exec" \
         --pidfile "$ENGINE_DIR/docker.pid" --config-file "$ENGINE_DIR/daemon.json" \
         --bridge "$ENGINE_BRIDGE" --iptables=false --ip-masq=false --ip6tables=false \
-        "${ns[@]}" >>"$ENGINE_DIR/dockerd.log" 2>&1 </dev/null &
+        "${ns[@]}" >>"$ENGINE_DIR/dockerd.log" 2>&1 </dev/null 3>&- 4>&- 5>&- &
     pid=$!
     echo "$pid" > "$ENGINE_DIR/dockerd.launch-pid"
     ENGINE_PID=$pid
