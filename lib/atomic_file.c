@@ -152,3 +152,46 @@ int read_small_file(const char *path, size_t max, char **out, size_t *len, struc
 	*out = buf_detach(&b);
 	return 0;
 }
+
+int atomic_replace_file(const char *path, const void *data, size_t len, struct cpactl_error *err)
+{
+	struct stat st;
+	struct buf tmp = BUF_INIT, dir = BUF_INIT;
+	const char *slash = strrchr(path, '/');
+	int fd = -1, rc = -1;
+
+	if (stat(path, &st) < 0)
+		return error_set_errno(err, errno, ERR_IO, "cannot replace '%s'", path);
+	buf_appendf(&tmp, "%s.cpactl-tmp", path);
+	buf_append(&dir, path, slash ? (size_t)(slash - path) : 0);
+	if (!dir.len)
+		buf_append_str(&dir, slash ? "/" : ".");
+	fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		error_set_errno(err, errno, ERR_IO, "cannot create '%s'", tmp.data);
+		goto out;
+	}
+	if (write_all(fd, data, len, tmp.data, err) < 0)
+		goto out;
+	if (fchown(fd, st.st_uid, st.st_gid) < 0 || fchmod(fd, st.st_mode & 07777) < 0) {
+		error_set_errno(err, errno, ERR_IO, "cannot keep the owner and mode of '%s'", path);
+		goto out;
+	}
+	if (fsync_fd(fd, tmp.data, err) < 0)
+		goto out;
+	close(fd);
+	fd = -1;
+	if (rename(tmp.data, path) < 0) {
+		error_set_errno(err, errno, ERR_IO, "cannot replace '%s'", path);
+		goto out;
+	}
+	rc = fsync_dir(dir.data, err);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0)
+		unlink(tmp.data);
+	buf_free(&tmp);
+	buf_free(&dir);
+	return rc;
+}

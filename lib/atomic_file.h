@@ -16,6 +16,11 @@
 int atomic_write_file(const char *path, const void *data, size_t len, int mode,
 		      struct cpactl_error *err);
 
+/* Replaces the existing file `path` atomically with `data`, keeping its owner
+ * and mode (a live config.yaml: CPA and the web UI must still be able to
+ * write it). */
+int atomic_replace_file(const char *path, const void *data, size_t len, struct cpactl_error *err);
+
 /* fsyncs a directory so that a rename inside it is durable. */
 int fsync_dir(const char *path, struct cpactl_error *err);
 

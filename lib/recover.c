@@ -89,12 +89,11 @@ static int restore_config(struct recovery *r, struct cpactl_error *err)
 	const char *host = journal_get_string(&r->j, "config_host");
 	const char *scratch = journal_get_string(&r->j, "scratch_dir");
 	const char *snapshot = journal_get_string(&r->j, "snapshot");
-	struct buf src = BUF_INIT, tmp = BUF_INIT;
+	struct buf src = BUF_INIT;
 	char *data = NULL;
 	size_t len = 0;
-	struct stat st;
 	struct cpactl_error e = CPACTL_ERROR_INIT;
-	int fd = -1, rc = -1;
+	int rc = -1;
 
 	if (!host) {
 		rc = 0;
@@ -124,33 +123,15 @@ static int restore_config(struct recovery *r, struct cpactl_error *err)
 		}
 		free(live);
 	}
-	if (stat(host, &st) < 0) {
-		error_set_errno(err, errno, ERR_IO, "cannot restore '%s'", host);
+	if (atomic_replace_file(host, data, len, err) < 0)
 		goto out;
-	}
-	buf_appendf(&tmp, "%s.cpactl-tmp", host);
-	fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0 || write_all(fd, data, len, tmp.data, err) < 0 || fchown(fd, st.st_uid, st.st_gid) < 0 ||
-	    fchmod(fd, st.st_mode & 07777) < 0 || fsync_fd(fd, tmp.data, err) < 0) {
-		error_set_errno(err, errno, ERR_IO, "cannot restore '%s'", host);
-		goto out;
-	}
-	close(fd);
-	fd = -1;
-	if (rename(tmp.data, host) < 0) {
-		error_set_errno(err, errno, ERR_IO, "cannot restore '%s'", host);
-		goto out;
-	}
 	note(r, "config.yaml restored to its state before the upgrade");
 	rc = 0;
 out:
-	if (fd >= 0)
-		close(fd);
 	if (data)
 		memset(data, 0, len);
 	free(data);
 	buf_free(&src);
-	buf_free(&tmp);
 	return rc;
 }
 
