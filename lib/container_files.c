@@ -3,6 +3,8 @@
  */
 #include "container_files.h"
 
+#include "atomic_file.h"
+
 #include <archive.h>
 #include <dirent.h>
 #include <errno.h>
@@ -274,4 +276,44 @@ int container_list_dir_at(struct docker_client *c, const char *id, const char *p
 		return error_set(err, ERR_NOMEM, "out of memory");
 	*out = list;
 	return 0;
+}
+
+struct file_sink {
+	int fd;
+	const char *path;
+	const volatile sig_atomic_t *interrupted;
+	uint64_t bytes;
+	struct cpactl_error *err;
+};
+
+static int file_sink_write(void *ctx, const char *data, size_t len)
+{
+	struct file_sink *s = ctx;
+	if (s->interrupted && *s->interrupted)
+		return -1;
+	s->bytes += len;
+	return write_all(s->fd, data, len, s->path, s->err);
+}
+
+int container_archive_to_file(struct docker_client *c, const char *id, const char *path,
+			      const char *file, const volatile sig_atomic_t *interrupted,
+			      uint64_t *bytes, struct cpactl_error *err)
+{
+	struct file_sink s = { -1, file, interrupted, 0, err };
+	int rc = -1;
+
+	s.fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (s.fd < 0)
+		return error_set_errno(err, errno, ERR_IO, "cannot create '%s'", file);
+	if (docker_container_archive(c, id, path, file_sink_write, &s, err) < 0)
+		goto out;
+	if (fsync_fd(s.fd, file, err) < 0)
+		goto out;
+	rc = 0;
+out:
+	if (close(s.fd) < 0 && rc == 0)
+		rc = error_set_errno(err, errno, ERR_IO, "cannot write '%s'", file);
+	if (bytes)
+		*bytes = s.bytes;
+	return rc;
 }

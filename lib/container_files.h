@@ -12,6 +12,8 @@
 #define CPACTL_CONTAINER_FILES_H
 
 #include <jansson.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stddef.h>
 
 #include "buf.h"
@@ -29,6 +31,13 @@ int container_read_file(struct docker_client *c, const char *id, const char *pat
  * are skipped, never kept. */
 int container_list_dir(struct docker_client *c, const char *id, const char *path,
 		       json_t **out, struct cpactl_error *err);
+
+/* Streams the engine's tar of `path` in container `id` into the new file
+ * `file` (0600, fsynced), in constant memory.  Stops early when *interrupted
+ * becomes non-zero (may be NULL); *bytes (may be NULL) receives the size. */
+int container_archive_to_file(struct docker_client *c, const char *id, const char *path,
+			      const char *file, const volatile sig_atomic_t *interrupted,
+			      uint64_t *bytes, struct cpactl_error *err);
 
 /* The same two, reading `host_path` directly when it is not NULL: for a bind
  * mount on a local engine the host's file is the container's file, and

@@ -378,23 +378,6 @@ out:
 
 /* --- the auth dir -------------------------------------------------------- */
 
-struct spool {
-	int fd;
-	const char *path;
-	struct cpactl_error *err;
-	const struct snapshot_options *opts;
-	uint64_t bytes;
-};
-
-static int spool_sink(void *ctx, const char *data, size_t len)
-{
-	struct spool *s = ctx;
-	if (interrupted(s->opts))
-		return -1;
-	s->bytes += len;
-	return write_all(s->fd, data, len, s->path, s->err);
-}
-
 /* Rewrites the engine's tar of the auth dir as auth.tar, names relative to the
  * dir, hashing each file.  *torn is set when a .json file does not parse: CPA
  * was rewriting it while the engine read it. */
@@ -535,7 +518,7 @@ static int snapshot_auth(struct docker_client *c, const struct cpa_target *t, co
 		goto out;
 	}
 	for (int attempt = 0; attempt < AUTH_READ_TRIES; attempt++) {
-		struct spool s = { -1, spool_path, err, o, 0 };
+		uint64_t spooled = 0;
 		json_array_clear(files);
 		unlink(spool_path);
 		unlink(tar_path);
@@ -547,25 +530,16 @@ static int snapshot_auth(struct docker_client *c, const struct cpa_target *t, co
 			usleep(200000);
 			continue;
 		}
-		s.fd = open(spool_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (s.fd < 0) {
-			error_set_errno(err, errno, ERR_IO, "cannot create '%s'", spool_path);
-			goto out;
-		}
-		if (docker_container_archive(c, t->id, t->auth_in_container, spool_sink, &s, err) < 0) {
-			close(s.fd);
+		if (container_archive_to_file(c, t->id, t->auth_in_container, spool_path, o->interrupted, &spooled,
+					      err) < 0) {
 			if (interrupted(o)) {
 				error_clear(err);
 				error_set(err, ERR_FAILED, "interrupted");
 			}
 			goto out;
 		}
-		if (close(s.fd) < 0) {
-			error_set_errno(err, errno, ERR_IO, "cannot write '%s'", spool_path);
-			goto out;
-		}
 		if (o->progress)
-			o->progress(o->progress_ctx, "auth", s.bytes);
+			o->progress(o->progress_ctx, "auth", spooled);
 		if (rewrite_auth_tar(spool_path, NULL, tar_path, base, files, &torn, err) < 0)
 			goto out;
 		if (!torn)

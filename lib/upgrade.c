@@ -218,25 +218,12 @@ static int write_private(const char *path, const char *data, size_t len, struct 
 	return atomic_write_file(path, data, len, 0600, err);
 }
 
-struct spool {
-	int fd;
-	const char *path;
-	struct cpactl_error *err;
-};
-
-static int spool_sink(void *ctx, const char *data, size_t len)
-{
-	struct spool *s = ctx;
-	return write_all(s->fd, data, len, s->path, s->err);
-}
-
 /* ROOT/.cpactl/scratch/<op>/{config.yaml,auth/}: copies the candidate may
  * rewrite and refresh as it likes. */
 static int prepare_scratch(struct upgrade *u, struct cpactl_error *err)
 {
 	struct buf dir = BUF_INIT, cfg = BUF_INIT, auth = BUF_INIT, tar = BUF_INIT, marker = BUF_INIT;
 	const char *base = strrchr(u->t->auth_in_container, '/');
-	struct spool s = { -1, NULL, err };
 	int rc = -1;
 
 	base = base && base[1] ? base + 1 : u->t->auth_in_container;
@@ -266,16 +253,9 @@ static int prepare_scratch(struct upgrade *u, struct cpactl_error *err)
 		if (r < 0)
 			goto out;
 	}
-	s.path = tar.data;
-	s.fd = open(tar.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (s.fd < 0) {
-		error_set_errno(err, errno, ERR_IO, "cannot create '%s'", tar.data);
+	if (container_archive_to_file(u->c, u->t->id, u->t->auth_in_container, tar.data, u->o->interrupted, NULL,
+				      err) < 0)
 		goto out;
-	}
-	if (docker_container_archive(u->c, u->t->id, u->t->auth_in_container, spool_sink, &s, err) < 0)
-		goto out;
-	close(s.fd);
-	s.fd = -1;
 	if (archive_extract_into(tar.data, auth.data, base, err) < 0)
 		goto out;
 	unlink(tar.data);
@@ -284,8 +264,6 @@ static int prepare_scratch(struct upgrade *u, struct cpactl_error *err)
 		goto out;
 	rc = 0;
 out:
-	if (s.fd >= 0)
-		close(s.fd);
 	buf_free(&dir);
 	buf_free(&cfg);
 	buf_free(&auth);
