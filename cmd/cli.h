@@ -138,6 +138,8 @@ int cmd_upgrade(struct cli *cli, int argc, char **argv);
 int cmd_recover(struct cli *cli, int argc, char **argv);
 extern const struct cli_option recover_options[];
 extern const struct cli_option upgrade_options[];
+int cmd_rollback(struct cli *cli, int argc, char **argv);
+extern const struct cli_option rollback_options[];
 int cmd_list(struct cli *cli, int argc, char **argv);
 int cmd_verify(struct cli *cli, int argc, char **argv);
 int cmd_config(struct cli *cli, int argc, char **argv);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../lib/journal.h"
 #include "../lib/lock.h"
 #include "../lib/snapshot.h"
 #include "cli.h"
@@ -66,7 +67,8 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 	if (first < argc)
 		return cli_usage(cli, "unexpected argument '%s'", argv[first]);
 	if (cli_deployment(cli, args.root, 1, &targets, &count, &t, &d, &err) < 0 ||
-	    deployment_prepare(&d, &err) < 0 || lock_acquire(d.lock_path, "backup", args.wait, &lock, &err) < 0)
+	    deployment_prepare(&d, &err) < 0 || lock_acquire(d.lock_path, "backup", args.wait, &lock, &err) < 0 ||
+	    journal_refuse_unfinished(&d, &err) < 0)
 		goto out;
 	snapshot_sweep(&d);
 	cli_catch_interrupts();

@@ -4,15 +4,13 @@
  * nothing changes unless --yes (cron and AI agents must opt in, exit 5
  * otherwise); --dry-run stops before production and prints the plan.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "../lib/lock.h"
 #include "../lib/upgrade.h"
 #include "cli.h"
-#include "progress.h"
+#include "interact.h"
 
 const struct cli_option upgrade_options[] = {
 	{ "image", 0, "REF", "target image: a tag or a digest (default: the same repository, tag latest)" },
@@ -80,46 +78,6 @@ static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
 	return 0;
 }
 
-struct context {
-	struct cli *cli;
-	int yes;
-	struct progress progress;
-};
-
-static void on_say(void *ctx, const char *message)
-{
-	struct context *x = ctx;
-	progress_done(&x->progress);
-	say(x->cli, "%s", message);
-}
-
-static int on_confirm(void *ctx, const char *question)
-{
-	struct context *x = ctx;
-	char answer[16];
-
-	if (x->yes)
-		return 1;
-	/* Only a person at a terminal can say yes here. */
-	if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO))
-		return 0;
-	fprintf(stderr, "%s [y/N] ", question);
-	fflush(stderr);
-	if (!fgets(answer, sizeof(answer), stdin))
-		return 0;
-	return answer[0] == 'y' || answer[0] == 'Y';
-}
-
-static void on_pull(void *ctx, json_t *message)
-{
-	struct context *x = ctx;
-	json_t *detail = json_object_get(message, "progressDetail");
-	json_int_t current = json_integer_value(json_object_get(detail, "current"));
-
-	if (current > 0)
-		progress_update(&x->progress, "pull", (uint64_t)current);
-}
-
 int cmd_upgrade(struct cli *cli, int argc, char **argv)
 {
 	struct cpactl_error err = CPACTL_ERROR_INIT;
@@ -127,7 +85,7 @@ int cmd_upgrade(struct cli *cli, int argc, char **argv)
 	struct cpa_target *targets = NULL, *t = NULL;
 	struct deployment d = { 0 };
 	struct lock lock = { -1 };
-	struct context x;
+	struct interaction x;
 	json_t *report = NULL;
 	size_t count = 0;
 	int first, rc;
@@ -140,17 +98,14 @@ int cmd_upgrade(struct cli *cli, int argc, char **argv)
 		return first == -2 ? EXIT_OK : EXIT_USAGE;
 	if (first < argc)
 		return cli_usage(cli, "unexpected argument '%s'", argv[first]);
-	memset(&x, 0, sizeof(x));
-	x.cli = cli;
-	x.yes = args.yes;
-	progress_init(&x.progress, cli);
+	interaction_init(&x, cli, args.yes);
 	args.o.timeout_ms = (long)args.timeout_s * 1000;
 	args.o.cpactl_version = CPACTL_VERSION;
 	args.o.interrupted = &cli_interrupted;
-	args.o.say = on_say;
-	args.o.confirm = on_confirm;
+	args.o.say = interaction_say;
+	args.o.confirm = interaction_confirm;
 	args.o.ctx = &x;
-	args.o.pull_progress = on_pull;
+	args.o.pull_progress = interaction_engine_progress;
 	args.o.backup_progress = progress_update;
 	args.o.progress_ctx = &x.progress;
 	if (cli_deployment(cli, args.root, 1, &targets, &count, &t, &d, &err) < 0 ||

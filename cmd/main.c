@@ -47,6 +47,20 @@ const struct verb verbs[] = {
 	  "NAME-cpactl-prev-<ID>, verifies it on the real port and rolls back by itself\n"
 	  "when that fails.  Without a terminal nothing changes unless --yes (exit 5).",
 	  upgrade_options, cmd_upgrade },
+	{ "rollback", "bring production back to a snapshot",
+	  "[ID] [--container NAME] [--auth] [--yes] [--dry-run] [--no-backup] [--timeout SECONDS] [--root DIR] "
+	  "[--wait SECONDS] [--json]",
+	  "Brings the CPA container back to snapshot ID (default: the snapshot the last\n"
+	  "upgrade took), in backup/ or archive/: its image, config.yaml and container\n"
+	  "definition (name, ports, mounts, networks), then verifies it on the real port\n"
+	  "and puts the replaced container back if it does not serve.  The snapshot is\n"
+	  "verified first and refused when anything in it is wrong.  The current state is\n"
+	  "backed up first.  The image comes from the kept previous container of that\n"
+	  "upgrade (a stop and a start), the engine, or the blob store.  OAuth tokens\n"
+	  "rotate, so only auth files missing now are restored and the ones that differ\n"
+	  "are named; --auth restores the auth dir exactly.  Without a terminal nothing\n"
+	  "changes unless --yes (exit 5).",
+	  rollback_options, cmd_rollback },
 	{ "recover", "finish or undo an upgrade that a crash interrupted",
 	  "[--container NAME] [--root DIR] [--wait SECONDS] [--json]",
 	  "Reads the journal of an operation that did not finish (cpactl was killed, the\n"

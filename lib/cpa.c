@@ -44,7 +44,10 @@ int cpa_image_matches(const char *image_ref)
 {
 	if (!image_ref)
 		return 0;
-	return contains_nocase(image_ref, "cli-proxy-api") || contains_nocase(image_ref, "cliproxyapi");
+	/* cpactl-rollback:<name>-<ID> is the tag a rollback runs a CPA image
+	 * under when its own reference names another image now. */
+	return contains_nocase(image_ref, "cli-proxy-api") || contains_nocase(image_ref, "cliproxyapi") ||
+	       strncmp(image_ref, "cpactl-rollback:", 16) == 0;
 }
 
 int cpa_parse_version_line(const char *text, char *out, size_t outlen)

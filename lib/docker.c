@@ -915,6 +915,27 @@ int docker_container_rename(struct docker_client *c, const char *id, const char 
 	return post_simple(c, "/containers/%s/rename?name=%s", id, name, NULL, "container", 30000, 0, err);
 }
 
+int docker_container_ensure_name(struct docker_client *c, const char *id, const char *name,
+				 struct cpactl_error *err)
+{
+	json_t *inspect = NULL;
+	const char *now;
+	int rc;
+
+	if (docker_container_inspect(c, id, &inspect, err) < 0)
+		return -1;
+	now = json_string_value(json_object_get(inspect, "Name"));
+	if (now && now[0] == '/')
+		now++;
+	/* The engine refuses a rename to the current name. */
+	if (now && strcmp(now, name) == 0)
+		rc = 0;
+	else
+		rc = docker_container_rename(c, id, name, err) < 0 ? -1 : 1;
+	json_decref(inspect);
+	return rc;
+}
+
 int docker_container_remove(struct docker_client *c, const char *id, int force, int missing_ok,
 			    struct cpactl_error *err)
 {

@@ -117,6 +117,10 @@ int docker_container_start(struct docker_client *c, const char *id, struct cpact
 int docker_container_stop(struct docker_client *c, const char *id, int timeout_s, struct cpactl_error *err);
 int docker_container_rename(struct docker_client *c, const char *id, const char *name,
 			    struct cpactl_error *err);
+/* Renames `id` to `name` unless it has that name already: 1 renamed, 0 it
+ * had it, -1 error (also when the container is gone). */
+int docker_container_ensure_name(struct docker_client *c, const char *id, const char *name,
+				 struct cpactl_error *err);
 int docker_container_remove(struct docker_client *c, const char *id, int force, int missing_ok,
 			    struct cpactl_error *err);
 /* POST /containers/{id}/update with {"RestartPolicy":{"Name":policy,...}}. */

@@ -70,13 +70,10 @@ out:
 	return rc;
 }
 
-int journal_begin(const struct deployment *d, const char *operation, const char *id,
-		  struct journal *j, struct cpactl_error *err)
+int journal_refuse_unfinished(const struct deployment *d, struct cpactl_error *err)
 {
 	json_t *existing = NULL;
-	char started[40];
 
-	memset(j, 0, sizeof(*j));
 	if (journal_load(d, &existing, err) < 0)
 		return -1;
 	if (existing) {
@@ -89,6 +86,17 @@ int journal_begin(const struct deployment *d, const char *operation, const char 
 		json_decref(existing);
 		return -1;
 	}
+	return 0;
+}
+
+int journal_begin(const struct deployment *d, const char *operation, const char *id,
+		  struct journal *j, struct cpactl_error *err)
+{
+	char started[40];
+
+	memset(j, 0, sizeof(*j));
+	if (journal_refuse_unfinished(d, err) < 0)
+		return -1;
 	now_rfc3339(started, sizeof(started));
 	j->path = journal_path(d, "journal.json");
 	j->doc = json_pack("{s:s,s:s,s:s,s:I,s:s,s:[],s:{}}", "operation", operation, "id", id, "started", started,
@@ -154,6 +162,16 @@ int journal_finish(struct journal *j, const char *outcome, struct cpactl_error *
 	buf_append_str(&last, "/last-operation.json");
 	if (write_journal(last.data, j->doc, err) < 0)
 		goto out;
+	/* And per kind: `rollback` with no ID wants the last upgrade, whatever
+	 * ran since. */
+	{
+		const char *op = json_string_value(json_object_get(j->doc, "operation"));
+		buf_reset(&last);
+		buf_append(&last, j->path, (size_t)(slash - j->path));
+		buf_appendf(&last, "/last-%s.json", op ? op : "operation");
+		if (op && write_journal(last.data, j->doc, err) < 0)
+			goto out;
+	}
 	if (unlink(j->path) < 0 && errno != ENOENT) {
 		error_set_errno(err, errno, ERR_IO, "cannot remove the journal '%s'", j->path);
 		goto out;

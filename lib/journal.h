@@ -31,6 +31,10 @@ struct journal {
 int journal_begin(const struct deployment *d, const char *operation, const char *id,
 		  struct journal *j, struct cpactl_error *err);
 
+/* ERR_LOCKED naming the unfinished operation, if there is one: every
+ * mutating command calls it (journal_begin does). */
+int journal_refuse_unfinished(const struct deployment *d, struct cpactl_error *err);
+
 /* Records that `step` starts now, with the context as it stands. */
 int journal_step(struct journal *j, const char *step, struct cpactl_error *err);
 
@@ -39,7 +43,7 @@ void journal_set(struct journal *j, const char *key, json_t *value);
 const char *journal_get_string(const struct journal *j, const char *key);
 
 /* Ends the operation: the journal is moved to ROOT/.cpactl/last-operation.json
- * with its outcome ("done", "rolled-back", "failed"). */
+ * (and copied to last-<operation>.json) with its outcome. */
 int journal_finish(struct journal *j, const char *outcome, struct cpactl_error *err);
 
 void journal_release(struct journal *j);

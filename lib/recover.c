@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "atomic_file.h"
+#include "auth_restore.h"
 #include "buf.h"
 #include "discover.h"
 #include "journal.h"
@@ -33,6 +34,7 @@ struct recovery {
 	const char *new_id;
 	const char *prev_name;
 	const char *op_id;
+	const char *operation;    /* "upgrade" or "rollback" */
 };
 
 static void note(struct recovery *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -68,20 +70,25 @@ static char *current_name(struct recovery *r, const char *id)
 
 static int ensure_name(struct recovery *r, const char *id, const char *name, struct cpactl_error *err)
 {
-	char *now = current_name(r, id);
-	int rc = 0;
+	/* The wanted name may be held by the other container: callers order
+	 * the renames so that it is free. */
+	int rc = docker_container_ensure_name(r->c, id, name, err);
+	if (rc == 1)
+		note(r, "renamed '%.12s' to '%s'", id, name);
+	return rc < 0 ? -1 : 0;
+}
 
-	if (!now)
-		return error_set(err, ERR_NOT_FOUND, "container '%.12s' is gone", id);
-	if (strcmp(now, name) != 0) {
-		/* The wanted name may be held by the other container: callers order
-		 * the renames so that it is free. */
-		rc = docker_container_rename(r->c, id, name, err);
-		if (rc == 0)
-			note(r, "renamed '%s' to '%s'", now, name);
-	}
-	free(now);
-	return rc;
+/* Rollback's auth restore, forward or back; idempotent (auth_restore.h). */
+static int auth_to(struct recovery *r, int forward, struct cpactl_error *err)
+{
+	json_t *plan = json_object_get(json_object_get(r->j.doc, "context"), "auth_plan");
+
+	if (!plan)
+		return 0;
+	if (auth_apply(plan, forward, err) < 0)
+		return -1;
+	note(r, forward ? "auth dir: the snapshot's files are in place" : "auth dir: as it was before the rollback");
+	return 0;
 }
 
 static int restore_config(struct recovery *r, struct cpactl_error *err)
@@ -186,8 +193,25 @@ static int undo(struct recovery *r, struct cpactl_error *err)
 	json_t *policy = json_object_get(json_object_get(r->j.doc, "context"), "old_restart");
 	struct cpactl_error e = CPACTL_ERROR_INIT;
 
+	const char *kept = journal_get_string(&r->j, "new_kept_name");
+
 	remove_quietly(r, journal_get_string(&r->j, "candidate_id"), "candidate");
-	if (r->new_id) {
+	if (r->new_id && kept) {
+		/* Rollback's fast path started a kept container: it goes back to
+		 * being the kept, stopped, inert one. */
+		json_t *no = json_pack("{s:s}", "Name", "no");
+		int failed = 0;
+		docker_container_stop(r->c, r->new_id, 10, &e);
+		error_clear(&e);
+		char *now = current_name(r, r->new_id);
+		if (now)
+			failed = ensure_name(r, r->new_id, kept, err) < 0 ||
+				 docker_container_set_restart(r->c, r->new_id, no, err) < 0;
+		free(now);
+		json_decref(no);
+		if (failed)
+			return -1;
+	} else if (r->new_id) {
 		char *now = current_name(r, r->new_id);
 		if (now) {
 			char failed[400];
@@ -209,7 +233,7 @@ static int undo(struct recovery *r, struct cpactl_error *err)
 			free(now);
 		}
 	}
-	if (ensure_name(r, r->old_id, r->name, err) < 0 || restore_config(r, err) < 0)
+	if (ensure_name(r, r->old_id, r->name, err) < 0 || restore_config(r, err) < 0 || auth_to(r, 0, err) < 0)
 		return -1;
 	if (policy && docker_container_set_restart(r->c, r->old_id, policy, err) < 0)
 		return -1;
@@ -221,25 +245,29 @@ static int undo(struct recovery *r, struct cpactl_error *err)
 
 static int finish(struct recovery *r, struct cpactl_error *err)
 {
+	json_t *new_restart = json_object_get(json_object_get(r->j.doc, "context"), "new_restart");
 	struct cpactl_error e = CPACTL_ERROR_INIT;
 
 	remove_quietly(r, journal_get_string(&r->j, "candidate_id"), "candidate");
 	if (docker_container_stop(r->c, r->old_id, -1, err) < 0)
 		return -1;
-	if (ensure_name(r, r->old_id, r->prev_name, err) < 0 || ensure_name(r, r->new_id, r->name, err) < 0)
+	if (ensure_name(r, r->old_id, r->prev_name, err) < 0 || ensure_name(r, r->new_id, r->name, err) < 0 ||
+	    auth_to(r, 1, err) < 0)
+		return -1;
+	if (new_restart && docker_container_set_restart(r->c, r->new_id, new_restart, err) < 0)
 		return -1;
 	if (docker_container_start(r->c, r->new_id, &e) == 0 && serves(r, r->new_id)) {
-		note(r, "the upgrade was finished: '%s' serves the new release; the old one is kept as '%s'", r->name,
-		     r->prev_name);
+		note(r, "the %s was finished: '%s' serves the new release; the old one is kept as '%s'", r->operation,
+		     r->name, r->prev_name);
 		return 1;
 	}
-	note(r, "the new release does not serve: undoing the upgrade");
+	note(r, "the new release does not serve: undoing the %s", r->operation);
 	return 0;
 }
 
 static int is_promoted_step(const char *step)
 {
-	static const char *const steps[] = { "promote-stop-old", "promote-rename-old", "promote-rename-new",
+	static const char *const steps[] = { "promote-stop-old", "promote-auth", "promote-rename-old", "promote-rename-new",
 					     "promote-start-new", "verify", NULL };
 	for (size_t i = 0; steps[i]; i++)
 		if (strcmp(step, steps[i]) == 0)
@@ -282,7 +310,8 @@ int recover_run(struct docker_client *c, const struct deployment *d, upgrade_say
 	r.old_id = journal_get_string(&r.j, "old_id");
 	r.new_id = journal_get_string(&r.j, "new_id");
 	r.prev_name = journal_get_string(&r.j, "prev_name");
-	if (strcmp(operation, "upgrade") != 0 || !r.name || !r.old_id) {
+	r.operation = operation;
+	if ((strcmp(operation, "upgrade") != 0 && strcmp(operation, "rollback") != 0) || !r.name || !r.old_id) {
 		error_set(err, ERR_FAILED, "the unfinished operation '%s' in '%s' is not one cpactl can recover; "
 					   "check the containers, then remove the journal",
 			  operation, r.j.path);
@@ -290,7 +319,8 @@ int recover_run(struct docker_client *c, const struct deployment *d, upgrade_say
 	}
 	if (say) {
 		char text[300];
-		snprintf(text, sizeof(text), "recovering the upgrade %s of '%s', stopped at step '%s'", r.op_id, r.name, step);
+		snprintf(text, sizeof(text), "recovering the %s %s of '%s', stopped at step '%s'", operation, r.op_id,
+			 r.name, step);
 		say(ctx, text);
 	}
 	if (is_promoted_step(step) && r.new_id && r.prev_name) {
@@ -308,8 +338,11 @@ int recover_run(struct docker_client *c, const struct deployment *d, upgrade_say
 	{
 		const char *scratch = journal_get_string(&r.j, "scratch_dir");
 		struct cpactl_error ignored = CPACTL_ERROR_INIT;
+		json_t *plan = json_object_get(json_object_get(r.j.doc, "context"), "auth_plan");
 		if (scratch)
 			remove_tree(scratch, &ignored);
+		if (plan)
+			auth_stage_remove(plan);
 	}
 	json_object_set_new(r.report, "outcome", json_string(outcome));
 	if (journal_finish(&r.j, strcmp(outcome, "finished") == 0 ? "recovered: finished" : "recovered: undone", err) < 0)

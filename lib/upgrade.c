@@ -33,6 +33,7 @@
 #include "history.h"
 #include "journal.h"
 #include "probe.h"
+#include "promote.h"
 #include "recreate.h"
 #include "secretmask.h"
 #include "verdict.h"
@@ -62,21 +63,11 @@ struct upgrade {
 	char *new_id;
 	char *prev_name;
 	json_t *old_restart;      /* the old container's restart policy */
+	const char *expected_version; /* the version the target should report, or NULL */
 };
 
-static void sayf(struct upgrade *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sayf(struct upgrade *u, const char *fmt, ...)
-{
-	char text[1600];
-	va_list ap;
-
-	if (!u->o->say)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	u->o->say(u->o->ctx, text);
-}
+/* Messages for people go through the caller's say callback. */
+#define sayf(u, ...) say_fmt((u)->o->say, (u)->o->ctx, __VA_ARGS__)
 
 char *upgrade_container_name(const char *name, const char *role, const char *id)
 {
@@ -300,18 +291,6 @@ static int judge(struct upgrade *u, const char *id, const char *host, int port, 
 	return judge_container(u->c, id, &jo, v, err);
 }
 
-static void verdict_message(struct upgrade *u, const char *who, const struct verdict *v)
-{
-	json_t *r;
-	size_t i;
-
-	json_array_foreach(v->reasons, i, r)
-		sayf(u, "%s: %s", who, json_string_value(r));
-	json_array_foreach(v->notes, i, r)
-		sayf(u, "%s: note: %s", who, json_string_value(r));
-	if (!v->ok && v->log_tail && *v->log_tail)
-		sayf(u, "%s: last log lines:\n%s", who, v->log_tail);
-}
 
 static json_t *masked_diff(struct upgrade *u, struct cpactl_error *err)
 {
@@ -412,158 +391,72 @@ out:
 
 /* --- promotion ---------------------------------------------------------------- */
 
-/* Replaces the live config.yaml atomically, keeping its owner and mode. */
-static int replace_live_config(struct upgrade *u, const struct buf *data, struct cpactl_error *err)
+static int promotion_judge(void *ctx, const char *id, int old_release, struct verdict *v, struct cpactl_error *err)
 {
-	return atomic_replace_file(u->t->config_host, data->data ? data->data : "", data->len, err);
-}
+	struct upgrade *u = ctx;
+	const char *host = probe_host_for_binding(u->t->api_host_ip);
+	json_t *models = u->prod_models;
+	int rc;
 
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
-/* Puts the old container back: used when the new one fails its verdict. */
-static int roll_back(struct upgrade *u, struct cpactl_error *err)
-{
-	char *failed = upgrade_container_name(u->t->name, "failed", u->op_id);
-	struct verdict v;
-	int rc = -1;
-
-	memset(&v, 0, sizeof(v));
-	sayf(u, "rolling back: the old container '%s' takes over again", u->t->name);
-	if (step(u, "rollback-stop-new", err) < 0 || docker_container_stop(u->c, u->new_id, 10, err) < 0)
-		goto out;
-	if (step(u, "rollback-rename-new", err) < 0 || docker_container_rename(u->c, u->new_id, failed, err) < 0)
-		goto out;
-	if (step(u, "rollback-rename-old", err) < 0 || docker_container_rename(u->c, u->t->id, u->t->name, err) < 0)
-		goto out;
-	if (u->config_migrated && !u->o->keep_config) {
-		if (step(u, "rollback-config", err) < 0 || replace_live_config(u, &u->config_before, err) < 0)
-			goto out;
-	}
-	if (step(u, "rollback-start-old", err) < 0 ||
-	    docker_container_set_restart(u->c, u->t->id, u->old_restart, err) < 0 ||
-	    docker_container_start(u->c, u->t->id, err) < 0)
-		goto out;
-	if (step(u, "rollback-verify", err) < 0)
-		goto out;
-	{
-		/* The old release is judged on what it was, not on the new bar. */
-		json_t *models = u->prod_models;
-		u->prod_models = NULL;
-		if (judge(u, u->t->id, probe_host_for_binding(u->t->api_host_ip), u->t->api_host_port, NULL, &v, err) < 0) {
-			u->prod_models = models;
-			goto out;
-		}
-		u->prod_models = models;
-	}
-	json_object_set_new(u->report, "rollback", verdict_to_json(&v));
-	if (!v.ok) {
-		verdict_message(u, "old release after rollback", &v);
-		error_set(err, ERR_FAILED, "the rollback restarted '%s' but it does not serve: see above", u->t->name);
-		goto out;
-	}
-	sayf(u, "rolled back: '%s' serves again with its previous release; the failed one is kept as '%s'",
-	     u->t->name, failed);
-	rc = 0;
-out:
-	verdict_release(&v);
-	free(failed);
+	if (!old_release)
+		return judge(u, id, host, u->t->api_host_port, u->expected_version, v, err);
+	/* The old release is judged on what it was, not on the new bar. */
+	u->prod_models = NULL;
+	rc = judge(u, id, host, u->t->api_host_port, NULL, v, err);
+	u->prod_models = models;
 	return rc;
 }
 
-static int promote(struct upgrade *u, const char *expected_version, struct cpactl_error *err)
+static void promotion_say(void *ctx, const char *message)
+{
+	struct upgrade *u = ctx;
+	if (u->o->say)
+		u->o->say(u->o->ctx, message);
+}
+
+static int promote(struct upgrade *u, struct cpactl_error *err)
 {
 	struct recreate_options ro;
 	struct recreate_plan plan;
-	struct verdict v;
-	char *temp = upgrade_container_name(u->t->name, "new", NULL);
-	json_t *net;
-	size_t i;
-	double stop_at = 0, judge_at = 0;
+	struct promotion p;
+	char *failed = upgrade_container_name(u->t->name, "failed", u->op_id);
 	int rc = -1;
 
 	memset(&plan, 0, sizeof(plan));
 	memset(&ro, 0, sizeof(ro));
-	memset(&v, 0, sizeof(v));
+	memset(&p, 0, sizeof(p));
 	ro.role = RECREATE_PRODUCTION;
 	ro.new_image = u->target_ref;
 	if (recreate_plan_build(u->t->inspect, u->old_image, &ro, &plan, err) < 0)
 		goto out;
 	u->prev_name = upgrade_container_name(u->t->name, "prev", u->op_id);
-	journal_set(&u->journal, "prev_name", json_string(u->prev_name));
-	/* Created before anything is stopped: the slow part happens while the
-	 * old release still serves. */
-	{
-		struct cpactl_error ignored = CPACTL_ERROR_INIT;
-		docker_container_remove(u->c, temp, 1, 1, &ignored);
-	}
-	if (step(u, "promote-create", err) < 0 || docker_container_create(u->c, temp, plan.create_body, &u->new_id, err) < 0)
-		goto out;
-	journal_set(&u->journal, "new_id", json_string(u->new_id));
-	json_array_foreach(plan.extra_networks, i, net)
-		if (docker_network_connect(u->c, json_string_value(json_object_get(net, "network")), u->new_id,
-					   json_object_get(net, "endpoint"), err) < 0)
-			goto out;
-	/* An engine restart must never bring the kept old container back on the port. */
-	if (step(u, "promote-restart-policy", err) < 0)
-		goto out;
-	{
-		json_t *no = json_pack("{s:s}", "Name", "no");
-		int r = docker_container_set_restart(u->c, u->t->id, no, err);
-		json_decref(no);
-		if (r < 0)
-			goto out;
-	}
-	if (u->config_migrated && !u->o->keep_config) {
-		if (step(u, "promote-config", err) < 0 || replace_live_config(u, &u->config_after, err) < 0)
-			goto out;
+	p.c = u->c;
+	p.journal = &u->journal;
+	p.report = u->report;
+	p.name = u->t->name;
+	p.old_id = u->t->id;
+	p.old_restart = u->old_restart;
+	p.config_host = u->t->config_host;
+	p.config_before = &u->config_before;
+	p.config_after = u->config_migrated && !u->o->keep_config ? &u->config_after : NULL;
+	p.create_body = plan.create_body;
+	p.extra_networks = plan.extra_networks;
+	p.prev_name = u->prev_name;
+	p.failed_name = failed;
+	p.judge = promotion_judge;
+	p.say = promotion_say;
+	p.ctx = u;
+	rc = promote_run(&p, err);
+	if (p.outcome)
+		json_object_set_new(u->report, "outcome", json_string(p.outcome));
+	else if (rc == 0 && p.config_after)
 		sayf(u, "config.yaml: the migrated file is now production's (the old one is in the snapshot)");
-	}
-	stop_at = now_ms();
-	if (step(u, "promote-stop-old", err) < 0 || docker_container_stop(u->c, u->t->id, -1, err) < 0)
-		goto out;
-	if (step(u, "promote-rename-old", err) < 0 || docker_container_rename(u->c, u->t->id, u->prev_name, err) < 0)
-		goto out;
-	if (step(u, "promote-rename-new", err) < 0 || docker_container_rename(u->c, u->new_id, u->t->name, err) < 0)
-		goto out;
-	if (step(u, "promote-start-new", err) < 0)
-		goto out;
-	if (docker_container_start(u->c, u->new_id, err) < 0) {
-		sayf(u, "the new container did not start: %s", err->message);
-		error_clear(err);
-		v.reasons = json_array();
-		v.notes = json_array();
-		goto failed;
-	}
-	judge_at = now_ms();
-	if (step(u, "verify", err) < 0 ||
-	    judge(u, u->new_id, probe_host_for_binding(u->t->api_host_ip), u->t->api_host_port, expected_version, &v,
-		  err) < 0)
-		goto out;
-	json_object_set_new(u->report, "production", verdict_to_json(&v));
-	if (v.ok) {
-		/* From the stop of the old release to the first good answer of the
-		 * new one: the time production did not serve. */
-		json_object_set_new(u->report, "downtime_ms", json_real(judge_at + v.ready_ms - stop_at));
-		rc = 0;
-		goto out;
-	}
-	verdict_message(u, "production", &v);
-failed:
-	if (roll_back(u, err) < 0) {
-		json_object_set_new(u->report, "outcome", json_string("rollback-failed"));
-		goto out;
-	}
-	json_object_set_new(u->report, "outcome", json_string(UPGRADE_ROLLED_BACK));
-	error_set(err, ERR_FAILED, "the new release failed on the production port and was rolled back");
+	u->new_id = p.new_id;
+	p.new_id = NULL;
 out:
-	verdict_release(&v);
+	promotion_release(&p);
 	recreate_plan_release(&plan);
-	free(temp);
+	free(failed);
 	return rc;
 }
 
@@ -831,7 +724,7 @@ int upgrade_run(struct docker_client *c, struct cpa_target *t, const struct depl
 	if (cand.version[0])
 		json_object_set_new(json_object_get(u.report, "to"), "version", json_string(cand.version));
 	if (!cand.ok) {
-		verdict_message(&u, "candidate", &cand);
+		verdict_say(u.o->say, u.o->ctx, "candidate", &cand);
 		error_set(err, ERR_FAILED, "the candidate %s failed its checks; production was not touched",
 			  u.target_ref);
 		goto out;
@@ -877,7 +770,8 @@ int upgrade_run(struct docker_client *c, struct cpa_target *t, const struct depl
 	}
 
 	/* 9-10. Promote and verify, or roll back. */
-	if (promote(&u, expected, err) < 0) {
+	u.expected_version = expected;
+	if (promote(&u, err) < 0) {
 		const char *o2 = json_string_value(json_object_get(u.report, "outcome"));
 		if (o2 && strcmp(o2, UPGRADE_ROLLED_BACK) == 0)
 			outcome = UPGRADE_ROLLED_BACK;

@@ -1,0 +1,113 @@
+/*
+ * cmd_rollback.c - `cpactl rollback [ID]`: production back to a snapshot
+ * (lib/rollback.h), with upgrade's confirmation rules (interact.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/lock.h"
+#include "../lib/rollback.h"
+#include "cli.h"
+#include "interact.h"
+
+const struct cli_option rollback_options[] = {
+	{ "auth", 0, NULL, "restore the snapshot's auth dir exactly (default: only files missing now)" },
+	{ "yes", 'y', NULL, "replace production without asking (needed without a terminal)" },
+	{ "dry-run", 'n', NULL, "check the snapshot and print what would change, change nothing" },
+	{ "no-backup", 0, NULL, "skip the snapshot of the current state (not with --auth)" },
+	{ "timeout", 0, "SECONDS", "deadline for the restored release to serve /v1/models (default 60)" },
+	{ "root", 0, "DIR", "deployment root (default: $CPACTL_ROOT, else the directory of config.yaml)" },
+	{ "wait", 0, "SECONDS", "wait this long for another cpactl to release the lock" },
+	{ NULL, 0, NULL, NULL },
+};
+
+struct rollback_args {
+	struct rollback_options o;
+	int yes;
+	const char *root;
+	int wait;
+	int timeout_s;
+};
+
+static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
+{
+	struct rollback_args *a = ctx;
+
+	switch (index) {
+	case 0: a->o.auth_exact = 1; break;
+	case 1: a->yes = 1; break;
+	case 2: a->o.dry_run = 1; break;
+	case 3: a->o.no_backup = 1; break;
+	case 4:
+		if (cli_parse_seconds(cli, "--timeout", arg, &a->timeout_s) < 0)
+			return -1;
+		if (a->timeout_s < 1)
+			return cli_usage(cli, "--timeout must be at least 1 second"), -1;
+		break;
+	case 5: a->root = arg; break;
+	case 6:
+		if (cli_parse_seconds(cli, "--wait", arg, &a->wait) < 0)
+			return -1;
+		break;
+	}
+	return 0;
+}
+
+int cmd_rollback(struct cli *cli, int argc, char **argv)
+{
+	struct cpactl_error err = CPACTL_ERROR_INIT;
+	struct rollback_args args;
+	struct cpa_target *targets = NULL, *t = NULL;
+	struct deployment d = { 0 };
+	struct lock lock = { -1 };
+	struct interaction x;
+	json_t *report = NULL;
+	char *default_id = NULL;
+	size_t count = 0;
+	int first;
+
+	memset(&args, 0, sizeof(args));
+	args.timeout_s = 60;
+	first = cli_parse(cli, argc, argv, on_option, &args);
+	if (first < 0)
+		return first == -2 ? EXIT_OK : EXIT_USAGE;
+	if (first + 1 < argc)
+		return cli_usage(cli, "unexpected argument '%s'", argv[first + 1]);
+	if (first < argc)
+		args.o.snapshot_id = argv[first];
+	interaction_init(&x, cli, args.yes);
+	args.o.timeout_ms = (long)args.timeout_s * 1000;
+	args.o.cpactl_version = CPACTL_VERSION;
+	args.o.interrupted = &cli_interrupted;
+	args.o.say = interaction_say;
+	args.o.confirm = interaction_confirm;
+	args.o.ctx = &x;
+	args.o.load_progress = interaction_engine_progress;
+	args.o.backup_progress = progress_update;
+	args.o.progress_ctx = &x.progress;
+	if (cli_deployment(cli, args.root, 1, &targets, &count, &t, &d, &err) < 0)
+		goto out;
+	if (!args.o.snapshot_id) {
+		default_id = rollback_default_snapshot(&d);
+		if (!default_id) {
+			error_set(&err, ERR_USAGE,
+				  "no upgrade has been made here yet: name the snapshot to roll back to (see 'cpactl "
+				  "list')");
+			goto out;
+		}
+		args.o.snapshot_id = default_id;
+		say(cli, "rolling back to snapshot %s, taken by the last upgrade", default_id);
+	}
+	if (deployment_prepare(&d, &err) < 0 || lock_acquire(d.lock_path, "rollback", args.wait, &lock, &err) < 0)
+		goto out;
+	cli_catch_interrupts();
+	snapshot_sweep(&d);
+	rollback_run(cli->docker, t, &d, &args.o, &report, &err);
+	progress_done(&x.progress);
+out:
+	lock_release(&lock);
+	deployment_release(&d);
+	cpa_targets_free(targets, count);
+	free(default_id);
+	return cli_finish(cli, report, &err, EXIT_OK);
+}

@@ -1,0 +1,49 @@
+/*
+ * interact.c - see interact.h.
+ */
+#include "interact.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+void interaction_init(struct interaction *x, struct cli *cli, int yes)
+{
+	x->cli = cli;
+	x->yes = yes;
+	progress_init(&x->progress, cli);
+}
+
+void interaction_say(void *ctx, const char *message)
+{
+	struct interaction *x = ctx;
+	progress_done(&x->progress);
+	say(x->cli, "%s", message);
+}
+
+int interaction_confirm(void *ctx, const char *question)
+{
+	struct interaction *x = ctx;
+	char answer[16];
+
+	if (x->yes)
+		return 1;
+	/* Only a person at a terminal can say yes here. */
+	if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO))
+		return 0;
+	progress_done(&x->progress);
+	fprintf(stderr, "%s [y/N] ", question);
+	fflush(stderr);
+	if (!fgets(answer, sizeof(answer), stdin))
+		return 0;
+	return answer[0] == 'y' || answer[0] == 'Y';
+}
+
+void interaction_engine_progress(void *ctx, json_t *message)
+{
+	struct interaction *x = ctx;
+	json_t *detail = json_object_get(message, "progressDetail");
+	json_int_t current = json_integer_value(json_object_get(detail, "current"));
+
+	if (current > 0)
+		progress_update(&x->progress, "image", (uint64_t)current);
+}

@@ -1,0 +1,30 @@
+/*
+ * interact.h - how the mutating verbs talk with the person (or the program)
+ * that runs them: messages from lib/ go to stderr with the progress line
+ * cleared first, and confirmation follows the runbook's rule: a prompt on a
+ * terminal; without one, only --yes says yes (cron and AI agents must opt
+ * in, and get exit 5 otherwise).
+ */
+#ifndef CPACTL_INTERACT_H
+#define CPACTL_INTERACT_H
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "progress.h"
+
+struct interaction {
+	struct cli *cli;
+	int yes;
+	struct progress progress;
+};
+
+void interaction_init(struct interaction *x, struct cli *cli, int yes);
+/* An upgrade_say_fn: ctx is a struct interaction. */
+void interaction_say(void *ctx, const char *message);
+/* An upgrade_confirm_fn. */
+int interaction_confirm(void *ctx, const char *question);
+/* A docker_progress_fn for pull and load streams. */
+void interaction_engine_progress(void *ctx, json_t *message);
+
+#endif

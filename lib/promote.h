@@ -1,0 +1,73 @@
+/*
+ * promote.h - put another container in production's place, keep the old one
+ * stopped, verify on the real port, and put the old one back by itself when
+ * the new one does not serve.  Shared by upgrade and rollback.
+ *
+ * The order keeps the downtime to a stop and a start and keeps a way back at
+ * every instant: the new container is created (or, on rollback's fast path,
+ * already exists) while the old one still serves; the old one loses its
+ * restart policy (an engine restart must never start both), config.yaml is
+ * replaced, the old one stops, a hook runs (rollback's auth restore), the
+ * names swap, the new one starts and is judged.  Each step is journaled
+ * before it runs, with the step names recover.c knows.
+ */
+#ifndef CPACTL_PROMOTE_H
+#define CPACTL_PROMOTE_H
+
+#include <jansson.h>
+
+#include "buf.h"
+#include "docker.h"
+#include "error.h"
+#include "journal.h"
+#include "verdict.h"
+
+typedef void (*say_fn)(void *ctx, const char *message);
+/* Judges container `id` on the production port; old_release is 1 when it is
+ * the old release being checked after an undo (judged on what it was). */
+typedef int (*promote_judge_fn)(void *ctx, const char *id, int old_release, struct verdict *v,
+				struct cpactl_error *err);
+/* Runs after the old container stopped; undo is 1 when rolling back. */
+typedef int (*promote_hook_fn)(void *ctx, int undo, struct cpactl_error *err);
+
+struct promotion {
+	struct docker_client *c;
+	struct journal *journal;
+	json_t *report;             /* receives "steps", "production", "rollback", "downtime_ms" */
+	const char *name;           /* production's name */
+	const char *old_id;         /* production's container now */
+	json_t *old_restart;        /* its restart policy, given back on undo */
+	const char *config_host;    /* the live config.yaml */
+	const struct buf *config_before; /* SECRET: put back on undo */
+	const struct buf *config_after;  /* SECRET: written before the new one starts; NULL: unchanged */
+	json_t *create_body;        /* the new container, created as NAME-cpactl-new; or */
+	json_t *extra_networks;     /* [{network, endpoint}] connected after create */
+	const char *reuse_id;       /* an existing stopped container started instead */
+	json_t *reuse_restart;      /* the restart policy it gets when it takes over */
+	const char *prev_name;      /* the old container's name afterwards */
+	const char *failed_name;    /* the new one's name when it fails */
+	const char *hook_step;      /* journal step name of the hook */
+	promote_hook_fn hook;
+	promote_judge_fn judge;
+	say_fn say;
+	void *ctx;
+	/* Out. */
+	char *new_id;               /* malloc'd */
+	const char *outcome;        /* NULL, "rolled-back" or "rollback-failed" */
+};
+
+/* Returns 0 when the new container serves; -1 otherwise, with p->outcome
+ * saying whether the old one was put back. */
+int promote_run(struct promotion *p, struct cpactl_error *err);
+void promotion_release(struct promotion *p);
+
+/* Records that a step starts: in the journal and in report's "steps". */
+int promote_step(struct journal *j, json_t *report, const char *name, struct cpactl_error *err);
+
+/* Says a verdict's reasons, notes and, when it failed, its log tail. */
+void verdict_say(say_fn say, void *ctx, const char *who, const struct verdict *v);
+
+/* printf-like message through `say` (ignored when say is NULL). */
+void say_fmt(say_fn say, void *ctx, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,616 @@
+/*
+ * rollback.c - see rollback.h.
+ *
+ * Steps, journaled (promote.c names the promotion's own):
+ *   preflight   the snapshot is found, verified, read; production's config
+ *   backup      a snapshot of production as it is now (what undo restores)
+ *   image       the image: kept container, engine, or blob store (load)
+ *   auth-stage  the snapshot's auth files extracted beside the live dir
+ *   confirm
+ *   promote-*   as upgrade, with "promote-auth" after the old one stopped
+ *   verify
+ */
+#include "rollback.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "atomic_file.h"
+#include "auth_restore.h"
+#include "buf.h"
+#include "container_files.h"
+#include "cpa.h"
+#include "history.h"
+#include "image_restore.h"
+#include "journal.h"
+#include "probe.h"
+#include "promote.h"
+#include "recreate.h"
+#include "verdict.h"
+#include "yamlconf.h"
+
+#define CONFIG_MAX ((size_t)16 * 1024 * 1024)
+#define PART_MAX ((size_t)64 * 1024 * 1024)
+
+struct rollback {
+	struct docker_client *c;
+	struct cpa_target *t;
+	const struct deployment *d;
+	const struct rollback_options *o;
+	struct journal journal;
+	json_t *report;
+	const char *snap_id;
+	const char *snap_path;
+	json_t *snap_container;   /* the snapshot's container.json */
+	json_t *snap_image;       /* its image-inspect.json */
+	json_t *manifest;
+	const char *snap_version; /* CPA version the snapshot recorded, or NULL */
+	const char *image_id;     /* the snapshot's image id */
+	char *image_ref;          /* what the recreated container names as its image */
+	char *reuse_id;           /* the kept container that is the snapshot's, if any */
+	char *reuse_name;
+	json_t *auth_plan;
+	json_t *secrets;
+	struct buf config_before; /* SECRET: live config.yaml */
+	struct buf config_after;  /* SECRET: the snapshot's, when it differs */
+	int config_changes;
+	char *op_id;              /* the backup's id, or a time stamp */
+	char *scratch_dir;
+};
+
+/* Messages for people go through the caller's say callback. */
+#define sayf(r, ...) say_fmt((r)->o->say, (r)->o->ctx, __VA_ARGS__)
+
+static int step(struct rollback *r, const char *name, struct cpactl_error *err)
+{
+	return promote_step(&r->journal, r->report, name, err);
+}
+
+char *rollback_default_snapshot(const struct deployment *d)
+{
+	struct buf path = BUF_INIT;
+	json_t *last;
+	const char *op, *snap;
+	char *out = NULL;
+
+	buf_appendf(&path, "%s/last-upgrade.json", d->state_dir);
+	last = json_load_file(path.data, 0, NULL);
+	op = json_string_value(json_object_get(last, "outcome"));
+	snap = json_string_value(json_object_get(json_object_get(last, "context"), "snapshot"));
+	if (op && strcmp(op, UPGRADE_UPGRADED) == 0 && snap)
+		out = strdup(snap);
+	json_decref(last);
+	buf_free(&path);
+	return out;
+}
+
+static json_t *load_part(const char *dir, const char *name, struct cpactl_error *err)
+{
+	struct buf path = BUF_INIT;
+	json_error_t je;
+	json_t *out;
+
+	buf_appendf(&path, "%s/%s", dir, name);
+	out = json_load_file(path.data, 0, &je);
+	if (!out)
+		error_set(err, ERR_FAILED, "the snapshot's %s cannot be read: %s", name, je.text);
+	buf_free(&path);
+	return out;
+}
+
+/* Finds, verifies and reads the snapshot. */
+static int read_snapshot(struct rollback *r, json_t *list, struct cpactl_error *err)
+{
+	json_t *item = NULL, *each, *report = NULL;
+	size_t i;
+	int ok = 0;
+
+	json_array_foreach(list, i, each)
+		if (strcmp(json_string_value(json_object_get(each, "id")), r->o->snapshot_id) == 0)
+			item = each;
+	if (!item)
+		return error_set(err, ERR_NOT_FOUND, "no snapshot '%s' under '%s' (see 'cpactl list')", r->o->snapshot_id,
+				 r->d->root);
+	r->snap_id = json_string_value(json_object_get(item, "id"));
+	r->snap_path = json_string_value(json_object_get(item, "path"));
+	json_object_set_new(r->report, "location", json_incref(json_object_get(item, "location")));
+	if (snapshot_verify(r->d, r->snap_id, &report, &ok, err) < 0)
+		return -1;
+	if (!ok) {
+		json_t *problems = json_object_get(json_array_get(report, 0), "problems");
+		json_object_set_new(r->report, "problems", json_incref(problems));
+		error_set(err, ERR_FAILED, "snapshot %s fails verification (%s%s): refusing to roll back to it",
+			  r->snap_id, json_string_value(json_array_get(problems, 0)),
+			  json_array_size(problems) > 1 ? ", and more: see 'cpactl verify'" : "");
+		json_decref(report);
+		return -1;
+	}
+	json_decref(report);
+	if (!(r->manifest = load_part(r->snap_path, "manifest.json", err)) ||
+	    !(r->snap_container = load_part(r->snap_path, "container.json", err)) ||
+	    !(r->snap_image = load_part(r->snap_path, "image-inspect.json", err)))
+		return -1;
+	r->snap_version = json_string_value(json_object_get(r->manifest, "version"));
+	r->image_id = json_string_value(json_object_get(json_object_get(r->manifest, "image"), "id"));
+	if (!r->image_id)
+		r->image_id = json_string_value(json_object_get(r->snap_container, "Image"));
+	if (!r->image_id)
+		return error_set(err, ERR_FAILED, "snapshot %s names no image", r->snap_id);
+	json_object_set_new(r->report, "to",
+			    json_pack("{s:s?,s:s?,s:s?}", "image",
+				      json_string_value(json_object_get(json_object_get(r->manifest, "image"), "ref")),
+				      "image_id", r->image_id, "version", r->snap_version));
+	return 0;
+}
+
+/* The kept previous container of the upgrade that took the snapshot is the
+ * snapshotted container itself: same id, stopped, image unchanged. */
+static void find_kept_container(struct rollback *r)
+{
+	char *name = upgrade_container_name(r->t->name, "prev", r->snap_id);
+	const char *want = json_string_value(json_object_get(r->snap_container, "Id"));
+	json_t *inspect = NULL;
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+
+	if (want && docker_container_inspect(r->c, name, &inspect, &e) == 0) {
+		const char *id = json_string_value(json_object_get(inspect, "Id"));
+		const char *image = json_string_value(json_object_get(inspect, "Image"));
+		int running = json_is_true(json_object_get(json_object_get(inspect, "State"), "Running"));
+		if (id && strcmp(id, want) == 0 && image && strcmp(image, r->image_id) == 0 && !running &&
+		    strcmp(id, r->t->id) != 0) {
+			r->reuse_id = strdup(id);
+			r->reuse_name = strdup(name);
+		}
+	}
+	json_decref(inspect);
+	free(name);
+}
+
+static int image_in_engine(struct rollback *r, const char *ref)
+{
+	json_t *inspect = NULL;
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+	int same = 0;
+
+	if (ref && docker_image_inspect(r->c, ref, &inspect, &e) == 0) {
+		const char *id = json_string_value(json_object_get(inspect, "Id"));
+		same = id && strcmp(id, r->image_id) == 0;
+	}
+	json_decref(inspect);
+	return same;
+}
+
+/* The image for a recreated container: the snapshot's own reference when it
+ * still names that image, else the rollback tag (discovery knows it). */
+static int prepare_image(struct rollback *r, struct cpactl_error *err)
+{
+	const char *ref = json_string_value(json_object_get(json_object_get(r->manifest, "image"), "ref"));
+	struct buf tag = BUF_INIT, path = BUF_INIT;
+	char *eid = NULL, *erepo = NULL, *etag = NULL;
+	int rc = -1;
+
+	if (!image_in_engine(r, r->image_id)) {
+		if (!json_is_true(json_object_get(json_object_get(r->manifest, "image"), "saved"))) {
+			error_set(err, ERR_NOT_FOUND,
+				  "the image of snapshot %s (%.19s) is gone from the engine and the snapshot was taken "
+				  "with --no-image: pull it again, then retry",
+				  r->snap_id, r->image_id);
+			goto out;
+		}
+		sayf(r, "loading the image of snapshot %s from the blob store", r->snap_id);
+		json_object_set_new(r->report, "path", json_string("blob-store"));
+		if (step(r, "image-load", err) < 0 ||
+		    image_restore(r->c, r->d->store_dir, r->snap_path, r->image_id, r->o->interrupted,
+				  r->o->load_progress, r->o->progress_ctx, err) < 0)
+			goto out;
+	}
+	if (ref && image_in_engine(r, ref)) {
+		r->image_ref = strdup(ref);
+		rc = 0;
+		goto out;
+	}
+	/* The same tag name backup gives. */
+	buf_appendf(&tag, "%.100s-%s", r->t->name, r->snap_id);
+	for (size_t i = 0; i < tag.len; i++)
+		if (!(tag.data[i] == '_' || tag.data[i] == '.' || tag.data[i] == '-' ||
+		      (tag.data[i] >= '0' && tag.data[i] <= '9') || (tag.data[i] >= 'a' && tag.data[i] <= 'z') ||
+		      (tag.data[i] >= 'A' && tag.data[i] <= 'Z')))
+			tag.data[i] = '-';
+	eid = docker_escape(r->image_id);
+	erepo = docker_escape(ROLLBACK_REPO);
+	etag = docker_escape(tag.data);
+	if (!eid || !erepo || !etag || buf_appendf(&path, "/images/%s/tag?repo=%s&tag=%s", eid, erepo, etag) < 0 ||
+	    docker_call_json(r->c, "POST", path.data, NULL, "image", NULL, NULL, err) < 0)
+		goto out;
+	buf_reset(&path);
+	buf_appendf(&path, "%s:%s", ROLLBACK_REPO, tag.data);
+	r->image_ref = buf_detach(&path);
+	if (ref)
+		sayf(r, "note: '%s' names another image now; the container will run '%s', the same image as in "
+			"the snapshot",
+		     ref, r->image_ref);
+	rc = 0;
+out:
+	free(eid);
+	free(erepo);
+	free(etag);
+	buf_free(&tag);
+	buf_free(&path);
+	return rc;
+}
+
+static int prepare_config(struct rollback *r, struct cpactl_error *err)
+{
+	struct buf path = BUF_INIT, dir = BUF_INIT;
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+	char *data = NULL;
+	size_t len = 0;
+	json_t *doc = NULL;
+	int rc = -1;
+
+	if (!r->t->config_host) {
+		sayf(r, "note: config.yaml of '%s' is not a bind mount on this machine: it is not restored",
+		     r->t->name);
+		rc = 0;
+		goto out;
+	}
+	if (container_read_file_at(r->c, r->t->id, r->t->config_in_container, r->t->config_host, CONFIG_MAX,
+				   &r->config_before, NULL, err) < 0)
+		goto out;
+	/* The live file as it is: what undo and recover put back. */
+	buf_appendf(&dir, "%s/scratch/%s", r->d->state_dir, r->op_id);
+	if (make_private_dirs(dir.data, err) < 0)
+		goto out;
+	r->scratch_dir = strdup(dir.data);
+	journal_set(&r->journal, "scratch_dir", json_string(dir.data));
+	buf_appendf(&path, "%s/config.orig", dir.data);
+	if (atomic_write_file(path.data, r->config_before.data ? r->config_before.data : "", r->config_before.len,
+			      0600, err) < 0)
+		goto out;
+	buf_reset(&path);
+	buf_appendf(&path, "%s/config.yaml", r->snap_path);
+	if (read_small_file(path.data, CONFIG_MAX, &data, &len, &e) < 0) {
+		sayf(r, "note: snapshot %s has no config.yaml (taken with --no-config): the live one stays", r->snap_id);
+		rc = 0;
+		goto out;
+	}
+	if (yaml_parse(data, len, "config.yaml", &doc, err) == 0)
+		r->secrets = secret_values_of(doc);
+	else
+		error_clear(err);
+	if (len != r->config_before.len || memcmp(data, r->config_before.data ? r->config_before.data : "", len) != 0) {
+		buf_append(&r->config_after, data, len);
+		r->config_changes = 1;
+	}
+	json_object_set_new(r->report, "config_changed", json_boolean(r->config_changes));
+	rc = 0;
+out:
+	if (data)
+		memset(data, 0, len);
+	free(data);
+	json_decref(doc);
+	buf_free(&path);
+	buf_free(&dir);
+	return rc;
+}
+
+static int prepare_auth(struct rollback *r, struct cpactl_error *err)
+{
+	struct buf tar = BUF_INIT;
+	json_t *summary;
+	int rc = -1;
+
+	if (!r->t->auth_host) {
+		sayf(r, "note: the auth dir of '%s' is not a bind mount on this machine: auth files are not restored",
+		     r->t->name);
+		return 0;
+	}
+	buf_appendf(&tar, "%s/auth.tar", r->snap_path);
+	if (access(tar.data, R_OK) != 0) {
+		rc = 0;
+		goto out;
+	}
+	if (step(r, "auth-stage", err) < 0 || auth_stage(tar.data, r->t->auth_host, r->op_id, r->o->auth_exact,
+							 &r->auth_plan, err) < 0)
+		goto out;
+	journal_set(&r->journal, "auth_plan", json_incref(r->auth_plan));
+	summary = json_pack("{s:s,s:O,s:O,s:O}", "mode", r->o->auth_exact ? "exact" : "missing-only", "missing",
+			    json_object_get(r->auth_plan, "missing"), "differ", json_object_get(r->auth_plan, "differ"),
+			    "extra", json_object_get(r->auth_plan, "extra"));
+	/* Names only: the plan's inode numbers are for recovery. */
+	{
+		json_t *names = json_array(), *m;
+		size_t i;
+		json_array_foreach(json_object_get(summary, "missing"), i, m)
+			json_array_append(names, json_object_get(m, "name"));
+		json_object_set_new(summary, "missing", names);
+	}
+	json_object_set_new(r->report, "auth", summary);
+	rc = 0;
+out:
+	buf_free(&tar);
+	return rc;
+}
+
+static void say_auth(struct rollback *r)
+{
+	json_t *auth = json_object_get(r->report, "auth"), *n;
+	size_t i;
+
+	if (!auth)
+		return;
+	if (r->o->auth_exact) {
+		sayf(r, "auth dir: restored exactly as in snapshot %s (%zu files differed, %zu were missing, %zu not in "
+			"the snapshot)",
+		     r->snap_id, json_array_size(json_object_get(auth, "differ")),
+		     json_array_size(json_object_get(auth, "missing")), json_array_size(json_object_get(auth, "extra")));
+		return;
+	}
+	json_array_foreach(json_object_get(auth, "missing"), i, n)
+		sayf(r, "auth dir: restored the missing file '%s'", json_string_value(n));
+	json_array_foreach(json_object_get(auth, "differ"), i, n)
+		sayf(r, "auth dir: '%s' differs from the snapshot and was kept (tokens rotate; --auth restores the "
+			"snapshot's exactly)",
+		     json_string_value(n));
+}
+
+static int rollback_judge(void *ctx, const char *id, int old_release, struct verdict *v, struct cpactl_error *err)
+{
+	struct rollback *r = ctx;
+	struct judge_options jo;
+
+	memset(&jo, 0, sizeof(jo));
+	jo.timeout_ms = r->o->timeout_ms;
+	jo.host = probe_host_for_binding(r->t->api_host_ip);
+	jo.port = r->t->api_host_port;
+	jo.probe_key = r->t->probe_key;
+	jo.expected_clients = -1;
+	jo.expected_version = old_release ? NULL : r->snap_version;
+	jo.tty = r->t->tty;
+	jo.secrets = r->secrets;
+	jo.interrupted = r->o->interrupted;
+	return judge_container(r->c, id, &jo, v, err);
+}
+
+static int rollback_hook(void *ctx, int undo, struct cpactl_error *err)
+{
+	struct rollback *r = ctx;
+	return auth_apply(r->auth_plan, !undo, err);
+}
+
+static void rollback_say(void *ctx, const char *message)
+{
+	struct rollback *r = ctx;
+	if (r->o->say)
+		r->o->say(r->o->ctx, message);
+}
+
+static int promote(struct rollback *r, struct cpactl_error *err)
+{
+	struct recreate_options ro;
+	struct recreate_plan plan;
+	struct promotion p;
+	json_t *old_restart = json_object_get(json_object_get(r->t->inspect, "HostConfig"), "RestartPolicy");
+	json_t *no = json_pack("{s:s}", "Name", "no");
+	char *prev = upgrade_container_name(r->t->name, "prev", r->op_id);
+	char *failed = upgrade_container_name(r->t->name, "failed", r->op_id);
+	int rc = -1;
+
+	memset(&plan, 0, sizeof(plan));
+	memset(&ro, 0, sizeof(ro));
+	memset(&p, 0, sizeof(p));
+	if (!r->reuse_id) {
+		ro.role = RECREATE_PRODUCTION;
+		ro.new_image = r->image_ref;
+		if (recreate_plan_build(r->snap_container, r->snap_image, &ro, &plan, err) < 0)
+			goto out;
+	}
+	p.c = r->c;
+	p.journal = &r->journal;
+	p.report = r->report;
+	p.name = r->t->name;
+	p.old_id = r->t->id;
+	p.old_restart = old_restart ? old_restart : no;
+	p.config_host = r->t->config_host;
+	p.config_before = &r->config_before;
+	p.config_after = r->config_changes ? &r->config_after : NULL;
+	p.create_body = plan.create_body;
+	p.extra_networks = plan.extra_networks;
+	p.reuse_id = r->reuse_id;
+	p.reuse_restart = json_object_get(json_object_get(r->snap_container, "HostConfig"), "RestartPolicy");
+	p.prev_name = prev;
+	/* A kept container that fails goes back to being the kept one. */
+	p.failed_name = r->reuse_id ? r->reuse_name : failed;
+	if (r->auth_plan && (r->o->auth_exact || json_array_size(json_object_get(r->auth_plan, "missing")))) {
+		p.hook = rollback_hook;
+		p.hook_step = "promote-auth";
+	}
+	p.judge = rollback_judge;
+	p.say = rollback_say;
+	p.ctx = r;
+	journal_set(&r->journal, "old_restart", json_incref(p.old_restart));
+	if (p.reuse_restart)
+		journal_set(&r->journal, "new_restart", json_incref(p.reuse_restart));
+	rc = promote_run(&p, err);
+	if (p.outcome)
+		json_object_set_new(r->report, "outcome", json_string(p.outcome));
+	json_object_set_new(r->report, "previous_container", json_string(prev));
+out:
+	promotion_release(&p);
+	recreate_plan_release(&plan);
+	json_decref(no);
+	free(prev);
+	free(failed);
+	return rc;
+}
+
+int rollback_run(struct docker_client *c, struct cpa_target *t, const struct deployment *d,
+		 const struct rollback_options *o, json_t **report, struct cpactl_error *err)
+{
+	struct rollback r;
+	struct snapshot_result snap;
+	json_t *list = NULL;
+	char stamp[32];
+	const char *outcome = ROLLBACK_REFUSED;
+	int rc = -1, journaled = 0, promoted = 0;
+
+	memset(&r, 0, sizeof(r));
+	memset(&snap, 0, sizeof(snap));
+	r.c = c;
+	r.t = t;
+	r.d = d;
+	r.o = o;
+	r.report = json_pack("{s:s,s:s,s:s?,s:o,s:[]}", "outcome", ROLLBACK_REFUSED, "container", t->name, "snapshot",
+			     o->snapshot_id, "from",
+			     json_pack("{s:s?,s:s?,s:s?}", "image", t->image, "image_id", t->image_id, "version", t->version),
+			     "steps");
+	*report = r.report;
+	if (!r.report)
+		return error_set(err, ERR_NOMEM, "out of memory");
+	if (!o->snapshot_id)
+		return error_set(err, ERR_USAGE, "name the snapshot to roll back to (see 'cpactl list')");
+	{
+		time_t now = time(NULL);
+		struct tm tm;
+		gmtime_r(&now, &tm);
+		strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+	}
+	if (snapshot_list(d, &list, err) < 0 || read_snapshot(&r, list, err) < 0)
+		goto out;
+	if (o->auth_exact && o->no_backup) {
+		error_set(err, ERR_USAGE, "--auth replaces the live auth dir: it needs the backup that --no-backup skips");
+		goto out;
+	}
+	if (journal_begin(d, "rollback", stamp, &r.journal, err) < 0)
+		goto out;
+	journaled = 1;
+	journal_set(&r.journal, "container", json_string(t->name));
+	journal_set(&r.journal, "old_id", json_string(t->id));
+	journal_set(&r.journal, "target_snapshot", json_string(r.snap_id));
+	journal_set(&r.journal, "config_host", t->config_host ? json_string(t->config_host) : NULL);
+	if (step(&r, "preflight", err) < 0)
+		goto out;
+	if (t->image_id && strcmp(t->image_id, r.image_id) == 0 && !o->auth_exact)
+		sayf(&r, "note: '%s' already runs the image of snapshot %s; its container, config and auth are "
+			 "restored",
+		     t->name, r.snap_id);
+
+	/* The backup: what an undo and `cpactl recover` put back. */
+	if (!o->no_backup && !o->dry_run) {
+		struct snapshot_options so;
+		char oid[41];
+		int committed = 0;
+		memset(&so, 0, sizeof(so));
+		so.cpactl_version = o->cpactl_version;
+		so.interrupted = o->interrupted;
+		so.progress = o->backup_progress;
+		so.progress_ctx = o->progress_ctx;
+		if (step(&r, "backup", err) < 0 || snapshot_create(c, t, d, &so, &snap, err) < 0)
+			goto out;
+		r.op_id = strdup(snap.id);
+		journal_set(&r.journal, "snapshot", json_string(snap.id));
+		json_object_set_new(r.report, "backup", json_string(snap.id));
+		if (snapshot_commit_config(d, snap.path, snap.id, t, "backup before rollback", oid, &committed, err) < 0)
+			goto out;
+		sayf(&r, "snapshot %s taken of the current state", snap.id);
+	} else {
+		r.op_id = strdup(stamp);
+	}
+	if (prepare_config(&r, err) < 0)
+		goto out;
+
+	/* The image: the fastest source that is exactly the snapshot's. */
+	if (step(&r, "image", err) < 0)
+		goto out;
+	find_kept_container(&r);
+	if (r.reuse_id) {
+		json_object_set_new(r.report, "path", json_string("kept-container"));
+		sayf(&r, "fast path: '%s' is the snapshotted container itself", r.reuse_name);
+	} else {
+		json_object_set_new(r.report, "path", json_string("image"));
+		if (!o->dry_run && prepare_image(&r, err) < 0)
+			goto out;
+	}
+	if (!o->dry_run && prepare_auth(&r, err) < 0)
+		goto out;
+
+	if (o->dry_run) {
+		sayf(&r, "dry run: '%s' would be brought back to snapshot %s (%s)%s; nothing was changed", t->name,
+		     r.snap_id, r.snap_version ? r.snap_version : "version unknown",
+		     r.config_changes ? ", config.yaml replaced" : "");
+		outcome = ROLLBACK_DRY_RUN;
+		rc = 0;
+		goto out;
+	}
+	if (step(&r, "confirm", err) < 0)
+		goto out;
+	{
+		char question[600];
+		snprintf(question, sizeof(question), "replace production '%s' (%s) with snapshot %s (%s)%s?", t->name,
+			 t->version ? t->version : "?", r.snap_id, r.snap_version ? r.snap_version : "?",
+			 o->auth_exact ? ", restoring the auth dir exactly" : "");
+		if (!o->confirm || !o->confirm(o->ctx, question)) {
+			outcome = ROLLBACK_DECLINED;
+			error_set(err, ERR_DECLINED,
+				  "not confirmed: production was not touched (use --yes to confirm without a terminal)");
+			goto out;
+		}
+	}
+	promoted = 1;
+	if (promote(&r, err) < 0) {
+		const char *o2 = json_string_value(json_object_get(r.report, "outcome"));
+		outcome = o2 && strcmp(o2, "rolled-back") == 0 ? ROLLBACK_UNDONE : o2 ? o2 : "failed";
+		goto out;
+	}
+	say_auth(&r);
+	if (r.config_changes) {
+		char oid[41];
+		int committed = 0;
+		struct buf msg = BUF_INIT;
+		struct cpactl_error e = CPACTL_ERROR_INIT;
+		buf_appendf(&msg, "rollback to %s: CPA %s\n", r.snap_id, r.snap_version ? r.snap_version : "?");
+		if (history_commit(d->history_dir, r.config_after.data, r.config_after.len, msg.data, oid, &committed,
+				   &e) < 0)
+			sayf(&r, "warning: config.yaml could not be committed to the history: %s", e.message);
+		buf_free(&msg);
+	}
+	sayf(&r, "rolled back: '%s' runs snapshot %s (%s) again; the replaced container is kept stopped as '%s'",
+	     t->name, r.snap_id, r.snap_version ? r.snap_version : "version unknown",
+	     json_string_value(json_object_get(r.report, "previous_container")));
+	outcome = ROLLBACK_DONE;
+	rc = 0;
+out:
+	json_object_set_new(r.report, "outcome", json_string(outcome));
+	if (journaled) {
+		struct cpactl_error ignored = CPACTL_ERROR_INIT;
+		/* A failure that left production neither old nor new stays in the
+		 * journal for `cpactl recover`. */
+		int finished = rc == 0 || !promoted || strcmp(outcome, ROLLBACK_UNDONE) == 0;
+		if (finished) {
+			if (r.auth_plan)
+				auth_stage_remove(r.auth_plan);
+			if (r.scratch_dir)
+				remove_tree(r.scratch_dir, &ignored);
+			journal_finish(&r.journal, outcome, &ignored);
+		}
+	}
+	journal_release(&r.journal);
+	snapshot_result_release(&snap);
+	json_decref(list);
+	json_decref(r.snap_container);
+	json_decref(r.snap_image);
+	json_decref(r.manifest);
+	json_decref(r.auth_plan);
+	json_decref(r.secrets);
+	buf_wipe(&r.config_before);
+	buf_wipe(&r.config_after);
+	free(r.image_ref);
+	free(r.reuse_id);
+	free(r.reuse_name);
+	free(r.op_id);
+	free(r.scratch_dir);
+	return rc;
+}

@@ -1,0 +1,305 @@
+#!/usr/bin/env bats
+# rollback against the real engine: the confirmation rules, the fast path
+# through the kept container, the image loaded back from the blob store, the
+# two auth modes, config.yaml restored and committed, a snapshot that fails
+# verification refused, an archived snapshot accepted, and a rollback killed
+# at every step boundary, then recovered.
+
+load helpers
+
+setup_file() {
+	. "$BATS_TEST_DIRNAME/../engine.sh"
+	export PORT TP ROOT SNAP PORT2
+	PORT=$(free_port)
+	TP=$(free_port)
+	PORT2=$(free_port)
+	deploy rb-prod v7.1.0 -p "127.0.0.1:$PORT:8317" --restart unless-stopped \
+		-e USER_SETTING=kept --label owner=ops
+	ROOT="$BATS_FILE_TMPDIR/rb-prod"
+	wait_port "$PORT"
+	# The snapshot to come back to is the one this upgrade takes of v7.1.0.
+	SNAP=$("$CPACTL" upgrade --container rb-prod --image eceasy/cli-proxy-api:v7.2.0 --no-pull --yes \
+		--test-port "$TP" --timeout 15 --json 2>/dev/null | jq -r .snapshot)
+	[ -n "$SNAP" ] && [ "$SNAP" != null ]
+}
+
+teardown_file() {
+	docker ps -aq --filter name=rb- | xargs -r docker rm -f >/dev/null 2>&1 || true
+	docker images -q 'cpactl-rollback' | xargs -r docker rmi -f >/dev/null 2>&1 || true
+}
+
+# The version production answers /v1/models with (the fake sends it in a header).
+served_version() {
+	curl -fsS -D - -o /dev/null -H "Authorization: Bearer $FIXTURE_KEY" \
+		"http://127.0.0.1:${1:-$PORT}/v1/models" | tr -d '\r' |
+		sed -n 's/^[Xx]-[Cc][Pp][Aa]-[Vv][Ee][Rr][Ss][Ii][Oo][Nn]: //p'
+}
+
+prod_id() {
+	docker inspect -f '{{.Id}} {{.State.StartedAt}}' rb-prod
+}
+
+@test "without a terminal and without --yes: exit 5, production untouched" {
+	local before
+	before=$(prod_id)
+	cpactl_run rollback "$SNAP" --container rb-prod --json </dev/null
+	[ "$status" -eq 5 ] || { show; false; }
+	[ "$(jqo .outcome)" = declined ]
+	[ "$(prod_id)" = "$before" ]
+	[ "$(served_version)" = v7.2.0 ]
+	[ ! -e "$ROOT/.cpactl/journal.json" ]
+}
+
+@test "--dry-run names the fast path and changes nothing" {
+	local before
+	before=$(prod_id)
+	cpactl_run rollback "$SNAP" --container rb-prod --dry-run --json
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(jqo .outcome)" = dry-run ]
+	[ "$(jqo .path)" = kept-container ]
+	[ "$(jqo .to.version)" = v7.1.0 ]
+	[ "$(prod_id)" = "$before" ]
+}
+
+@test "an unknown snapshot and a bad option are clear errors" {
+	cpactl_run rollback 19990101-000000 --container rb-prod --yes --json
+	[ "$status" -eq 1 ] || { show; false; }
+	[[ "$(jqo .error.message)" == *"no snapshot '19990101-000000'"* ]]
+	cpactl_run rollback --container rb-prod --auth --no-backup --yes
+	[ "$status" -eq 2 ] || { show; false; }
+	[[ "$stderr" == *"--auth"* ]]
+}
+
+@test "rollback with no ID takes the last upgrade's snapshot, through the kept container, keeping every setting" {
+	local kept_id
+	kept_id=$(docker inspect -f '{{.Id}}' "rb-prod-cpactl-prev-$SNAP")
+	cpactl_run rollback --container rb-prod --yes --json
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(jqo .outcome)" = rolled-back ]
+	[ "$(jqo .snapshot)" = "$SNAP" ]
+	[ "$(jqo .path)" = kept-container ]
+	[ "$(served_version)" = v7.1.0 ]
+	# The kept container itself is production again, with its settings.
+	[ "$(docker inspect -f '{{.Id}}' rb-prod)" = "$kept_id" ]
+	[ "$(docker inspect -f '{{.HostConfig.RestartPolicy.Name}}' rb-prod)" = unless-stopped ]
+	[ "$(docker inspect -f '{{index .Config.Labels "owner"}}' rb-prod)" = ops ]
+	docker inspect -f '{{join .Config.Env " "}}' rb-prod | grep -q USER_SETTING=kept
+	# The replaced release is kept stopped, inert, under the name of the backup.
+	local prev
+	prev=$(jqo .previous_container)
+	[ "$(docker inspect -f '{{.State.Running}} {{.HostConfig.RestartPolicy.Name}}' "$prev")" = "false no" ]
+	[ "$prev" = "rb-prod-cpactl-prev-$(jqo .backup)" ]
+	[ "$(jqo '.downtime_ms | type')" = number ]
+	[ ! -e "$ROOT/.cpactl/journal.json" ]
+	[ "$(jq -r .operation "$ROOT/.cpactl/last-operation.json")" = rollback ]
+}
+
+@test "config.yaml comes back byte for byte and is committed to the history" {
+	local snapshot_sha
+	# A new snapshot of v7.1.0, then an edit of the live file.
+	cpactl_run backup --container rb-prod --json
+	[ "$status" -eq 0 ] || { show; false; }
+	local id
+	id=$(jqo .id)
+	snapshot_sha=$(sha256sum <"$ROOT/backup/$id/config.yaml")
+	printf '# edited after the snapshot\n' >>"$ROOT/config.yaml"
+	cpactl_run rollback "$id" --container rb-prod --yes --json
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(jqo .config_changed)" = true ]
+	[ "$(sha256sum <"$ROOT/config.yaml")" = "$snapshot_sha" ]
+	[ "$(stat -c %a "$ROOT/config.yaml")" = 600 ]
+	cpactl_run config log --container rb-prod --json
+	[[ "$output" == *"rollback to $id"* ]] || { show; false; }
+	[ "$(served_version)" = v7.1.0 ]
+}
+
+@test "auth: by default only missing files come back and the ones that differ are named; --auth restores exactly" {
+	cpactl_run backup --container rb-prod --json
+	[ "$status" -eq 0 ] || { show; false; }
+	local id first second
+	id=$(jqo .id)
+	first=$(ls "$ROOT/auth" | sed -n 1p)
+	second=$(ls "$ROOT/auth" | sed -n 2p)
+	cp -p "$ROOT/auth/$first" "$BATS_FILE_TMPDIR/first.orig"
+	cp -p "$ROOT/auth/$second" "$BATS_FILE_TMPDIR/second.orig"
+	rm "$ROOT/auth/$first"
+	sed -i 's/SECRET-FIXTURE-refresh-/SECRET-FIXTURE-refresh-rotated-/' "$ROOT/auth/$second"
+	cp -p "$ROOT/auth/$second" "$BATS_FILE_TMPDIR/second.rotated"
+	printf '{"type":"claude","email":"new@example.com"}\n' >"$ROOT/auth/new-login.json"
+	cpactl_run rollback "$id" --container rb-prod --yes --json
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(jqo .auth.mode)" = missing-only ]
+	[ "$(jqo '.auth.missing | join(",")')" = "$first" ]
+	[ "$(jqo '.auth.differ | join(",")')" = "$second" ]
+	cmp "$ROOT/auth/$first" "$BATS_FILE_TMPDIR/first.orig"
+	[ "$(stat -c %a "$ROOT/auth/$first")" = 600 ]
+	cmp "$ROOT/auth/$second" "$BATS_FILE_TMPDIR/second.rotated"
+	[ -e "$ROOT/auth/new-login.json" ]
+	[[ "$stderr" == *"'$second' differs"* ]] || { show; false; }
+	# --auth: exactly the snapshot's dir, after a backup that has the current one.
+	cpactl_run rollback "$id" --container rb-prod --yes --auth --json
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(jqo .auth.mode)" = exact ]
+	cmp "$ROOT/auth/$second" "$BATS_FILE_TMPDIR/second.orig"
+	[ ! -e "$ROOT/auth/new-login.json" ]
+	[ "$(stat -c %a "$ROOT/auth")" = 700 ]
+	tar -tf "$ROOT/backup/$(jqo .backup)/auth.tar" | grep -q new-login.json
+	[ -z "$(ls -A "$ROOT" | grep cpactl-auth)" ]
+	[ "$(served_version)" = v7.1.0 ]
+}
+
+@test "a snapshot that fails verification is refused with the reason; production untouched" {
+	cpactl_run backup --container rb-prod --json
+	local id before
+	id=$(jqo .id)
+	before=$(prod_id)
+	printf 'x' >>"$ROOT/backup/$id/container.json"
+	cpactl_run rollback "$id" --container rb-prod --yes --json
+	[ "$status" -eq 1 ] || { show; false; }
+	[[ "$(jqo .error.message)" == *"fails verification"* ]]
+	[[ "$(jqo .error.message)" == *"container.json"* ]]
+	[ "$(prod_id)" = "$before" ]
+	[ ! -e "$ROOT/.cpactl/journal.json" ]
+	rm -rf "$ROOT/backup/$id" "$ROOT/.cpactl/seals/$id.sha256"
+}
+
+@test "with the image gone from the engine, it is loaded back from the blob store" {
+	local port=$PORT2 dir image_id snap
+	# An image of its own, so removing it touches no other test.
+	docker create --name rb-mk eceasy/cli-proxy-api:v7.1.0 >/dev/null
+	docker commit --change 'LABEL rbtest=1' rb-mk eceasy/cli-proxy-api:v7.1.0-rbtest >/dev/null
+	docker rm rb-mk >/dev/null
+	image_id=$(docker image inspect -f '{{.Id}}' eceasy/cli-proxy-api:v7.1.0-rbtest)
+	deploy rb-blob v7.1.0-rbtest -p "127.0.0.1:$port:8317"
+	dir="$BATS_FILE_TMPDIR/rb-blob"
+	wait_port "$port"
+	snap=$("$CPACTL" upgrade --container rb-blob --image eceasy/cli-proxy-api:v7.2.0 --no-pull --yes \
+		--test-port "$TP" --timeout 15 --json 2>/dev/null | jq -r .snapshot)
+	[ "$(served_version "$port")" = v7.2.0 ]
+	docker rm "rb-blob-cpactl-prev-$snap" >/dev/null
+	docker rmi "cpactl-rollback:rb-blob-$snap" eceasy/cli-proxy-api:v7.1.0-rbtest >/dev/null
+	! docker image inspect "$image_id" >/dev/null 2>&1
+	cpactl_run rollback "$snap" --container rb-blob --yes --json
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(jqo .path)" = blob-store ]
+	[ "$(served_version "$port")" = v7.1.0 ]
+	[ "$(docker inspect -f '{{.Image}}' rb-blob)" = "$image_id" ]
+	# Its own reference is gone: it runs under the rollback tag, and discovery finds it.
+	[ "$(docker inspect -f '{{.Config.Image}}' rb-blob)" = "cpactl-rollback:rb-blob-$snap" ]
+	cpactl_run discover --container rb-blob --json
+	[ "$(jqo 'length')" = 1 ] || { show; false; }
+	docker ps -aq --filter name=rb-blob | xargs -r docker rm -f >/dev/null
+}
+
+@test "a snapshot moved to archive/ is found and restored" {
+	cpactl_run backup --container rb-prod --json
+	local id
+	id=$(jqo .id)
+	mkdir -p "$ROOT/archive/20260101-0000"
+	mv "$ROOT/backup/$id" "$ROOT/archive/20260101-0000/"
+	cpactl_run rollback "$id" --container rb-prod --yes --json
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(jqo .location)" = archive/20260101-0000 ]
+	[ "$(served_version)" = v7.1.0 ]
+}
+
+# --- killed at every step boundary ------------------------------------------
+
+# state_of DIR: one line per file (config and auth), for comparing whole states.
+state_of() {
+	(cd "$1" && sha256sum config.yaml auth/*)
+}
+
+# Production answers with v7.1.0 and the snapshot's files, or with v7.2.0 and
+# the files as they were before; one container runs; nothing is left over.
+assert_whole() {
+	local step=$1 name=$2 port=$3 dir=$4 version
+	version=$(served_version "$port")
+	case $version in
+	v7.1.0) [ "$(state_of "$dir")" = "$(cat "$BATS_FILE_TMPDIR/$name.after")" ] ||
+		{ echo "$step: v7.1.0 serves with files that are not the snapshot's"; return 1; } ;;
+	v7.2.0) [ "$(state_of "$dir")" = "$(cat "$BATS_FILE_TMPDIR/$name.before")" ] ||
+		{ echo "$step: v7.2.0 serves with files that are not the ones before"; return 1; } ;;
+	*) echo "$step: production answers version '$version'"; return 1 ;;
+	esac
+	[ "$(docker ps -q --filter "name=$name" | wc -l)" = 1 ] || { echo "$step: not exactly one container runs"; return 1; }
+	[ -z "$(docker ps -aq --filter "name=$name-cpactl-new")" ] || { echo "$step: a pre-created container is left"; return 1; }
+	[ ! -e "$dir/.cpactl/journal.json" ] || { echo "$step: the journal is still there"; return 1; }
+	[ -z "$(ls -A "$dir" | grep cpactl-auth)" ] || { echo "$step: a staged auth dir is left"; return 1; }
+}
+
+@test "rollback (recreated, --auth) killed at every step boundary: recover leaves production serving, every file whole" {
+	local name=rk-prod port=$PORT2 dir snap step outcomes=""
+	docker ps -aq --filter name=rb-blob | xargs -r docker rm -f >/dev/null
+	deploy "$name" v7.1.0 -p "127.0.0.1:$port:8317" --restart unless-stopped
+	dir="$BATS_FILE_TMPDIR/$name"
+	wait_port "$port"
+	snap=$("$CPACTL" backup --container "$name" --json 2>/dev/null | jq -r .id)
+	state_of "$dir" >"$BATS_FILE_TMPDIR/$name.after"
+	# The state before each rollback: v7.2.0, an edited config, a rotated token, a new login.
+	printf '# edited\n' >>"$dir/config.yaml"
+	sed -i 's/SECRET-FIXTURE-refresh-/SECRET-FIXTURE-refresh-rotated-/' "$dir/auth/$(ls "$dir/auth" | sed -n 1p)"
+	printf '{"type":"claude"}\n' >"$dir/auth/zz-new.json"
+	chmod 600 "$dir/auth/zz-new.json"
+	state_of "$dir" >"$BATS_FILE_TMPDIR/$name.before"
+	cp -a "$dir/config.yaml" "$BATS_FILE_TMPDIR/$name.config"
+	cp -a "$dir/auth" "$BATS_FILE_TMPDIR/$name.auth"
+	for step in preflight backup image auth-stage confirm promote-create promote-restart-policy promote-config \
+		promote-stop-old promote-auth promote-rename-old promote-rename-new promote-start-new verify; do
+		docker ps -aq --filter "name=$name" | xargs -r docker rm -f >/dev/null
+		cp -a "$BATS_FILE_TMPDIR/$name.config" "$dir/config.yaml"
+		rm -rf "$dir/auth" && cp -a "$BATS_FILE_TMPDIR/$name.auth" "$dir/auth"
+		docker run -d --name "$name" -p "127.0.0.1:$port:8317" --restart unless-stopped \
+			-v "$dir/config.yaml:/CLIProxyAPI/config.yaml" -v "$dir/auth:/root/.cli-proxy-api" \
+			eceasy/cli-proxy-api:v7.2.0 >/dev/null
+		wait_port "$port"
+		CPACTL_TEST_KILL_AT=$step run "$CPACTL" rollback "$snap" --container "$name" --auth --yes -q
+		[ "$status" -eq 137 ] || { echo "$step: rollback exited $status, not killed"; false; }
+		# Between the two renames no container carries the name: then only
+		# recover (which looks for the ones set aside) can find the deployment.
+		if docker inspect "$name" >/dev/null 2>&1; then
+			cpactl_run status --container "$name" --json
+			[[ "$output" == *unfinished* ]] || { echo "$step: status does not report the unfinished rollback"; show; false; }
+			cpactl_run backup --container "$name" --json
+			[ "$status" -eq 4 ] || { echo "$step: backup did not refuse (exit $status)"; false; }
+		fi
+		cpactl_run recover --container "$name" --json
+		[ "$status" -eq 0 ] || { echo "$step: recover failed"; show; false; }
+		outcomes="$outcomes $step:$(jqo .outcome)"
+		assert_whole "$step" "$name" "$port" "$dir"
+	done
+	echo "$outcomes" >&3
+}
+
+@test "rollback through the kept container killed at every step boundary: recover restores the kept one or finishes" {
+	local name=rf-prod port=$PORT2 dir snap step kept_id
+	docker ps -aq --filter name=rk-prod | xargs -r docker rm -f >/dev/null
+	for step in image auth-stage confirm promote-restart-policy promote-config promote-stop-old promote-auth \
+		promote-rename-old promote-rename-new promote-start-new verify; do
+		docker ps -aq --filter "name=$name" | xargs -r docker rm -f >/dev/null
+		rm -rf "$BATS_FILE_TMPDIR/$name"
+		deploy "$name" v7.1.0 -p "127.0.0.1:$port:8317" --restart unless-stopped
+		dir="$BATS_FILE_TMPDIR/$name"
+		wait_port "$port"
+		state_of "$dir" >"$BATS_FILE_TMPDIR/$name.after"
+		snap=$("$CPACTL" upgrade --container "$name" --image eceasy/cli-proxy-api:v7.2.0 --no-pull --yes \
+			--test-port "$TP" --timeout 15 --json 2>/dev/null | jq -r .snapshot)
+		kept_id=$(docker inspect -f '{{.Id}}' "$name-cpactl-prev-$snap")
+		printf '# edited\n' >>"$dir/config.yaml"
+		rm "$dir/auth/$(ls "$dir/auth" | sed -n 1p)"
+		state_of "$dir" >"$BATS_FILE_TMPDIR/$name.before"
+		CPACTL_TEST_KILL_AT=$step run "$CPACTL" rollback --container "$name" --yes -q
+		[ "$status" -eq 137 ] || { echo "$step: rollback exited $status, not killed"; false; }
+		cpactl_run recover --container "$name" --json
+		[ "$status" -eq 0 ] || { echo "$step: recover failed"; show; false; }
+		assert_whole "$step" "$name" "$port" "$dir"
+		# Undone: the kept container is kept again, stopped and inert, under its name.
+		if [ "$(served_version "$port")" = v7.2.0 ]; then
+			[ "$(docker inspect -f '{{.Id}} {{.State.Running}} {{.HostConfig.RestartPolicy.Name}}' \
+				"$name-cpactl-prev-$snap")" = "$kept_id false no" ] || { echo "$step: the kept container was not kept"; false; }
+		else
+			[ "$(docker inspect -f '{{.Id}} {{.HostConfig.RestartPolicy.Name}}' "$name")" = "$kept_id unless-stopped" ] ||
+				{ echo "$step: production is not the kept container with its policy"; false; }
+		fi
+	done
+}
