@@ -61,12 +61,12 @@ const struct verb verbs[] = {
 	  "are named; --auth restores the auth dir exactly.  Without a terminal nothing\n"
 	  "changes unless --yes (exit 5).",
 	  rollback_options, cmd_rollback },
-	{ "recover", "finish or undo an upgrade that a crash interrupted",
+	{ "recover", "finish or undo an upgrade or rollback that a crash interrupted",
 	  "[--container NAME] [--root DIR] [--wait SECONDS] [--json]",
 	  "Reads the journal of an operation that did not finish (cpactl was killed, the\n"
 	  "machine lost power, the engine restarted) and brings the deployment back to a\n"
-	  "consistent, serving state: it finishes the upgrade when that is safe and the\n"
-	  "new release serves, otherwise it undoes it, and says which.",
+	  "consistent, serving state: it finishes the upgrade or rollback when that is\n"
+	  "safe and the new release serves, otherwise it undoes it, and says which.",
 	  recover_options, cmd_recover },
 	{ "list", "list the snapshots of a deployment",
 	  "[--container NAME] [--root DIR] [--json]",

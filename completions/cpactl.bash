@@ -6,12 +6,13 @@
 # The verbs and options below are written out by hand; they must match
 # `cpactl --help` and `cpactl help VERB` exactly (tests/docs_check.sh checks it).
 
-_cpactl_verbs="discover status backup upgrade recover list verify config help"
+_cpactl_verbs="discover status backup upgrade rollback recover list verify config help"
 _cpactl_global_opts="--json --host --container --quiet --verbose --help --version"
 _cpactl_discover_opts="--no-version"
 _cpactl_status_opts="--timeout"
 _cpactl_backup_opts="--root --no-image --no-config --wait"
 _cpactl_upgrade_opts="--image --test-port --timeout --yes --dry-run --no-backup --no-pull --force --allow-missing-models --allow-fewer-clients --allow-downgrade --keep-config --root --wait --update-compose-file"
+_cpactl_rollback_opts="--auth --yes --dry-run --no-backup --timeout --root --wait"
 _cpactl_recover_opts="--root --wait"
 _cpactl_list_opts="--root"
 _cpactl_verify_opts="--root"
@@ -164,6 +165,7 @@ _cpactl() {
             status) opts="$opts $_cpactl_status_opts" ;;
             backup) opts="$opts $_cpactl_backup_opts" ;;
             upgrade) opts="$opts $_cpactl_upgrade_opts" ;;
+            rollback) opts="$opts $_cpactl_rollback_opts" ;;
             recover) opts="$opts $_cpactl_recover_opts" ;;
             list) opts="$opts $_cpactl_list_opts" ;;
             verify) opts="$opts $_cpactl_verify_opts" ;;
@@ -180,7 +182,7 @@ _cpactl() {
                 ((${#operands[@]} == 0)) &&
                     COMPREPLY=($(compgen -W "${_cpactl_verbs% help}" -- "$cur"))
                 ;;
-            verify)
+            verify | rollback)
                 # One snapshot id.
                 ((${#operands[@]} == 0)) &&
                     COMPREPLY=($(compgen -W "$(_cpactl_snapshots "${words[0]}" "${host_args[@]}" "${list_args[@]}")" -- "$cur"))

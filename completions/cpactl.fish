@@ -103,19 +103,20 @@ function __cpactl_hosts
     end
 end
 
-set -l verbs discover status backup upgrade recover list verify config help
+set -l verbs discover status backup upgrade rollback recover list verify config help
 
 complete -c cpactl -f
 complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a discover -d 'find every CPA container and describe it'
 complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a status -d 'check that each CPA container serves'
 complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a backup -d 'take a snapshot: image, config.yaml, auth dir, baseline'
 complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a upgrade -d 'test a new release on a scratch copy, then replace production'
-complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a recover -d 'finish or undo an upgrade that a crash interrupted'
+complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a rollback -d 'bring production back to a snapshot'
+complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a recover -d 'finish or undo an upgrade or rollback that a crash interrupted'
 complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a list -d 'list the snapshots of a deployment'
 complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a verify -d 're-hash snapshots and name what is missing or corrupt'
 complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a config -d 'show the history of config.yaml, diff it against the live file'
 complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a help -d 'show the help of a verb'
-complete -c cpactl -n '__cpactl_at_operand help 0' -a 'discover status backup upgrade recover list verify config'
+complete -c cpactl -n '__cpactl_at_operand help 0' -a 'discover status backup upgrade rollback recover list verify config'
 
 # Global options.
 complete -c cpactl -l json -d 'print one JSON document on stdout (also on failure)'
@@ -132,13 +133,13 @@ complete -c cpactl -n '__fish_seen_subcommand_from discover' -l no-version -d 'd
 # status
 complete -c cpactl -n '__fish_seen_subcommand_from status' -l timeout -x -d 'deadline of each API probe in seconds (default 5)'
 
-# backup, upgrade, recover, list, verify, config: the deployment root
-complete -c cpactl -n '__fish_seen_subcommand_from backup upgrade recover list verify config' -l root -x -a '(__fish_complete_directories)' -d 'deployment root'
+# backup, upgrade, rollback, recover, list, verify, config: the deployment root
+complete -c cpactl -n '__fish_seen_subcommand_from backup upgrade rollback recover list verify config' -l root -x -a '(__fish_complete_directories)' -d 'deployment root'
 
 # backup
 complete -c cpactl -n '__fish_seen_subcommand_from backup' -l no-image -d 'do not save the image (no offline restore)'
 complete -c cpactl -n '__fish_seen_subcommand_from backup' -l no-config -d 'go on when config.yaml cannot be read'
-complete -c cpactl -n '__fish_seen_subcommand_from backup upgrade recover' -l wait -x -d 'wait this long for the lock (seconds)'
+complete -c cpactl -n '__fish_seen_subcommand_from backup upgrade rollback recover' -l wait -x -d 'wait this long for the lock (seconds)'
 
 # upgrade
 complete -c cpactl -n '__fish_seen_subcommand_from upgrade' -l image -x -d 'target image: a tag or a digest (default: same repository, tag latest)'
@@ -154,6 +155,14 @@ complete -c cpactl -n '__fish_seen_subcommand_from upgrade' -l allow-fewer-clien
 complete -c cpactl -n '__fish_seen_subcommand_from upgrade' -l allow-downgrade -d 'accept a target version older than the running one'
 complete -c cpactl -n '__fish_seen_subcommand_from upgrade' -l keep-config -d "keep production's config.yaml even if the release migrates it"
 complete -c cpactl -n '__fish_seen_subcommand_from upgrade' -l update-compose-file -d "point the compose file's image: line at the new image"
+
+# rollback [ID]
+complete -c cpactl -n '__cpactl_at_operand rollback 0' -x -a '(__cpactl_snapshots)' -d 'snapshot'
+complete -c cpactl -n '__fish_seen_subcommand_from rollback' -l auth -d "restore the snapshot's auth dir exactly"
+complete -c cpactl -n '__fish_seen_subcommand_from rollback' -s y -l yes -d 'replace production without asking (needed without a terminal)'
+complete -c cpactl -n '__fish_seen_subcommand_from rollback' -s n -l dry-run -d 'check the snapshot and print what would change, change nothing'
+complete -c cpactl -n '__fish_seen_subcommand_from rollback' -l no-backup -d 'skip the snapshot of the current state (not with --auth)'
+complete -c cpactl -n '__fish_seen_subcommand_from rollback' -l timeout -x -d 'deadline for the restored release to serve /v1/models in seconds (default 60)'
 
 # verify [ID]
 complete -c cpactl -n '__cpactl_at_operand verify 0' -x -a '(__cpactl_snapshots)' -d 'snapshot'

@@ -68,7 +68,8 @@ _cpactl() {
     'status:check that each CPA container serves'
     'backup:take a snapshot: image, config.yaml, auth dir, baseline'
     'upgrade:test a new release on a scratch copy, then replace production'
-    'recover:finish or undo an upgrade that a crash interrupted'
+    'rollback:bring production back to a snapshot'
+    'recover:finish or undo an upgrade or rollback that a crash interrupted'
     'list:list the snapshots of a deployment'
     'verify:re-hash snapshots and name what is missing or corrupt'
     'config:show the history of config.yaml, diff it against the live file'
@@ -114,6 +115,17 @@ _cpactl() {
             '--root=[deployment root]:directory:_files -/' \
             '--wait=[wait this long for the lock]:seconds' \
             "--update-compose-file[point the compose file's image: line at the new image]" && ret=0
+          ;;
+        rollback)
+          _arguments $global_opts \
+            "--auth[restore the snapshot's auth dir exactly (default: only files missing now)]" \
+            '(-y --yes)'{-y,--yes}'[replace production without asking (needed without a terminal)]' \
+            '(-n --dry-run)'{-n,--dry-run}'[check the snapshot and print what would change, change nothing]' \
+            '--no-backup[skip the snapshot of the current state (not with --auth)]' \
+            '--timeout=[deadline for the restored release to serve /v1/models (default 60)]:seconds' \
+            '--root=[deployment root]:directory:_files -/' \
+            '--wait=[wait this long for the lock]:seconds' \
+            '1::snapshot id:_cpactl_snapshots' && ret=0
           ;;
         recover)
           _arguments $global_opts \

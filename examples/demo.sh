@@ -89,4 +89,12 @@ run status
 step "the config history: every backup and upgrade committed, secrets masked"
 run config log
 
+step "rollback --dry-run: which way back to v7.1.0 (the last upgrade's snapshot)"
+run rollback --dry-run
+
+step "rollback to v7.1.0: the kept container of the upgrade serves again (a stop and a start)"
+run rollback --yes
+run status
+run list
+
 step "done: stopping the private engine; nothing is left running"

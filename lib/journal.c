@@ -162,14 +162,14 @@ int journal_finish(struct journal *j, const char *outcome, struct cpactl_error *
 	buf_append_str(&last, "/last-operation.json");
 	if (write_journal(last.data, j->doc, err) < 0)
 		goto out;
-	/* And per kind: `rollback` with no ID wants the last upgrade, whatever
+	/* And per outcome (last-upgraded.json, last-rolled-back.json):
+	 * `rollback` with no ID wants the last upgrade that succeeded, whatever
 	 * ran since. */
-	{
-		const char *op = json_string_value(json_object_get(j->doc, "operation"));
+	if (strspn(outcome, "abcdefghijklmnopqrstuvwxyz-") == strlen(outcome)) {
 		buf_reset(&last);
 		buf_append(&last, j->path, (size_t)(slash - j->path));
-		buf_appendf(&last, "/last-%s.json", op ? op : "operation");
-		if (op && write_journal(last.data, j->doc, err) < 0)
+		buf_appendf(&last, "/last-%s.json", outcome);
+		if (write_journal(last.data, j->doc, err) < 0)
 			goto out;
 	}
 	if (unlink(j->path) < 0 && errno != ENOENT) {

@@ -43,7 +43,7 @@ void journal_set(struct journal *j, const char *key, json_t *value);
 const char *journal_get_string(const struct journal *j, const char *key);
 
 /* Ends the operation: the journal is moved to ROOT/.cpactl/last-operation.json
- * (and copied to last-<operation>.json) with its outcome. */
+ * with its outcome, and copied to last-<outcome>.json (last-upgraded.json). */
 int journal_finish(struct journal *j, const char *outcome, struct cpactl_error *err);
 
 void journal_release(struct journal *j);

@@ -76,7 +76,7 @@ char *rollback_default_snapshot(const struct deployment *d)
 	const char *op, *snap;
 	char *out = NULL;
 
-	buf_appendf(&path, "%s/last-upgrade.json", d->state_dir);
+	buf_appendf(&path, "%s/last-upgraded.json", d->state_dir);
 	last = json_load_file(path.data, 0, NULL);
 	op = json_string_value(json_object_get(last, "outcome"));
 	snap = json_string_value(json_object_get(json_object_get(last, "context"), "snapshot"));
@@ -577,8 +577,10 @@ int rollback_run(struct docker_client *c, struct cpa_target *t, const struct dep
 			sayf(&r, "warning: config.yaml could not be committed to the history: %s", e.message);
 		buf_free(&msg);
 	}
-	sayf(&r, "rolled back: '%s' runs snapshot %s (%s) again; the replaced container is kept stopped as '%s'",
+	sayf(&r, "rolled back: '%s' runs snapshot %s (%s) again, after %.0f ms without service; the replaced "
+		 "container is kept stopped as '%s'",
 	     t->name, r.snap_id, r.snap_version ? r.snap_version : "version unknown",
+	     json_real_value(json_object_get(r.report, "downtime_ms")),
 	     json_string_value(json_object_get(r.report, "previous_container")));
 	outcome = ROLLBACK_DONE;
 	rc = 0;

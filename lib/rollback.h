@@ -59,7 +59,7 @@ int rollback_run(struct docker_client *c, struct cpa_target *t, const struct dep
 		 const struct rollback_options *o, json_t **report, struct cpactl_error *err);
 
 /* The snapshot the last successful upgrade took (ROOT/.cpactl/
- * last-upgrade.json), or NULL.  malloc'd. */
+ * last-upgraded.json), or NULL.  malloc'd. */
 char *rollback_default_snapshot(const struct deployment *d);
 
 #endif
