@@ -77,6 +77,10 @@ int image_entries_check(const char *store_dir, json_t *entries, struct cpactl_er
 		if (strcmp(type, "file") == 0) {
 			if (!hex || !json_is_integer(size) || json_integer_value(size) < 0)
 				return error_set(err, ERR_FAILED, "image-layers.json: file '%s' has no blob", path);
+			/* A blob name is a SHA-256, never a path. */
+			if (strlen(hex) != SHA256_HEX_LEN || strspn(hex, "0123456789abcdef") != SHA256_HEX_LEN)
+				return error_set(err, ERR_FAILED, "image-layers.json: file '%s' names no blob (not a SHA-256)",
+						 path);
 			if (!blob_present(store_dir, hex, (uint64_t)json_integer_value(size)))
 				return error_set(err, ERR_NOT_FOUND,
 						 "the blob of image entry '%s' is missing from the store or has another "

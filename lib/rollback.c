@@ -313,9 +313,14 @@ static int prepare_auth(struct rollback *r, struct cpactl_error *err)
 		rc = 0;
 		goto out;
 	}
-	if (step(r, "auth-stage", err) < 0 || auth_stage(tar.data, r->t->auth_host, r->op_id, r->o->auth_exact,
-							 &r->auth_plan, err) < 0)
+	if (step(r, "auth-stage", err) < 0)
 		goto out;
+	if (auth_stage(tar.data, r->t->auth_host, r->op_id, r->o->auth_exact, &r->auth_plan, err) < 0) {
+		/* A hostile or damaged tar refuses the snapshot, like verify does. */
+		if (err->kind == ERR_CHECK || err->kind == ERR_PARSE)
+			err->kind = ERR_FAILED;
+		goto out;
+	}
 	journal_set(&r->journal, "auth_plan", json_incref(r->auth_plan));
 	summary = json_pack("{s:s,s:O,s:O,s:O}", "mode", r->o->auth_exact ? "exact" : "missing-only", "missing",
 			    json_object_get(r->auth_plan, "missing"), "differ", json_object_get(r->auth_plan, "differ"),

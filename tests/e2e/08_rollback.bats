@@ -303,3 +303,63 @@ assert_whole() {
 		fi
 	done
 }
+
+# --- hostile snapshots --------------------------------------------------------
+
+# reseal ROOT ID: rewrites the manifest's hash of auth.tar and the seal, as an
+# attacker with write access to the backups could: the snapshot then verifies.
+reseal() {
+	local root=$1 id=$2 dir="$1/backup/$2" sha size
+	sha=$(sha256sum <"$dir/auth.tar" | cut -d' ' -f1)
+	size=$(stat -c %s "$dir/auth.tar")
+	jq --arg s "$sha" --argjson n "$size" '.parts["auth.tar"] = {sha256: $s, size: $n}' "$dir/manifest.json" >"$dir/m.tmp"
+	mv "$dir/m.tmp" "$dir/manifest.json"
+	sha256sum <"$dir/manifest.json" | cut -d' ' -f1 >"$root/.cpactl/seals/$id.sha256"
+}
+
+@test "hostile auth.tar in a snapshot that verifies: refused, nothing written outside, production untouched" {
+	local id before case out="$BATS_FILE_TMPDIR/outside" version
+	mkdir -p "$out"
+	version=$(served_version)
+	cpactl_run backup --container rb-prod --json
+	[ "$status" -eq 0 ] || { show; false; }
+	id=$(jqo .id)
+	cp "$ROOT/backup/$id/auth.tar" "$BATS_FILE_TMPDIR/good-auth.tar"
+	for case in dotdot absolute symlink-escape hardlink-escape device; do
+		python3 - "$ROOT/backup/$id/auth.tar" "$case" "$out" <<'PY'
+import io, sys, tarfile
+path, case, out = sys.argv[1:]
+t = tarfile.open(path, "w", format=tarfile.PAX_FORMAT)
+def add(name, data=b'{"type":"claude"}\n', **kw):
+    i = tarfile.TarInfo(name); i.size = len(data); i.mode = 0o600
+    for k, v in kw.items(): setattr(i, k, v)
+    t.addfile(i, io.BytesIO(data) if i.type == tarfile.REGTYPE else None)
+add("ok.json")
+if case == "dotdot": add("../../../../../../.." + out + "/dotdot.json")
+if case == "absolute": add(out + "/absolute.json")
+if case == "symlink-escape":
+    add("esc", b"", type=tarfile.SYMTYPE, linkname=out); add("esc/through-link.json")
+if case == "hardlink-escape":
+    add("hard.json", b"", type=tarfile.LNKTYPE, linkname=out + "/target")
+if case == "device":
+    add("dev", b"", type=tarfile.CHRTYPE, devmajor=1, devminor=3)
+t.close()
+PY
+		echo keep >"$out/target"
+		reseal "$ROOT" "$id"
+		cpactl_run verify "$id" --container rb-prod
+		[ "$status" -eq 0 ] || { echo "$case: the resealed snapshot does not verify"; show; false; }
+		before=$(prod_id)
+		cpactl_run rollback "$id" --container rb-prod --yes --json
+		[ "$status" -eq 1 ] || { echo "$case: exit $status"; show; false; }
+		[ "$(prod_id)" = "$before" ] || { echo "$case: production was touched"; false; }
+		[ "$(ls "$out")" = target ] || { echo "$case: written outside: $(ls "$out")"; false; }
+		[ "$(cat "$out/target")" = keep ] || { echo "$case: a file outside was changed"; false; }
+		[ -z "$(ls -A "$ROOT" | grep cpactl-auth)" ] || { echo "$case: the staged dir is left"; false; }
+		[ ! -e "$ROOT/.cpactl/journal.json" ] || { echo "$case: the journal is left"; false; }
+		[ ! -e "$ROOT/auth/ok.json" ] || { echo "$case: a file of the hostile tar reached the live auth dir"; false; }
+	done
+	cp "$BATS_FILE_TMPDIR/good-auth.tar" "$ROOT/backup/$id/auth.tar"
+	reseal "$ROOT" "$id"
+	[ "$(served_version)" = "$version" ]
+}
