@@ -311,7 +311,9 @@ int recover_run(struct docker_client *c, const struct deployment *d, upgrade_say
 	r.new_id = journal_get_string(&r.j, "new_id");
 	r.prev_name = journal_get_string(&r.j, "prev_name");
 	r.operation = operation;
-	if ((strcmp(operation, "upgrade") != 0 && strcmp(operation, "rollback") != 0) || !r.name || !r.old_id) {
+	if ((strcmp(operation, "upgrade") != 0 && strcmp(operation, "rollback") != 0 &&
+	     strcmp(operation, "config-apply") != 0) ||
+	    !r.name || !r.old_id) {
 		error_set(err, ERR_FAILED, "the unfinished operation '%s' in '%s' is not one cpactl can recover; "
 					   "check the containers, then remove the journal",
 			  operation, r.j.path);

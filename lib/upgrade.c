@@ -58,7 +58,11 @@ struct upgrade {
 	char *scratch_dir;
 	struct buf config_before; /* live config.yaml bytes (SECRET) */
 	struct buf config_after;  /* the candidate's rewrite, when it made one (SECRET) */
-	int config_migrated;
+	int config_migrated;      /* production gets config_after at promotion */
+	const struct buf *seed;   /* what the candidate starts with: config_before, or the applied file */
+	struct buf applied;       /* config apply: the new file (SECRET) */
+	char *applied_key;        /* config apply: its first api key (SECRET), for the probes */
+	int judging_old;          /* the old release is judged: with its own key */
 	char *candidate_id;
 	char *new_id;
 	char *prev_name;
@@ -231,7 +235,7 @@ static int prepare_scratch(struct upgrade *u, struct cpactl_error *err)
 		goto out;
 	u->scratch_dir = strdup(dir.data);
 	journal_set(&u->journal, "scratch_dir", json_string(dir.data));
-	if (write_private(cfg.data, u->config_before.data ? u->config_before.data : "", u->config_before.len, err) < 0)
+	if (write_private(cfg.data, u->seed->data ? u->seed->data : "", u->seed->len, err) < 0)
 		goto out;
 	/* The original, untouched: what recovery puts back if a crash comes
 	 * after the migrated file replaced production's. */
@@ -279,7 +283,7 @@ static int judge(struct upgrade *u, const char *id, const char *host, int port, 
 	jo.timeout_ms = u->o->timeout_ms;
 	jo.host = host;
 	jo.port = port;
-	jo.probe_key = u->t->probe_key;
+	jo.probe_key = u->applied_key && !u->judging_old ? u->applied_key : u->t->probe_key;
 	jo.expected_models = u->prod_models;
 	jo.expected_clients = u->prod_clients;
 	jo.expected_version = expected_version;
@@ -364,8 +368,7 @@ static int run_candidate(struct upgrade *u, const char *expected_version, struct
 		char *data = NULL;
 		size_t len = 0;
 		if (read_small_file(after_path.data, CONFIG_MAX, &data, &len, &e) == 0) {
-			if (len != u->config_before.len ||
-			    memcmp(data, u->config_before.data ? u->config_before.data : "", len) != 0) {
+			if (len != u->seed->len || memcmp(data, u->seed->data ? u->seed->data : "", len) != 0) {
 				buf_append(&u->config_after, data, len);
 				u->config_migrated = 1;
 			}
@@ -402,7 +405,9 @@ static int promotion_judge(void *ctx, const char *id, int old_release, struct ve
 		return judge(u, id, host, u->t->api_host_port, u->expected_version, v, err);
 	/* The old release is judged on what it was, not on the new bar. */
 	u->prod_models = NULL;
+	u->judging_old = 1;
 	rc = judge(u, id, host, u->t->api_host_port, NULL, v, err);
+	u->judging_old = 0;
 	u->prod_models = models;
 	return rc;
 }
@@ -438,7 +443,7 @@ static int promote(struct upgrade *u, struct cpactl_error *err)
 	p.old_restart = u->old_restart;
 	p.config_host = u->t->config_host;
 	p.config_before = &u->config_before;
-	p.config_after = u->config_migrated && !u->o->keep_config ? &u->config_after : NULL;
+	p.config_after = u->config_migrated && (!u->o->keep_config || u->o->config_data) ? &u->config_after : NULL;
 	p.create_body = plan.create_body;
 	p.extra_networks = plan.extra_networks;
 	p.prev_name = u->prev_name;
@@ -588,6 +593,46 @@ static json_t *plan_for_people(struct upgrade *u, struct cpactl_error *err)
 	return out;
 }
 
+/* config apply: the new file must parse and keep the proxy closed before
+ * a candidate even sees it. */
+static int check_applied(struct upgrade *u, struct cpactl_error *err)
+{
+	json_t *doc = NULL, *keys;
+	int rc = -1;
+
+	if (yaml_parse(u->applied.data ? u->applied.data : "", u->applied.len, u->o->config_source, &doc, err) < 0)
+		goto out;
+	if (!json_is_object(doc)) {
+		error_set(err, ERR_FAILED, "%s is not a YAML mapping: not a config.yaml", u->o->config_source);
+		goto out;
+	}
+	keys = json_object_get(doc, "api-keys");
+	if (!json_is_array(keys) || json_array_size(keys) == 0) {
+		error_set(err, ERR_FAILED,
+			  "%s has no api-keys: CPA would serve anyone (or refuse everyone in safe mode); add at least "
+			  "one key",
+			  u->o->config_source);
+		goto out;
+	}
+	if (json_is_string(json_array_get(keys, 0)))
+		u->applied_key = strdup(json_string_value(json_array_get(keys, 0)));
+	/* A config change may drop providers on purpose: the candidate is not
+	 * held to production's model list and client count. */
+	json_decref(u->prod_models);
+	u->prod_models = NULL;
+	u->prod_clients = -1;
+	/* Its secrets are redacted from log lines too. */
+	{
+		json_t *more = secret_values_of(doc);
+		json_array_extend(u->secrets, more);
+		json_decref(more);
+	}
+	rc = 0;
+out:
+	json_decref(doc);
+	return rc;
+}
+
 int upgrade_run(struct docker_client *c, struct cpa_target *t, const struct deployment *d,
 		const struct upgrade_options *o, json_t **report, struct cpactl_error *err)
 {
@@ -619,14 +664,22 @@ int upgrade_run(struct docker_client *c, struct cpa_target *t, const struct depl
 		gmtime_r(&now, &tm);
 		strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
 	}
-	u.target_ref = o->image ? strdup(o->image) : t->image ? default_target(t->image) : NULL;
+	u.seed = &u.config_before;
+	if (o->config_data) {
+		/* config apply: the same image, a new config.yaml. */
+		u.target_ref = strdup(o->image ? o->image : t->image ? t->image : t->image_id);
+		buf_append(&u.applied, o->config_data, o->config_len);
+		u.seed = &u.applied;
+	} else {
+		u.target_ref = o->image ? strdup(o->image) : t->image ? default_target(t->image) : NULL;
+	}
 	if (!u.target_ref) {
 		error_set(err, ERR_USAGE, "the running image of '%s' has no repository: name the target with --image",
 			  t->name);
 		goto out;
 	}
 	/* 1. The journal: refuses when an earlier operation is unfinished. */
-	if (journal_begin(d, "upgrade", stamp, &u.journal, err) < 0)
+	if (journal_begin(d, o->config_data ? "config-apply" : "upgrade", stamp, &u.journal, err) < 0)
 		goto out;
 	journaled = 1;
 	journal_set(&u.journal, "container", json_string(t->name));
@@ -645,14 +698,20 @@ int upgrade_run(struct docker_client *c, struct cpa_target *t, const struct depl
 				   NULL, err) < 0)
 		goto out;
 	if (yaml_parse(u.config_before.data ? u.config_before.data : "", u.config_before.len, "config.yaml", &config_doc,
-		       err) < 0)
-		goto out;
-	u.secrets = secret_values_of(config_doc);
+		       err) < 0) {
+		/* A broken live file is what a config apply may be there to fix. */
+		if (!o->config_data)
+			goto out;
+		error_clear(err);
+	}
+	u.secrets = config_doc ? secret_values_of(config_doc) : json_array();
 	u.old_restart = json_incref(json_object_get(json_object_get(t->inspect, "HostConfig"), "RestartPolicy"));
 	if (!u.old_restart)
 		u.old_restart = json_pack("{s:s}", "Name", "no");
 	journal_set(&u.journal, "old_restart", json_incref(u.old_restart));
 	production_baseline(&u);
+	if (o->config_data && check_applied(&u, err) < 0)
+		goto out;
 
 	/* 3. Back up. */
 	if (!o->no_backup) {
@@ -678,7 +737,7 @@ int upgrade_run(struct docker_client *c, struct cpa_target *t, const struct depl
 	}
 
 	/* 4. Pull, then "already up to date". */
-	if (!o->no_pull) {
+	if (!o->no_pull && !o->config_data) {
 		if (step(&u, "pull", err) < 0)
 			goto out;
 		sayf(&u, "pulling %s", u.target_ref);
@@ -695,14 +754,15 @@ int upgrade_run(struct docker_client *c, struct cpa_target *t, const struct depl
 		if (cpa_version_from_image(u.target_ref, target_version, sizeof(target_version)) == 0)
 			expected = target_version;
 		json_object_set_new(u.report, "to", image_summary(u.target_ref, new_id, expected));
-		if (new_id && t->image_id && strcmp(new_id, t->image_id) == 0 && !o->force) {
+		if (new_id && t->image_id && strcmp(new_id, t->image_id) == 0 && !o->force && !o->config_data) {
 			sayf(&u, "'%s' already runs %s (%.19s): already up to date", t->name, u.target_ref, new_id);
 			outcome = UPGRADE_UP_TO_DATE;
 			rc = 0;
 			goto out;
 		}
 	}
-	if (expected && t->version && cpa_version_compare(expected, t->version) < 0 && !o->allow_downgrade) {
+	if (expected && t->version && cpa_version_compare(expected, t->version) < 0 && !o->allow_downgrade &&
+	    !o->config_data) {
 		error_set(err, ERR_FAILED, "%s is older than the running %s: a downgrade needs --allow-downgrade",
 			  expected, t->version);
 		goto out;
@@ -733,8 +793,19 @@ int upgrade_run(struct docker_client *c, struct cpa_target *t, const struct depl
 	     cand.version[0] ? cand.version : "version unknown", cand.models ? (long)json_array_size(cand.models) : 0,
 	     cand.clients, cand.ready_ms);
 
-	/* 7. Config migration. */
-	if (u.config_migrated) {
+	/* 7. Config migration (config apply: the change itself, or the
+	 * candidate's rewrite of it). */
+	if (o->config_data && !u.config_migrated) {
+		buf_append(&u.config_after, u.applied.data, u.applied.len);
+		u.config_migrated = 1;
+	}
+	if (o->config_data) {
+		json_t *diff = masked_diff(&u, err);
+		if (!diff)
+			goto out;
+		json_object_set_new(u.report, "config_diff", diff);
+		sayf(&u, "config.yaml changes (secrets masked):\n%s", json_string_value(diff));
+	} else if (u.config_migrated) {
 		json_t *diff = masked_diff(&u, err);
 		if (!diff)
 			goto out;
@@ -759,8 +830,11 @@ int upgrade_run(struct docker_client *c, struct cpa_target *t, const struct depl
 		goto out;
 	{
 		char question[600];
-		snprintf(question, sizeof(question), "replace production '%s' (%s) with %s?", t->name,
-			 t->version ? t->version : "?", u.target_ref);
+		if (o->config_data)
+			snprintf(question, sizeof(question), "restart production '%s' with the new config.yaml?", t->name);
+		else
+			snprintf(question, sizeof(question), "replace production '%s' (%s) with %s?", t->name,
+				 t->version ? t->version : "?", u.target_ref);
 		if (!o->confirm || !o->confirm(o->ctx, question)) {
 			outcome = UPGRADE_DECLINED;
 			error_set(err, ERR_DECLINED, "not confirmed: production was not touched (use --yes to confirm "
@@ -779,20 +853,30 @@ int upgrade_run(struct docker_client *c, struct cpa_target *t, const struct depl
 			outcome = "rollback-failed";
 		goto out;
 	}
-	if (u.config_migrated && !o->keep_config) {
+	if (u.config_migrated && (!o->keep_config || o->config_data)) {
 		char oid[41];
 		int committed = 0;
 		struct buf msg = BUF_INIT;
-		buf_appendf(&msg, "upgrade %s: CPA %s, image %s (migrated by the new release)\n", u.op_id,
-			    expected ? expected : cand.version, u.target_ref);
+		if (o->config_data)
+			buf_appendf(&msg, "config apply %s: %s\n", u.op_id, o->config_source ? o->config_source : "a new file");
+		else
+			buf_appendf(&msg, "upgrade %s: CPA %s, image %s (migrated by the new release)\n", u.op_id,
+				    expected ? expected : cand.version, u.target_ref);
 		if (history_commit(d->history_dir, u.config_after.data, u.config_after.len, msg.data, oid, &committed, &e) < 0)
 			sayf(&u, "warning: the migrated config.yaml could not be committed to the history: %s", e.message);
 		buf_free(&msg);
 	}
+	json_object_set_new(u.report, "previous_container", json_string(u.prev_name));
+	if (o->config_data) {
+		sayf(&u, "applied: '%s' serves with the new config.yaml; the previous container is kept stopped as '%s'",
+		     t->name, u.prev_name);
+		outcome = UPGRADE_APPLIED;
+		rc = 0;
+		goto out;
+	}
 	sayf(&u, "upgraded: '%s' now runs %s; the old container is kept stopped as '%s'", t->name, u.target_ref,
 	     u.prev_name);
 	compose_pin(&u);
-	json_object_set_new(u.report, "previous_container", json_string(u.prev_name));
 	outcome = UPGRADE_UPGRADED;
 	rc = 0;
 out:
@@ -817,6 +901,11 @@ out:
 	json_decref(config_doc);
 	buf_wipe(&u.config_before);
 	buf_wipe(&u.config_after);
+	buf_wipe(&u.applied);
+	if (u.applied_key) {
+		memset(u.applied_key, 0, strlen(u.applied_key));
+		free(u.applied_key);
+	}
 	free(u.target_ref);
 	free(u.op_id);
 	free(u.scratch_dir);

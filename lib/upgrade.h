@@ -45,6 +45,11 @@ struct upgrade_options {
 	int allow_downgrade;
 	int keep_config;
 	int update_compose_file;    /* rewrite the compose file's image: line */
+	/* config apply: production's image with this config.yaml (SECRET),
+	 * tested on a candidate first; config_source names it in messages. */
+	const char *config_data;
+	size_t config_len;
+	const char *config_source;
 	const char *cpactl_version;
 	const volatile sig_atomic_t *interrupted;
 	upgrade_say_fn say;
@@ -62,6 +67,7 @@ struct upgrade_options {
 #define UPGRADE_REFUSED "refused"
 #define UPGRADE_DECLINED "declined"
 #define UPGRADE_ROLLED_BACK "rolled-back"
+#define UPGRADE_APPLIED "applied"       /* config apply */
 
 /* Runs the upgrade of target `t` (the caller holds the deployment's lock).
  * *report always receives the report (a new reference), also on failure:
