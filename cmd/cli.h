@@ -141,6 +141,8 @@ extern const struct cli_option upgrade_options[];
 int cmd_list(struct cli *cli, int argc, char **argv);
 int cmd_verify(struct cli *cli, int argc, char **argv);
 int cmd_config(struct cli *cli, int argc, char **argv);
+int cmd_archive(struct cli *cli, int argc, char **argv);
+extern const struct cli_option archive_options[];
 extern const struct cli_option discover_options[];
 extern const struct cli_option backup_options[];
 extern const struct cli_option list_options[];

@@ -10,8 +10,9 @@
  * `cpactl recover` reads it.
  *
  * Test-only switch: when CPACTL_TEST_KILL_AT names a step, cpactl kills
- * itself with SIGKILL right after journaling that step, so the test suite can
- * prove recovery from every step boundary.
+ * itself with SIGKILL right after journaling that step (or at a named point
+ * of an operation that needs no journal), so the test suite can prove
+ * recovery from every step boundary.
  */
 #ifndef CPACTL_JOURNAL_H
 #define CPACTL_JOURNAL_H
@@ -31,6 +32,11 @@ struct journal {
 int journal_begin(const struct deployment *d, const char *operation, const char *id,
 		  struct journal *j, struct cpactl_error *err);
 
+/* Fails with ERR_LOCKED naming the unfinished operation when a journal is
+ * there (for commands that refuse to run then without journaling
+ * themselves). */
+int journal_refuse_unfinished(const struct deployment *d, struct cpactl_error *err);
+
 /* Records that `step` starts now, with the context as it stands. */
 int journal_step(struct journal *j, const char *step, struct cpactl_error *err);
 
@@ -43,6 +49,12 @@ const char *journal_get_string(const struct journal *j, const char *key);
 int journal_finish(struct journal *j, const char *outcome, struct cpactl_error *err);
 
 void journal_release(struct journal *j);
+
+/* The test-only switch: SIGKILL when CPACTL_TEST_KILL_AT names `step`.
+ * journal_step() calls it after writing each step; operations that are safe
+ * by construction without a journal (archive) call it at their own named
+ * points. */
+void journal_test_kill_point(const char *step);
 
 /* The unfinished operation of a deployment, or *out NULL when there is none. */
 int journal_load(const struct deployment *d, json_t **out, struct cpactl_error *err);
