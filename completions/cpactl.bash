@@ -6,7 +6,7 @@
 # The verbs and options below are written out by hand; they must match
 # `cpactl --help` and `cpactl help VERB` exactly (tests/docs_check.sh checks it).
 
-_cpactl_verbs="discover status backup upgrade recover list verify config help"
+_cpactl_verbs="discover status backup upgrade recover list verify archive config help"
 _cpactl_global_opts="--json --host --container --quiet --verbose --help --version"
 _cpactl_discover_opts="--no-version"
 _cpactl_status_opts="--timeout"
@@ -15,6 +15,7 @@ _cpactl_upgrade_opts="--image --test-port --timeout --yes --dry-run --no-backup 
 _cpactl_recover_opts="--root --wait"
 _cpactl_list_opts="--root"
 _cpactl_verify_opts="--root"
+_cpactl_archive_opts="--root --keep --prune-images --dry-run --wait"
 _cpactl_config_opts="--root --show-secrets"
 _cpactl_config_subcommands="log diff show"
 
@@ -111,7 +112,7 @@ _cpactl() {
             ((i++))
             ;;
         --container=* | --root=*) list_args+=("$w") ;;
-        --timeout | --wait | --image | --test-port) ((i++)) ;;
+        --timeout | --wait | --image | --test-port | --keep) ((i++)) ;;
         --) ;;
         -*) ;;
         *)
@@ -135,9 +136,9 @@ _cpactl() {
         compopt -o filenames 2>/dev/null
         COMPREPLY=($(compgen -d -- "$cur"))
         ;;
-    --timeout | --wait | --image | --test-port)
+    --timeout | --wait | --image | --test-port | --keep)
         # Free values: seconds, a port, an image reference (listing the engine's
-        # images would need docker; not worth it here).
+        # images would need docker; not worth it here), a count.
         ;;
     *)
         case $cur in
@@ -155,7 +156,7 @@ _cpactl() {
             compopt -o filenames 2>/dev/null
             COMPREPLY=($(compgen -P "$prefix" -d -- "${cur#--root=}"))
             ;;
-        --timeout=* | --wait=* | --image=* | --test-port=*)
+        --timeout=* | --wait=* | --image=* | --test-port=* | --keep=*)
             ;;
         -*)
             opts=$_cpactl_global_opts
@@ -167,6 +168,7 @@ _cpactl() {
             recover) opts="$opts $_cpactl_recover_opts" ;;
             list) opts="$opts $_cpactl_list_opts" ;;
             verify) opts="$opts $_cpactl_verify_opts" ;;
+            archive) opts="$opts $_cpactl_archive_opts" ;;
             config) opts="$opts $_cpactl_config_opts" ;;
             esac
             COMPREPLY=($(compgen -W "$opts" -- "$cur"))

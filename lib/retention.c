@@ -175,16 +175,30 @@ static int compare_names(const void *a, const void *b)
 	return retention_archive_name_compare(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* The first of stamp, stamp-2, stamp-3 ... that `names` does not hold. */
+/* stamp, or stamp-N with N above every archive of the same minute, so that
+ * names keep sorting by age even after older ones were deleted. */
 static int unique_archive_name(const json_t *names, const char *stamp, char *out, size_t len)
 {
-	snprintf(out, len, "%s", stamp);
-	for (int n = 2; json_array_has(names, out); n++) {
+	long n = 0;
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(names, i, v) {
+		const char *name = json_string_value(v);
+		if (name && retention_archive_name_valid(name) && strncmp(name, stamp, ARCHIVE_STAMP_LEN) == 0 &&
+		    archive_suffix(name) > n)
+			n = archive_suffix(name);
+	}
+	for (n++;; n++) {
 		if (n > 9999)
 			return -1;
-		snprintf(out, len, "%s-%d", stamp, n);
+		if (n == 1)
+			snprintf(out, len, "%s", stamp);
+		else
+			snprintf(out, len, "%s-%ld", stamp, n);
+		if (!json_array_has(names, out))
+			return 0;
 	}
-	return 0;
 }
 
 static json_t *location_of(const char *name)
@@ -591,16 +605,29 @@ static int readme_add_rescue(struct retention *r, const json_t *rescued, struct 
 	return rc;
 }
 
+/* "a, b, c", or "a, b, c, ... and 7 more" when long: the report has them all. */
+static void append_ids(struct buf *b, const json_t *ids)
+{
+	size_t i, n = json_array_size(ids);
+	json_t *v;
+
+	json_array_foreach(ids, i, v) {
+		if (i == 3 && n > 5) {
+			buf_appendf(b, ", ... and %zu more", n - 3);
+			break;
+		}
+		buf_appendf(b, "%s%s", i ? ", " : "", json_string_value(v));
+	}
+}
+
 static void say_moved(struct retention *r, const json_t *plan)
 {
+	const json_t *moved = json_object_get(plan, "moved");
 	struct buf ids = BUF_INIT;
-	json_t *v;
-	size_t i;
 
-	json_array_foreach(json_object_get(plan, "moved"), i, v)
-		buf_appendf(&ids, "%s%s", i ? ", " : "", json_string_value(v));
+	append_ids(&ids, moved);
 	sayf(r, "%s %zu snapshot%s from backup/ to %s (%s); backup/ keeps the newest, %s", verb(r, "moved", "would move"),
-	     json_array_size(json_object_get(plan, "moved")), json_array_size(json_object_get(plan, "moved")) == 1 ? "" : "s",
+	     json_array_size(moved), json_array_size(moved) == 1 ? "" : "s",
 	     json_string_value(json_object_get(plan, "archive_dir")), buf_str(&ids),
 	     json_string_value(json_object_get(plan, "stays_in_backup")));
 	buf_free(&ids);
@@ -615,19 +642,20 @@ static void say_rescued(struct retention *r, const json_t *rescued)
 
 static void say_deleted(struct retention *r, const char *loc, const json_t *snapshots, const json_t *rescued)
 {
-	struct buf ids = BUF_INIT;
-	json_t *s;
+	const char *kept = json_string_value(json_object_get(rescued, "id"));
+	struct buf text = BUF_INIT;
+	json_t *ids = json_array(), *s;
 	size_t i;
 
 	json_array_foreach(snapshots, i, s) {
 		const char *id = json_string_value(json_object_get(s, "id"));
-		if (strcmp(json_string_value(json_object_get(s, "location")) ?: "", loc) != 0 ||
-		    (json_is_object(rescued) && strcmp(id, json_string_value(json_object_get(rescued, "id"))) == 0))
-			continue;
-		buf_appendf(&ids, "%s%s", ids.len ? ", " : "", id);
+		if (strcmp(json_string_value(json_object_get(s, "location")) ?: "", loc) == 0 && !(kept && strcmp(id, kept) == 0))
+			json_array_append(ids, json_object_get(s, "id"));
 	}
-	sayf(r, "%s %s (%s)", verb(r, "deleted", "would delete"), loc, ids.len ? buf_str(&ids) : "no snapshot");
-	buf_free(&ids);
+	append_ids(&text, ids);
+	sayf(r, "%s %s (%s)", verb(r, "deleted", "would delete"), loc, text.len ? buf_str(&text) : "no snapshot");
+	json_decref(ids);
+	buf_free(&text);
 }
 
 /* Steps 3 to 6.  A dry run says what they would do. */
@@ -982,27 +1010,30 @@ static int retire_tags(struct retention *r, const char *newest, struct cpactl_er
 static int prune_images(struct retention *r, struct cpactl_error *err)
 {
 	json_t *answer = NULL, *v;
-	json_int_t images = 0, bytes = 0;
+	json_int_t deleted = 0, bytes = 0;
 	size_t i;
 
 	if (r->o->dry_run) {
-		/* An estimate: the engine keeps a dangling image a container uses. */
+		/* An estimate: the dangling images there are now, and their size. */
 		if (docker_image_list(r->c, 1, &answer, err) < 0)
 			return -1;
 		json_array_foreach(answer, i, v) {
-			images++;
+			deleted++;
 			bytes += json_integer_value(json_object_get(v, "Size"));
 		}
 	} else {
 		if (docker_image_prune_dangling(r->c, &answer, err) < 0)
 			return -1;
+		/* The engine names every image and layer it deleted. */
 		json_array_foreach(json_object_get(answer, "ImagesDeleted"), i, v)
-			images += json_object_get(v, "Deleted") != NULL;
+			deleted += json_object_get(v, "Deleted") != NULL;
 		bytes = json_integer_value(json_object_get(answer, "SpaceReclaimed"));
 	}
-	json_object_set_new(r->report, "pruned_images", json_pack("{s:I,s:I}", "images", images, "bytes", bytes));
-	sayf(r, "%s %lld dangling image layer%s", verb(r, "pruned", "would prune up to"), (long long)images,
-	     images == 1 ? "" : "s");
+	json_object_set_new(r->report, "pruned_images", json_pack("{s:I,s:I}", "deleted", deleted, "bytes", bytes));
+	if (r->o->dry_run)
+		sayf(r, "would prune %lld dangling image%s", (long long)deleted, deleted == 1 ? "" : "s");
+	else
+		sayf(r, "pruned dangling images: %lld images and layers deleted", (long long)deleted);
 	json_decref(answer);
 	return 0;
 }

@@ -188,11 +188,18 @@ static void test_new_archive_name_is_unique_and_kept(void **state)
 
 	(void)state;
 	assert_string_equal(json_string_value(json_object_get(plan, "archive_dir")), "archive/" STAMP "-4");
+
 	/* A clock set wrong once gave an archive a future name: the new one is
 	 * still the newest, never deleted by its own run. */
 	assert_string_equal(joined(plan, "kept_archives"), "archive/20991231-2359 archive/" STAMP "-4");
 	assert_string_equal(joined(plan, "deleted_archives"),
 			    "archive/" STAMP " archive/" STAMP "-2 archive/" STAMP "-3");
+	json_decref(plan);
+
+	/* After STAMP was deleted, a new archive of the same minute still sorts
+	 * after STAMP-2, the one that stays. */
+	plan = plan_of("20260301-110000@backup 20260301-115900@backup", STAMP "-2 old-backups", 2, &o);
+	assert_string_equal(json_string_value(json_object_get(plan, "archive_dir")), "archive/" STAMP "-3");
 	json_decref(plan);
 }
 
