@@ -55,11 +55,6 @@ static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
 	return 0;
 }
 
-static void on_say(void *ctx, const char *message)
-{
-	say(ctx, "%s", message);
-}
-
 int cmd_archive(struct cli *cli, int argc, char **argv)
 {
 	struct cpactl_error err = CPACTL_ERROR_INIT;
@@ -78,7 +73,7 @@ int cmd_archive(struct cli *cli, int argc, char **argv)
 	if (first < argc)
 		return cli_usage(cli, "unexpected argument '%s'", argv[first]);
 	args.o.cpactl_version = CPACTL_VERSION;
-	args.o.say = on_say;
+	args.o.say = cli_say_message;
 	args.o.ctx = cli;
 	/* The container's name is all archive needs of it: no exec for its version. */
 	if (cli_one_target(cli, 1, &targets, &count, &t, &err) < 0 || deployment_resolve(t, args.root, &d, &err) < 0)
@@ -88,8 +83,9 @@ int cmd_archive(struct cli *cli, int argc, char **argv)
 		goto out;
 	if (journal_refuse_unfinished(&d, &err) < 0)
 		goto out;
-	say(cli, "%s the snapshots of '%s' under '%s', keeping %d archive%s", args.o.dry_run ? "planning to archive" : "archiving",
-	    t->name, d.root, args.o.keep, args.o.keep == 1 ? "" : "s");
+	say(cli, "%s the snapshots of '%s' under '%s', keeping %d archive%s",
+	    args.o.dry_run ? "planning to archive" : "archiving", t->name, d.root, args.o.keep,
+	    args.o.keep == 1 ? "" : "s");
 	if (retention_run(cli->docker, t, &d, &args.o, &report, &err) == 0) {
 		char freed[32];
 		human_bytes((uint64_t)json_integer_value(json_object_get(report, "bytes_freed")), freed, sizeof(freed));

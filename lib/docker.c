@@ -1014,7 +1014,7 @@ int docker_image_remove(struct docker_client *c, const char *ref, struct cpactl_
 			rc = 0;
 			goto out;
 		}
-		*err = e;
+		error_set(err, e.kind, "%s", e.message);
 		goto out;
 	}
 	rc = 0;

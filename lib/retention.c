@@ -649,7 +649,8 @@ static void say_deleted(struct retention *r, const char *loc, const json_t *snap
 
 	json_array_foreach(snapshots, i, s) {
 		const char *id = json_string_value(json_object_get(s, "id"));
-		if (strcmp(json_string_value(json_object_get(s, "location")) ?: "", loc) == 0 && !(kept && strcmp(id, kept) == 0))
+		if (strcmp(json_string_value(json_object_get(s, "location")) ?: "", loc) == 0 &&
+		    !(kept && strcmp(id, kept) == 0))
 			json_array_append(ids, json_object_get(s, "id"));
 	}
 	append_ids(&text, ids);
@@ -658,74 +659,104 @@ static void say_deleted(struct retention *r, const char *loc, const json_t *snap
 	buf_free(&text);
 }
 
-/* Steps 3 to 6.  A dry run says what they would do. */
-static int carry_out(struct retention *r, const json_t *plan, const json_t *snapshots, struct cpactl_error *err)
+/* Steps 3 and 4: the new archive, complete, then the snapshots into it. */
+static int move_snapshots(struct retention *r, const json_t *plan, const json_t *snapshots, struct cpactl_error *err)
 {
-	const json_t *moved = json_object_get(plan, "moved"), *rescued = json_object_get(plan, "rescued");
 	const char *dir = json_string_value(json_object_get(plan, "archive_dir"));
 	json_t *v;
 	size_t i;
 
-	if (json_array_size(moved) && !r->o->dry_run) {
-		if (create_archive(r, plan, snapshots, err) < 0)
+	if (create_archive(r, plan, snapshots, err) < 0)
+		return -1;
+	json_array_foreach(json_object_get(plan, "moved"), i, v) {
+		if (move_snapshot(r, json_string_value(v), "backup", dir, err) < 0)
 			return -1;
-		json_array_foreach(moved, i, v) {
-			if (move_snapshot(r, json_string_value(v), "backup", dir, err) < 0)
-				return -1;
-			if (i == 0)
-				journal_test_kill_point("archive-move");
-		}
-		if (fsync_dir(r->d->backup_dir, err) < 0 || fsync_location(r, dir, err) < 0)
-			return -1;
+		if (i == 0)
+			journal_test_kill_point("archive-move");
 	}
-	if (json_array_size(moved))
+	return fsync_dir(r->d->backup_dir, err) < 0 || fsync_location(r, dir, err) < 0 ? -1 : 0;
+}
+
+/* Step 5: out of the archive about to be deleted, synced before it is. */
+static int rescue(struct retention *r, const json_t *plan, struct cpactl_error *err)
+{
+	const json_t *rescued = json_object_get(plan, "rescued");
+	const char *dir = json_string_value(json_object_get(plan, "archive_dir"));
+	const char *from = json_string_value(json_object_get(rescued, "from"));
+	const char *to = json_string_value(json_object_get(rescued, "to"));
+
+	if (move_snapshot(r, json_string_value(json_object_get(rescued, "id")), from, to, err) < 0 ||
+	    fsync_location(r, from, err) < 0 || fsync_location(r, to, err) < 0)
+		return -1;
+	/* A new archive's README.md has said so from the start. */
+	if ((!dir || strcmp(dir, to) != 0) && readme_add_rescue(r, rescued, err) < 0)
+		return -1;
+	journal_test_kill_point("archive-rescue");
+	return 0;
+}
+
+/* Step 6, for the archive at `loc`: renamed .<name>.deleting and synced, so
+ * that from then on it is no snapshot's home, then removed.  A dry run
+ * counts its bytes but those of a snapshot rescued from it. */
+static int delete_archive(struct retention *r, const char *loc, const json_t *rescued, struct cpactl_error *err)
+{
+	struct buf path = BUF_INIT, doomed = BUF_INIT;
+	int rc = -1;
+
+	buf_appendf(&path, "%s/%s", r->d->root, loc);
+	buf_appendf(&doomed, "%s/.%s.deleting", r->d->archive_dir, loc + strlen(ARCHIVE_PREFIX));
+	if (r->o->dry_run) {
+		r->bytes_freed += tree_bytes(path.data);
+		if (json_is_object(rescued) && strcmp(json_string_value(json_object_get(rescued, "from")), loc) == 0) {
+			struct buf kept = BUF_INIT;
+			buf_appendf(&kept, "%s/%s", path.data, json_string_value(json_object_get(rescued, "id")));
+			r->bytes_freed -= tree_bytes(kept.data);
+			buf_free(&kept);
+		}
+		rc = 0;
+		goto out;
+	}
+	if (renameat2(AT_FDCWD, path.data, AT_FDCWD, doomed.data, RENAME_NOREPLACE) < 0) {
+		error_set_errno(err, errno, ERR_IO, "cannot rename '%s' to '%s'", path.data, doomed.data);
+		goto out;
+	}
+	if (fsync_dir(r->d->archive_dir, err) < 0)
+		goto out;
+	/* A crash from here leaves the .deleting directory to the next run. */
+	journal_test_kill_point("archive-delete");
+	r->bytes_freed += tree_bytes(doomed.data);
+	rc = remove_tree(doomed.data, err);
+out:
+	buf_free(&path);
+	buf_free(&doomed);
+	return rc;
+}
+
+/* Steps 3 to 6.  A dry run says what they would do. */
+static int carry_out(struct retention *r, const json_t *plan, const json_t *snapshots, struct cpactl_error *err)
+{
+	const json_t *rescued = json_object_get(plan, "rescued");
+	int moves = json_array_size(json_object_get(plan, "moved")) > 0;
+	json_t *v;
+	size_t i;
+
+	if (moves && !r->o->dry_run && move_snapshots(r, plan, snapshots, err) < 0)
+		return -1;
+	if (moves)
 		say_moved(r, plan);
+	else if (json_is_string(json_object_get(plan, "stays_in_backup")))
+		sayf(r, "nothing to move: backup/ holds only the newest snapshot");
 	else
-		sayf(r, "nothing to move: backup/ holds %s", json_string_value(json_object_get(plan, "stays_in_backup"))
-								? "only the newest snapshot"
-								: "no snapshot");
+		sayf(r, "nothing to move: backup/ holds no snapshot");
 	if (json_is_object(rescued)) {
-		const char *from = json_string_value(json_object_get(rescued, "from"));
-		const char *to = json_string_value(json_object_get(rescued, "to"));
-		/* Synced before the archive it leaves is deleted. */
-		if (!r->o->dry_run &&
-		    (move_snapshot(r, json_string_value(json_object_get(rescued, "id")), from, to, err) < 0 ||
-		     fsync_location(r, from, err) < 0 || fsync_location(r, to, err) < 0 ||
-		     ((!dir || strcmp(dir, to) != 0) && readme_add_rescue(r, rescued, err) < 0)))
+		if (!r->o->dry_run && rescue(r, plan, err) < 0)
 			return -1;
-		if (!r->o->dry_run)
-			journal_test_kill_point("archive-rescue");
 		say_rescued(r, rescued);
 	}
 	json_array_foreach(json_object_get(plan, "deleted_archives"), i, v) {
-		const char *loc = json_string_value(v);
-		struct buf path = BUF_INIT, doomed = BUF_INIT;
-		int rc = 0;
-
-		buf_appendf(&path, "%s/%s", r->d->root, loc);
-		buf_appendf(&doomed, "%s/.%s.deleting", r->d->archive_dir, loc + strlen(ARCHIVE_PREFIX));
-		if (r->o->dry_run) {
-			r->bytes_freed += tree_bytes(path.data);
-			if (json_is_object(rescued) && strcmp(json_string_value(json_object_get(rescued, "from")), loc) == 0) {
-				struct buf kept = BUF_INIT;
-				buf_appendf(&kept, "%s/%s", path.data, json_string_value(json_object_get(rescued, "id")));
-				r->bytes_freed -= tree_bytes(kept.data);
-				buf_free(&kept);
-			}
-		} else if (renameat2(AT_FDCWD, path.data, AT_FDCWD, doomed.data, RENAME_NOREPLACE) < 0) {
-			rc = error_set_errno(err, errno, ERR_IO, "cannot rename '%s' to '%s'", path.data, doomed.data);
-		} else if ((rc = fsync_dir(r->d->archive_dir, err)) == 0) {
-			/* From here the archive is no snapshot's home: a crash leaves
-			 * the .deleting directory to the next run. */
-			journal_test_kill_point("archive-delete");
-			r->bytes_freed += tree_bytes(doomed.data);
-			rc = remove_tree(doomed.data, err);
-		}
-		buf_free(&path);
-		buf_free(&doomed);
-		if (rc < 0)
+		if (delete_archive(r, json_string_value(v), rescued, err) < 0)
 			return -1;
-		say_deleted(r, loc, snapshots, rescued);
+		say_deleted(r, json_string_value(v), snapshots, rescued);
 	}
 	return 0;
 }
@@ -766,49 +797,27 @@ static int sweep_entry(struct retention *r, DIR *dir, const char *name, int gone
 	return 1;
 }
 
-/* Seals named <ID>.sha256 whose snapshot is gone from everywhere. */
-static long sweep_seals(struct retention *r, const json_t *ids, uint64_t *bytes)
+/* The files of directory parent/sub named <key><suffix>, with a key of
+ * `key_len` characters that `valid` accepts and `keep` does not hold. */
+static long sweep_named(struct retention *r, const char *parent, const char *sub, size_t key_len,
+			const char *suffix, int (*valid)(const char *), const json_t *keep, uint64_t *bytes)
 {
 	struct buf path = BUF_INIT;
 	struct dirent *e;
 	DIR *dir;
 	long removed = 0;
 
-	buf_appendf(&path, "%s/seals", r->d->state_dir);
+	buf_appendf(&path, "%s/%s", parent, sub);
 	dir = opendir(buf_str(&path));
 	buf_free(&path);
 	while (dir && (e = readdir(dir)) != NULL) {
-		char id[SNAPSHOT_ID_LEN + 1];
-		if (strlen(e->d_name) != SNAPSHOT_ID_LEN + 7 || strcmp(e->d_name + SNAPSHOT_ID_LEN, ".sha256") != 0)
+		char key[80];
+		if (key_len >= sizeof(key) || strlen(e->d_name) != key_len + strlen(suffix) ||
+		    strcmp(e->d_name + key_len, suffix) != 0)
 			continue;
-		snprintf(id, sizeof(id), "%.*s", SNAPSHOT_ID_LEN, e->d_name);
-		if (snapshot_id_valid(id))
-			removed += sweep_entry(r, dir, e->d_name, !json_object_get(ids, id), bytes);
-	}
-	if (dir)
-		closedir(dir);
-	return removed;
-}
-
-/* store/images/<hex>.json of images no remaining snapshot holds: a later
- * backup must not find an index whose blobs went. */
-static long sweep_indexes(struct retention *r, const json_t *images, uint64_t *bytes)
-{
-	struct buf path = BUF_INIT;
-	struct dirent *e;
-	DIR *dir;
-	long removed = 0;
-
-	buf_appendf(&path, "%s/images", r->d->store_dir);
-	dir = opendir(buf_str(&path));
-	buf_free(&path);
-	while (dir && (e = readdir(dir)) != NULL) {
-		char hex[SHA256_HEX_LEN + 1];
-		if (strlen(e->d_name) != SHA256_HEX_LEN + 5 || strcmp(e->d_name + SHA256_HEX_LEN, ".json") != 0)
-			continue;
-		snprintf(hex, sizeof(hex), "%.*s", SHA256_HEX_LEN, e->d_name);
-		if (is_hex64(hex))
-			removed += sweep_entry(r, dir, e->d_name, !json_object_get(images, hex), bytes);
+		snprintf(key, sizeof(key), "%.*s", (int)key_len, e->d_name);
+		if (valid(key))
+			removed += sweep_entry(r, dir, e->d_name, !json_object_get(keep, key), bytes);
 	}
 	if (dir)
 		closedir(dir);
@@ -885,11 +894,14 @@ static int sweep(struct retention *r, const json_t *survivors)
 		json_decref(layers);
 		buf_free(&layers_path);
 	}
-	seals = sweep_seals(r, ids, &seal_bytes);
+	/* Seals of snapshots gone from everywhere. */
+	seals = sweep_named(r, r->d->state_dir, "seals", SNAPSHOT_ID_LEN, ".sha256", snapshot_id_valid, ids, &seal_bytes);
 	if (markable) {
-		/* Indexes before blobs: a crash between the two leaves no index
-		 * whose blobs are gone. */
-		indexes = sweep_indexes(r, images, &index_bytes);
+		/* The indexes of images no remaining snapshot holds (a later
+		 * backup must not reuse one whose blobs went), before the blobs:
+		 * a crash between the two leaves no index whose blobs are gone. */
+		indexes = sweep_named(r, r->d->store_dir, "images", SHA256_HEX_LEN, ".json", is_hex64, images,
+				      &index_bytes);
 		removed = sweep_blobs(r, blobs, &blob_bytes);
 	}
 	r->bytes_freed += seal_bytes + index_bytes + blob_bytes;
@@ -935,6 +947,19 @@ static int kept_aside_for_older(const struct retention *r, const char *name, con
 	return match;
 }
 
+/* Records the retirement of `what` ("container", "tag") `name`: done (or
+ * to be done, in a dry run), or refused, with the engine's reason, as a note. */
+static void record_retired(struct retention *r, json_t *done, const char *what, const char *name, int refused,
+			   const struct cpactl_error *e)
+{
+	if (refused) {
+		note(r, "%s '%s' is kept: %s", what, name, e->message);
+		return;
+	}
+	json_array_append_new(done, json_string(name));
+	sayf(r, "%s %s '%s'", verb(r, "retired", "would retire"), what, name);
+}
+
 static int retire_containers(struct retention *r, const char *newest, struct cpactl_error *err)
 {
 	json_t *list = NULL, *ct, *done = json_array();
@@ -960,12 +985,8 @@ static int retire_containers(struct retention *r, const char *newest, struct cpa
 			note(r, "container '%s' is %s: it is not removed", name, state);
 			continue;
 		}
-		if (!r->o->dry_run && docker_container_remove(r->c, id, 0, 1, &e) < 0) {
-			note(r, "container '%s' is kept: %s", name, e.message);
-			continue;
-		}
-		json_array_append_new(done, json_string(name));
-		sayf(r, "%s container '%s'", verb(r, "retired", "would retire"), name);
+		record_retired(r, done, "container", name, !r->o->dry_run && docker_container_remove(r->c, id, 0, 1, &e) < 0,
+			       &e);
 	}
 	json_decref(list);
 	return 0;
@@ -995,12 +1016,7 @@ static int retire_tags(struct retention *r, const char *newest, struct cpactl_er
 				continue;
 			/* The engine refuses the last tag of an image a container
 			 * uses: a note, the tag stays. */
-			if (!r->o->dry_run && docker_image_remove(r->c, name, &e) < 0) {
-				note(r, "tag '%s' is kept: %s", name, e.message);
-				continue;
-			}
-			json_array_append_new(done, json_string(name));
-			sayf(r, "%s tag '%s'", verb(r, "retired", "would retire"), name);
+			record_retired(r, done, "tag", name, !r->o->dry_run && docker_image_remove(r->c, name, &e) < 0, &e);
 		}
 	}
 	json_decref(list);
