@@ -138,6 +138,11 @@ void say(const struct cli *cli, const char *fmt, ...)
 	va_end(ap);
 }
 
+void cli_say_message(void *ctx, const char *message)
+{
+	say(ctx, "%s", message);
+}
+
 void debug(const struct cli *cli, const char *fmt, ...)
 {
 	va_list ap;

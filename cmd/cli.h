@@ -78,6 +78,8 @@ int cli_docker(struct cli *cli, struct cpactl_error *err);
 void say(const struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void debug(const struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* say() as the message callback of a lib/ operation: ctx is the struct cli. */
+void cli_say_message(void *ctx, const char *message);
 
 /* Reports a usage error for the current verb and returns EXIT_USAGE. */
 int cli_usage(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -143,6 +145,8 @@ extern const struct cli_option rollback_options[];
 int cmd_list(struct cli *cli, int argc, char **argv);
 int cmd_verify(struct cli *cli, int argc, char **argv);
 int cmd_config(struct cli *cli, int argc, char **argv);
+int cmd_archive(struct cli *cli, int argc, char **argv);
+extern const struct cli_option archive_options[];
 extern const struct cli_option discover_options[];
 extern const struct cli_option backup_options[];
 extern const struct cli_option list_options[];

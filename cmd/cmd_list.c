@@ -40,15 +40,14 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 			const char *loc = json_string_value(json_object_get(item, "location"));
 			human_bytes((uint64_t)json_integer_value(json_object_get(item, "bytes")), size, sizeof(size));
 			human_bytes((uint64_t)json_integer_value(json_object_get(item, "new_bytes")), added, sizeof(added));
-			fprintf(stderr, "%-16s %-21s %-9s %-10s %-10s %-8s %s%s%s\n",
+			fprintf(stderr, "%-16s %-21s %-9s %-10s %-10s %-8s %s%s%s%s\n",
 				json_string_value(json_object_get(item, "id")),
 				json_string_value(json_object_get(item, "created")) ?: "?",
 				json_string_value(json_object_get(item, "version")) ?: "?", size, added,
 				json_is_true(json_object_get(item, "offline")) ? "yes" : "no",
 				json_string_value(json_object_get(item, "image")) ?: "?",
-				loc && loc[0] == 'a' ? "  [" : "", loc && loc[0] == 'a' ? loc : "");
-			if (loc && loc[0] == 'a')
-				fputs("]", stderr);
+				loc && loc[0] == 'a' ? "  [" : "", loc && loc[0] == 'a' ? loc : "",
+				loc && loc[0] == 'a' ? "]" : "");
 		}
 	}
 out:

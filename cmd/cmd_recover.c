@@ -54,11 +54,6 @@ static char *aside_container(struct cli *cli)
 	return found;
 }
 
-static void on_say(void *ctx, const char *message)
-{
-	say(ctx, "%s", message);
-}
-
 int cmd_recover(struct cli *cli, int argc, char **argv)
 {
 	struct cpactl_error err = CPACTL_ERROR_INIT;
@@ -99,7 +94,7 @@ int cmd_recover(struct cli *cli, int argc, char **argv)
 	}
 	if (lock_acquire(d.lock_path, "recover", args.wait, &lock, &err) < 0 || cli_docker(cli, &err) < 0)
 		goto out;
-	recover_run(cli->docker, &d, on_say, cli, &report, &err);
+	recover_run(cli->docker, &d, cli_say_message, cli, &report, &err);
 out:
 	lock_release(&lock);
 	deployment_release(&d);

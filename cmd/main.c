@@ -80,6 +80,18 @@ const struct verb verbs[] = {
 	  "part against the manifest and every image blob against its name, and names\n"
 	  "exactly what is missing or corrupt.  Exits 3 when anything is.",
 	  verify_options, cmd_verify },
+	{ "archive", "move old snapshots aside, keep the newest archives, free the space",
+	  "[--container NAME] [--root DIR] [--keep N] [--prune-images] [--dry-run] [--wait SECONDS] [--json]",
+	  "Moves every snapshot of ROOT/backup but the newest into a new\n"
+	  "ROOT/archive/<YYYYmmdd-HHMM> with a README.md and the listing of backup/ before,\n"
+	  "keeps the newest N archives (default 2) and deletes the older ones, then removes\n"
+	  "the image blobs, index files and seals no remaining snapshot needs, and the\n"
+	  "stopped NAME-cpactl-prev/failed-<ID> containers and cpactl-rollback tags of\n"
+	  "snapshots older than the one left in backup/.  The last snapshot that can be\n"
+	  "rolled back to offline is always kept.  The live config.yaml, the auth dir and\n"
+	  "the running container are never touched.  A crash at any point is finished by\n"
+	  "the next run.",
+	  archive_options, cmd_archive },
 	{ "config", "show the history of config.yaml, diff it against the live file",
 	  "log|diff|show [REV|ID]... [--container NAME] [--root DIR] [--show-secrets] [--json]",
 	  "The config history is a git repository under ROOT/.cpactl/history that\n"

@@ -6,7 +6,7 @@
 # The verbs and options below are written out by hand; they must match
 # `cpactl --help` and `cpactl help VERB` exactly (tests/docs_check.sh checks it).
 
-_cpactl_verbs="discover status backup upgrade rollback recover list verify config help"
+_cpactl_verbs="discover status backup upgrade rollback recover list verify archive config help"
 _cpactl_global_opts="--json --host --container --quiet --verbose --help --version"
 _cpactl_discover_opts="--no-version"
 _cpactl_status_opts="--timeout"
@@ -16,6 +16,7 @@ _cpactl_rollback_opts="--auth --yes --dry-run --no-backup --timeout --root --wai
 _cpactl_recover_opts="--root --wait"
 _cpactl_list_opts="--root"
 _cpactl_verify_opts="--root"
+_cpactl_archive_opts="--root --keep --prune-images --dry-run --wait"
 _cpactl_config_opts="--root --show-secrets"
 _cpactl_config_subcommands="log diff show"
 
@@ -112,7 +113,7 @@ _cpactl() {
             ((i++))
             ;;
         --container=* | --root=*) list_args+=("$w") ;;
-        --timeout | --wait | --image | --test-port) ((i++)) ;;
+        --timeout | --wait | --image | --test-port | --keep) ((i++)) ;;
         --) ;;
         -*) ;;
         *)
@@ -136,9 +137,9 @@ _cpactl() {
         compopt -o filenames 2>/dev/null
         COMPREPLY=($(compgen -d -- "$cur"))
         ;;
-    --timeout | --wait | --image | --test-port)
+    --timeout | --wait | --image | --test-port | --keep)
         # Free values: seconds, a port, an image reference (listing the engine's
-        # images would need docker; not worth it here).
+        # images would need docker; not worth it here), a count.
         ;;
     *)
         case $cur in
@@ -156,7 +157,7 @@ _cpactl() {
             compopt -o filenames 2>/dev/null
             COMPREPLY=($(compgen -P "$prefix" -d -- "${cur#--root=}"))
             ;;
-        --timeout=* | --wait=* | --image=* | --test-port=*)
+        --timeout=* | --wait=* | --image=* | --test-port=* | --keep=*)
             ;;
         -*)
             opts=$_cpactl_global_opts
@@ -169,6 +170,7 @@ _cpactl() {
             recover) opts="$opts $_cpactl_recover_opts" ;;
             list) opts="$opts $_cpactl_list_opts" ;;
             verify) opts="$opts $_cpactl_verify_opts" ;;
+            archive) opts="$opts $_cpactl_archive_opts" ;;
             config) opts="$opts $_cpactl_config_opts" ;;
             esac
             COMPREPLY=($(compgen -W "$opts" -- "$cur"))

@@ -51,7 +51,7 @@ function __cpactl_operands
             continue
         end
         switch $t
-            case -H --host --container --root --timeout --wait --image --test-port
+            case -H --host --container --root --timeout --wait --image --test-port --keep
                 set skip 1
             case '-*'
             case '*'
@@ -103,7 +103,7 @@ function __cpactl_hosts
     end
 end
 
-set -l verbs discover status backup upgrade rollback recover list verify config help
+set -l verbs discover status backup upgrade rollback recover list verify archive config help
 
 complete -c cpactl -f
 complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a discover -d 'find every CPA container and describe it'
@@ -114,9 +114,10 @@ complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a rollback -d 'b
 complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a recover -d 'finish or undo an upgrade or rollback that a crash interrupted'
 complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a list -d 'list the snapshots of a deployment'
 complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a verify -d 're-hash snapshots and name what is missing or corrupt'
+complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a archive -d 'move old snapshots aside, keep the newest archives, free the space'
 complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a config -d 'show the history of config.yaml, diff it against the live file'
 complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a help -d 'show the help of a verb'
-complete -c cpactl -n '__cpactl_at_operand help 0' -a 'discover status backup upgrade rollback recover list verify config'
+complete -c cpactl -n '__cpactl_at_operand help 0' -a 'discover status backup upgrade rollback recover list verify archive config'
 
 # Global options.
 complete -c cpactl -l json -d 'print one JSON document on stdout (also on failure)'
@@ -133,13 +134,13 @@ complete -c cpactl -n '__fish_seen_subcommand_from discover' -l no-version -d 'd
 # status
 complete -c cpactl -n '__fish_seen_subcommand_from status' -l timeout -x -d 'deadline of each API probe in seconds (default 5)'
 
-# backup, upgrade, rollback, recover, list, verify, config: the deployment root
-complete -c cpactl -n '__fish_seen_subcommand_from backup upgrade rollback recover list verify config' -l root -x -a '(__fish_complete_directories)' -d 'deployment root'
+# backup, upgrade, rollback, recover, list, verify, archive, config: the deployment root
+complete -c cpactl -n '__fish_seen_subcommand_from backup upgrade rollback recover list verify archive config' -l root -x -a '(__fish_complete_directories)' -d 'deployment root'
 
 # backup
 complete -c cpactl -n '__fish_seen_subcommand_from backup' -l no-image -d 'do not save the image (no offline restore)'
 complete -c cpactl -n '__fish_seen_subcommand_from backup' -l no-config -d 'go on when config.yaml cannot be read'
-complete -c cpactl -n '__fish_seen_subcommand_from backup upgrade rollback recover' -l wait -x -d 'wait this long for the lock (seconds)'
+complete -c cpactl -n '__fish_seen_subcommand_from backup upgrade rollback recover archive' -l wait -x -d 'wait this long for the lock (seconds)'
 
 # upgrade
 complete -c cpactl -n '__fish_seen_subcommand_from upgrade' -l image -x -d 'target image: a tag or a digest (default: same repository, tag latest)'
@@ -163,6 +164,10 @@ complete -c cpactl -n '__fish_seen_subcommand_from rollback' -s y -l yes -d 'rep
 complete -c cpactl -n '__fish_seen_subcommand_from rollback' -s n -l dry-run -d 'check the snapshot and print what would change, change nothing'
 complete -c cpactl -n '__fish_seen_subcommand_from rollback' -l no-backup -d 'skip the snapshot of the current state (not with --auth)'
 complete -c cpactl -n '__fish_seen_subcommand_from rollback' -l timeout -x -d 'deadline for the restored release to serve /v1/models in seconds (default 60)'
+# archive
+complete -c cpactl -n '__fish_seen_subcommand_from archive' -l keep -x -d 'archive directories to keep (default 2)'
+complete -c cpactl -n '__fish_seen_subcommand_from archive' -l prune-images -d "also remove the engine's dangling images"
+complete -c cpactl -n '__fish_seen_subcommand_from archive' -l dry-run -d 'print the plan, change nothing'
 
 # verify [ID]
 complete -c cpactl -n '__cpactl_at_operand verify 0' -x -a '(__cpactl_snapshots)' -d 'snapshot'

@@ -72,6 +72,7 @@ _cpactl() {
     'recover:finish or undo an upgrade or rollback that a crash interrupted'
     'list:list the snapshots of a deployment'
     'verify:re-hash snapshots and name what is missing or corrupt'
+    'archive:move old snapshots aside, keep the newest archives, free the space'
     'config:show the history of config.yaml, diff it against the live file'
     'help:show the help of a verb'
   )
@@ -140,6 +141,14 @@ _cpactl() {
           _arguments $global_opts \
             '--root=[deployment root]:directory:_files -/' \
             '1::snapshot id:_cpactl_snapshots' && ret=0
+          ;;
+        archive)
+          _arguments $global_opts \
+            '--root=[deployment root]:directory:_files -/' \
+            '--keep=[archive directories to keep (default 2)]:count' \
+            "--prune-images[also remove the engine's dangling images]" \
+            '--dry-run[print the plan, change nothing]' \
+            '--wait=[wait this long for the lock]:seconds' && ret=0
           ;;
         config)
           _arguments $global_opts \

@@ -413,9 +413,10 @@ static int engine_error(long status, const struct buf *body, const char *what,
 	return -1;
 }
 
-int docker_call_json(struct docker_client *c, const char *method, const char *path,
-		     json_t *body, const char *what, json_t **out, long *status_out,
-		     struct cpactl_error *err)
+/* docker_call_json() with a deadline of its own (0: the client default). */
+static int call_json_within(struct docker_client *c, const char *method, const char *path, json_t *body,
+			    const char *what, long timeout_ms, json_t **out, long *status_out,
+			    struct cpactl_error *err)
 {
 	struct docker_request req = { 0 };
 	struct buf response = BUF_INIT, error_body = BUF_INIT;
@@ -428,6 +429,7 @@ int docker_call_json(struct docker_client *c, const char *method, const char *pa
 	req.method = method;
 	req.path = path;
 	req.response = &response;
+	req.timeout_ms = timeout_ms;
 	if (body) {
 		text = json_dumps(body, JSON_COMPACT);
 		if (!text) {
@@ -461,6 +463,13 @@ out:
 	buf_free(&response);
 	buf_free(&error_body);
 	return rc;
+}
+
+int docker_call_json(struct docker_client *c, const char *method, const char *path,
+		     json_t *body, const char *what, json_t **out, long *status_out,
+		     struct cpactl_error *err)
+{
+	return call_json_within(c, method, path, body, what, 0, out, status_out, err);
 }
 
 /* --- connecting ---------------------------------------------------------- */
@@ -993,6 +1002,61 @@ int docker_network_connect(struct docker_client *c, const char *network, const c
 }
 
 /* --- images --------------------------------------------------------------- */
+
+/* The engine's filters parameter for dangling images, {"dangling":["true"]}. */
+#define DANGLING_FILTER "filters=%7B%22dangling%22%3A%5B%22true%22%5D%7D"
+
+int docker_image_list(struct docker_client *c, int dangling_only, json_t **out, struct cpactl_error *err)
+{
+	const char *path = dangling_only ? "/images/json?" DANGLING_FILTER : "/images/json";
+
+	if (docker_call_json(c, "GET", path, NULL, NULL, out, NULL, err) < 0)
+		return -1;
+	if (!json_is_array(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		return error_set(err, ERR_ENGINE, "the docker engine's image list is not an array");
+	}
+	return 0;
+}
+
+int docker_image_remove(struct docker_client *c, const char *ref, struct cpactl_error *err)
+{
+	struct buf path = BUF_INIT, name = BUF_INIT;
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+	int rc = -1;
+
+	if (path_for(&path, "/images/%s?force=0&noprune=0", ref) < 0 || buf_appendf(&name, "image '%s'", ref) < 0) {
+		error_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (docker_call_json(c, "DELETE", path.data, NULL, name.data, NULL, NULL, &e) < 0) {
+		if (e.kind == ERR_NOT_FOUND) {
+			rc = 0;
+			goto out;
+		}
+		error_set(err, e.kind, "%s", e.message);
+		goto out;
+	}
+	rc = 0;
+out:
+	buf_free(&path);
+	buf_free(&name);
+	return rc;
+}
+
+int docker_image_prune_dangling(struct docker_client *c, json_t **out, struct cpactl_error *err)
+{
+	/* Pruning walks every image: more than the default deadline. */
+	if (call_json_within(c, "POST", "/images/prune?" DANGLING_FILTER, NULL, NULL, 300000, out, NULL, err) < 0)
+		return -1;
+	if (!json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		return error_set(err, ERR_ENGINE, "the docker engine's answer to an image prune is not a JSON object");
+	}
+	return 0;
+}
 
 struct progress_relay {
 	docker_progress_fn progress;

@@ -135,6 +135,17 @@ int docker_network_connect(struct docker_client *c, const char *network, const c
 int docker_image_inspect(struct docker_client *c, const char *ref, json_t **out,
 			 struct cpactl_error *err);
 
+/* GET /images/json: every image (tagged or not) with its RepoTags and Size;
+ * with dangling_only, only the untagged images no other image builds on. */
+int docker_image_list(struct docker_client *c, int dangling_only, json_t **out, struct cpactl_error *err);
+/* DELETE /images/{ref} without force: removes a tag (and the image when it
+ * was its last tag).  A missing image is success; an image a container uses
+ * is refused by the engine (ERR_ENGINE with its message, a 409). */
+int docker_image_remove(struct docker_client *c, const char *ref, struct cpactl_error *err);
+/* POST /images/prune with the filter dangling=true; *out receives
+ * {"ImagesDeleted": [...] or null, "SpaceReclaimed": bytes}. */
+int docker_image_prune_dangling(struct docker_client *c, json_t **out, struct cpactl_error *err);
+
 /* Progress callback of pull and load: each JSON message of the stream. */
 typedef void (*docker_progress_fn)(void *ctx, json_t *message);
 

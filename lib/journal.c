@@ -76,17 +76,16 @@ int journal_refuse_unfinished(const struct deployment *d, struct cpactl_error *e
 
 	if (journal_load(d, &existing, err) < 0)
 		return -1;
-	if (existing) {
-		error_set(err, ERR_LOCKED,
-			  "an earlier '%s' (id %s) did not finish: it stopped at step '%s'; run 'cpactl "
-			  "recover' first",
-			  json_string_value(json_object_get(existing, "operation")) ?: "?",
-			  json_string_value(json_object_get(existing, "id")) ?: "?",
-			  json_string_value(json_object_get(existing, "step")) ?: "?");
-		json_decref(existing);
-		return -1;
-	}
-	return 0;
+	if (!existing)
+		return 0;
+	error_set(err, ERR_LOCKED,
+		  "an earlier '%s' (id %s) did not finish: it stopped at step '%s'; run 'cpactl "
+		  "recover' first",
+		  json_string_value(json_object_get(existing, "operation")) ?: "?",
+		  json_string_value(json_object_get(existing, "id")) ?: "?",
+		  json_string_value(json_object_get(existing, "step")) ?: "?");
+	json_decref(existing);
+	return -1;
 }
 
 int journal_begin(const struct deployment *d, const char *operation, const char *id,
@@ -123,16 +122,21 @@ int journal_adopt(const struct deployment *d, struct journal *j, struct cpactl_e
 
 int journal_step(struct journal *j, const char *step, struct cpactl_error *err)
 {
-	const char *kill_at = getenv("CPACTL_TEST_KILL_AT");
-
 	json_object_set_new(j->doc, "step", json_string(step));
 	json_array_append_new(json_object_get(j->doc, "steps"), json_string(step));
 	if (write_journal(j->path, j->doc, err) < 0)
 		return -1;
+	journal_test_kill_point(step);
+	return 0;
+}
+
+void journal_test_kill_point(const char *step)
+{
+	const char *kill_at = getenv("CPACTL_TEST_KILL_AT");
+
 	/* The test-only switch: die here, exactly as a power cut would. */
 	if (kill_at && strcmp(kill_at, step) == 0)
 		raise(SIGKILL);
-	return 0;
 }
 
 void journal_set(struct journal *j, const char *key, json_t *value)

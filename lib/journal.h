@@ -10,8 +10,9 @@
  * `cpactl recover` reads it.
  *
  * Test-only switch: when CPACTL_TEST_KILL_AT names a step, cpactl kills
- * itself with SIGKILL right after journaling that step, so the test suite can
- * prove recovery from every step boundary.
+ * itself with SIGKILL right after journaling that step (or at a named point
+ * of an operation that needs no journal), so the test suite can prove
+ * recovery from every step boundary.
  */
 #ifndef CPACTL_JOURNAL_H
 #define CPACTL_JOURNAL_H
@@ -47,6 +48,12 @@ const char *journal_get_string(const struct journal *j, const char *key);
 int journal_finish(struct journal *j, const char *outcome, struct cpactl_error *err);
 
 void journal_release(struct journal *j);
+
+/* The test-only switch: SIGKILL when CPACTL_TEST_KILL_AT names `step`.
+ * journal_step() calls it after writing each step; operations that are safe
+ * by construction without a journal (archive) call it at their own named
+ * points. */
+void journal_test_kill_point(const char *step);
 
 /* The unfinished operation of a deployment, or *out NULL when there is none. */
 int journal_load(const struct deployment *d, json_t **out, struct cpactl_error *err);

@@ -212,22 +212,24 @@ static int prepare_image(struct rollback *r, struct cpactl_error *err)
 		rc = 0;
 		goto out;
 	}
-	/* The same tag name backup gives. */
-	buf_appendf(&tag, "%.100s-%s", r->t->name, r->snap_id);
-	for (size_t i = 0; i < tag.len; i++)
-		if (!(tag.data[i] == '_' || tag.data[i] == '.' || tag.data[i] == '-' ||
-		      (tag.data[i] >= '0' && tag.data[i] <= '9') || (tag.data[i] >= 'a' && tag.data[i] <= 'z') ||
-		      (tag.data[i] >= 'A' && tag.data[i] <= 'Z')))
-			tag.data[i] = '-';
+	/* The same tag backup gives. */
+	{
+		char *full = snapshot_rollback_tag(r->t->name, r->snap_id);
+		const char *colon = full ? strchr(full, ':') : NULL;
+		if (!colon) {
+			free(full);
+			error_set(err, ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		buf_append_str(&tag, colon + 1);
+		r->image_ref = full;
+	}
 	eid = docker_escape(r->image_id);
 	erepo = docker_escape(ROLLBACK_REPO);
 	etag = docker_escape(tag.data);
 	if (!eid || !erepo || !etag || buf_appendf(&path, "/images/%s/tag?repo=%s&tag=%s", eid, erepo, etag) < 0 ||
 	    docker_call_json(r->c, "POST", path.data, NULL, "image", NULL, NULL, err) < 0)
 		goto out;
-	buf_reset(&path);
-	buf_appendf(&path, "%s:%s", ROLLBACK_REPO, tag.data);
-	r->image_ref = buf_detach(&path);
 	if (ref)
 		sayf(r, "note: '%s' names another image now; the container will run '%s', the same image as in "
 			"the snapshot",

@@ -672,32 +672,43 @@ static int seal(const struct deployment *d, const char *id, const char *manifest
 	return rc;
 }
 
-static void tag_image(struct docker_client *c, const struct cpa_target *t, const char *id,
-		      struct snapshot_result *r)
+char *snapshot_rollback_tag(const char *container, const char *id)
 {
-	struct buf tag = BUF_INIT, path = BUF_INIT;
-	struct cpactl_error e = CPACTL_ERROR_INIT;
-	char *eid = docker_escape(t->image_id), *etag;
+	struct buf tag = BUF_INIT;
 
 	/* Tags are [A-Za-z0-9_.-]; container names are too, but keep them short. */
-	buf_appendf(&tag, "%.100s-%s", t->name, id);
-	for (size_t i = 0; i < tag.len; i++)
+	if (buf_appendf(&tag, "%s:%.100s-%s", ROLLBACK_REPO, container, id) < 0) {
+		buf_free(&tag);
+		return NULL;
+	}
+	for (size_t i = sizeof(ROLLBACK_REPO); i < tag.len; i++)
 		if (!(tag.data[i] == '_' || tag.data[i] == '.' || tag.data[i] == '-' ||
 		      (tag.data[i] >= '0' && tag.data[i] <= '9') || (tag.data[i] >= 'a' && tag.data[i] <= 'z') ||
 		      (tag.data[i] >= 'A' && tag.data[i] <= 'Z')))
 			tag.data[i] = '-';
-	etag = docker_escape(buf_str(&tag));
+	return buf_detach(&tag);
+}
+
+static void tag_image(struct docker_client *c, const struct cpa_target *t, const char *id,
+		      struct snapshot_result *r)
+{
+	struct buf path = BUF_INIT;
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+	char *full = snapshot_rollback_tag(t->name, id);
+	char *eid = docker_escape(t->image_id), *etag = NULL;
+
+	if (full)
+		etag = docker_escape(full + sizeof(ROLLBACK_REPO));
 	if (eid && etag && buf_appendf(&path, "/images/%s/tag?repo=%s&tag=%s", eid, ROLLBACK_REPO, etag) == 0 &&
 	    docker_call_json(c, "POST", path.data, NULL, "image", NULL, NULL, &e) == 0) {
-		struct buf full = BUF_INIT;
-		buf_appendf(&full, "%s:%s", ROLLBACK_REPO, tag.data);
-		r->rollback_tag = buf_detach(&full);
+		r->rollback_tag = full;
+		full = NULL;
 	} else {
 		warn_add(r, "the image could not be tagged for rollback: %s", e.message);
 	}
+	free(full);
 	free(eid);
 	free(etag);
-	buf_free(&tag);
 	buf_free(&path);
 }
 
@@ -882,7 +893,7 @@ void snapshot_sweep(const struct deployment *d)
 
 /* --- listing and verifying ------------------------------------------------------ */
 
-static int is_snapshot_id(const char *name)
+int snapshot_id_valid(const char *name)
 {
 	if (strlen(name) != SNAPSHOT_ID_LEN || name[8] != '-')
 		return 0;
@@ -911,7 +922,7 @@ static void add_snapshots_in(const char *dir, const char *location, const char *
 		int offline;
 		size_t i;
 
-		if (!is_snapshot_id(e->d_name))
+		if (!snapshot_id_valid(e->d_name))
 			continue;
 		path = path_join(dir, e->d_name);
 		mpath = path ? path_join(path, "manifest.json") : NULL;

@@ -87,6 +87,14 @@ int snapshot_commit_config(const struct deployment *d, const char *snapshot_path
 			   const struct cpa_target *t, const char *why, char oid[41], int *committed,
 			   struct cpactl_error *err);
 
+/* 1 when `name` has the form of a snapshot id, YYYYmmdd-HHMMSS. */
+int snapshot_id_valid(const char *name);
+
+/* The rollback tag of snapshot `id` of `container`:
+ * cpactl-rollback:<container>-<ID>, the container name cut to 100 characters
+ * and every character a tag cannot hold replaced by '-'.  malloc'd. */
+char *snapshot_rollback_tag(const char *container, const char *id);
+
 /* Removes leftovers of interrupted backups (call with the lock held). */
 void snapshot_sweep(const struct deployment *d);
 
