@@ -9,7 +9,8 @@ load helpers
 
 setup_file() {
 	. "$BATS_TEST_DIRNAME/../engine.sh"
-	export PORT TP ROOT SNAP PORT2
+	export PORT TP ROOT SNAP PORT2 PORT3
+	PORT3=$(free_port)
 	PORT=$(free_port)
 	TP=$(free_port)
 	PORT2=$(free_port)
@@ -191,16 +192,33 @@ prod_id() {
 	docker ps -aq --filter name=rb-blob | xargs -r docker rm -f >/dev/null
 }
 
-@test "a snapshot moved to archive/ is found and restored" {
-	cpactl_run backup --container rb-prod --json
-	local id
-	id=$(jqo .id)
-	mkdir -p "$ROOT/archive/20260101-0000"
-	mv "$ROOT/backup/$id" "$ROOT/archive/20260101-0000/"
-	cpactl_run rollback "$id" --container rb-prod --yes --json
+@test "rollback before and after cpactl archive: an archived snapshot is restored from archive/" {
+	local name=ra-prod port=$PORT3 dir snap b
+	deploy "$name" v7.1.0 -p "127.0.0.1:$port:8317"
+	dir="$BATS_FILE_TMPDIR/$name"
+	wait_port "$port"
+	snap=$("$CPACTL" upgrade --container "$name" --image eceasy/cli-proxy-api:v7.2.0 --no-pull --yes \
+		--test-port "$TP" --timeout 15 --json 2>/dev/null | jq -r .snapshot)
+	# Before: back to v7.1.0 through the kept container.
+	cpactl_run rollback "$snap" --container "$name" --yes --json
 	[ "$status" -eq 0 ] || { show; false; }
-	[ "$(jqo .location)" = archive/20260101-0000 ]
-	[ "$(served_version)" = v7.1.0 ]
+	[ "$(jqo .location)" = backup ]
+	b=$(jqo .backup)
+	[ "$(served_version "$port")" = v7.1.0 ]
+	cpactl_run archive --container "$name" --keep 2 --json
+	[ "$status" -eq 0 ] || { show; false; }
+	[ -d "$dir/backup/$b" ] && [ ! -e "$dir/backup/$snap" ]
+	# After: forward to v7.2.0 (the newest, in backup/), then back to the archived one.
+	cpactl_run rollback "$b" --container "$name" --yes --json
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(served_version "$port")" = v7.2.0 ]
+	cpactl_run rollback "$snap" --container "$name" --yes --json
+	[ "$status" -eq 0 ] || { show; false; }
+	[[ "$(jqo .location)" == archive/* ]] || { show; false; }
+	[ "$(served_version "$port")" = v7.1.0 ]
+	cpactl_run verify --container "$name"
+	[ "$status" -eq 0 ] || { show; false; }
+	docker ps -aq --filter "name=$name" | xargs -r docker rm -f >/dev/null
 }
 
 # --- killed at every step boundary ------------------------------------------
