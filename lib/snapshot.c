@@ -579,32 +579,79 @@ static void format_time(time_t when, const char *fmt, char *out, size_t len)
 	strftime(out, len, fmt, &tm);
 }
 
+/* The time of the newest snapshot id anywhere (backup/ or archive/), or 0.
+ * reserve_id starts after it: an id taken by moving on a second runs ahead of
+ * the clock, and once that snapshot is archived the clock would hand the
+ * same id out again, or an id older than the newest, breaking "newest wins". */
+static time_t newest_id_time(const struct deployment *d, json_t **ids)
+{
+	struct cpactl_error ignored = { 0 };
+	json_t *list = NULL, *item;
+	size_t i;
+	time_t newest = 0;
+
+	*ids = json_object();
+	if (snapshot_list(d, &list, &ignored) < 0) {
+		error_clear(&ignored);
+		return 0;
+	}
+	json_array_foreach(list, i, item) {
+		const char *id = json_string_value(json_object_get(item, "id"));
+		struct tm tm = { 0 };
+		const char *end;
+		time_t when;
+		if (!id)
+			continue;
+		if (*ids)
+			json_object_set_new(*ids, id, json_true());
+		end = strptime(id, "%Y%m%d-%H%M%S", &tm);
+		if (!end || *end)
+			continue;
+		when = timegm(&tm);
+		if (when > newest)
+			newest = when;
+	}
+	json_decref(list);
+	return newest;
+}
+
 /* Reserves a unique id: backup/.<ID>.tmp is created exclusively; an id
- * already taken (same second) moves on to the next second. */
+ * already taken (same second, or held by an archived snapshot) moves on to
+ * the next second.  Ids only grow: they sort by time everywhere. */
 static int reserve_id(const struct deployment *d, char id[32], char **tmpdir, struct cpactl_error *err)
 {
-	time_t when = time(NULL);
+	json_t *taken_ids = NULL;
+	time_t when = time(NULL), newest = newest_id_time(d, &taken_ids);
+	int rc = -1;
 
+	if (newest >= when)
+		when = newest + 1;
 	for (int tries = 0; tries < 120; tries++, when++) {
 		struct buf final = BUF_INIT, tmp = BUF_INIT;
 		struct stat st;
 		format_time(when, "%Y%m%d-%H%M%S", id, 32);
 		buf_appendf(&final, "%s/%s", d->backup_dir, id);
 		buf_appendf(&tmp, "%s/.%s.tmp", d->backup_dir, id);
-		int taken = stat(buf_str(&final), &st) == 0;
+		int taken = json_object_get(taken_ids, id) != NULL || stat(buf_str(&final), &st) == 0;
 		if (taken || mkdir(buf_str(&tmp), 0700) < 0) {
 			int e = taken ? EEXIST : errno;
 			buf_free(&final);
 			buf_free(&tmp);
-			if (e != EEXIST && e != 0)
-				return error_set_errno(err, e, ERR_IO, "cannot create a snapshot in '%s'", d->backup_dir);
+			if (e != EEXIST && e != 0) {
+				rc = error_set_errno(err, e, ERR_IO, "cannot create a snapshot in '%s'", d->backup_dir);
+				goto out;
+			}
 			continue;
 		}
 		buf_free(&final);
 		*tmpdir = buf_detach(&tmp);
-		return 0;
+		rc = 0;
+		goto out;
 	}
-	return error_set(err, ERR_IO, "no free snapshot id in '%s'", d->backup_dir);
+	rc = error_set(err, ERR_IO, "no free snapshot id in '%s'", d->backup_dir);
+out:
+	json_decref(taken_ids);
+	return rc;
 }
 
 static char *baseline_md(const struct cpa_target *t, const char *id)
