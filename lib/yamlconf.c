@@ -277,3 +277,161 @@ out:
 	yaml_parser_delete(&parser);
 	return rc;
 }
+
+/* --- where keys are written ------------------------------------------------ */
+
+/* One open container of the key walk.  `path` is the dotted path of the
+ * mapping (NULL inside a sequence: nothing below is listed); `key` the key
+ * waiting for its value. */
+struct key_frame {
+	int is_mapping;
+	int expect_key;
+	char *path;
+	char *key;
+};
+
+static char *join_path(const char *parent, const char *key)
+{
+	size_t a = parent ? strlen(parent) : 0, b = strlen(key);
+	char *s = malloc(a + b + 2);
+
+	if (!s)
+		return NULL;
+	if (a) {
+		memcpy(s, parent, a);
+		s[a] = '.';
+		memcpy(s + a + 1, key, b + 1);
+	} else {
+		memcpy(s, key, b + 1);
+	}
+	return s;
+}
+
+/* The path of a container opened as the value of the innermost frame's key,
+ * or NULL when it is not reachable through mappings only. */
+static char *child_path(struct key_frame *stack, int depth)
+{
+	struct key_frame *top;
+
+	if (depth == 0)
+		return strdup("");
+	top = &stack[depth - 1];
+	if (!top->is_mapping || !top->path || !top->key)
+		return NULL;
+	return join_path(top->path, top->key);
+}
+
+/* A value (scalar, alias or a whole container) was placed in the innermost
+ * frame: a mapping now waits for its next key. */
+static void value_placed(struct key_frame *stack, int depth)
+{
+	if (depth > 0 && stack[depth - 1].is_mapping) {
+		free(stack[depth - 1].key);
+		stack[depth - 1].key = NULL;
+		stack[depth - 1].expect_key = 1;
+	}
+}
+
+int yaml_key_lines(const char *data, size_t len, json_t **lines, json_t **duplicates,
+		   struct cpactl_error *err)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	struct key_frame stack[MAX_DEPTH];
+	int depth = 0, done = 0, rc = -1, documents = 0;
+
+	*lines = json_object();
+	*duplicates = json_array();
+	memset(stack, 0, sizeof(stack));
+	if (!*lines || !*duplicates || !yaml_parser_initialize(&parser)) {
+		json_decref(*lines);
+		json_decref(*duplicates);
+		*lines = *duplicates = NULL;
+		return error_set(err, ERR_NOMEM, "out of memory");
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
+	while (!done) {
+		if (!yaml_parser_parse(&parser, &ev)) {
+			error_set(err, ERR_PARSE, "line %zu column %zu: %s", parser.problem_mark.line + 1,
+				  parser.problem_mark.column + 1, parser.problem ? parser.problem : "invalid YAML");
+			goto out;
+		}
+		switch (ev.type) {
+		case YAML_STREAM_END_EVENT:
+			done = 1;
+			break;
+		case YAML_DOCUMENT_START_EVENT:
+			if (++documents > 1)
+				done = 1;
+			break;
+		case YAML_MAPPING_START_EVENT:
+		case YAML_SEQUENCE_START_EVENT:
+			if (depth >= MAX_DEPTH) {
+				error_set(err, ERR_PARSE, "line %zu: nested deeper than %d levels",
+					  ev.start_mark.line + 1, MAX_DEPTH);
+				yaml_event_delete(&ev);
+				goto out;
+			}
+			stack[depth].is_mapping = ev.type == YAML_MAPPING_START_EVENT;
+			stack[depth].expect_key = 1;
+			stack[depth].key = NULL;
+			/* A sequence's items are not listed: its path stays NULL. */
+			stack[depth].path = stack[depth].is_mapping ? child_path(stack, depth) : NULL;
+			depth++;
+			break;
+		case YAML_MAPPING_END_EVENT:
+		case YAML_SEQUENCE_END_EVENT:
+			if (depth > 0) {
+				depth--;
+				free(stack[depth].path);
+				free(stack[depth].key);
+				stack[depth].path = stack[depth].key = NULL;
+			}
+			value_placed(stack, depth);
+			break;
+		case YAML_SCALAR_EVENT: {
+			struct key_frame *top = depth ? &stack[depth - 1] : NULL;
+			if (top && top->is_mapping && top->expect_key) {
+				const char *k = (const char *)ev.data.scalar.value;
+				top->key = strdup(k);
+				top->expect_key = 0;
+				if (top->path && top->key && strcmp(k, "<<") != 0) {
+					char *path = join_path(top->path, k);
+					json_int_t line = (json_int_t)ev.start_mark.line + 1;
+					json_t *first = path ? json_object_get(*lines, path) : NULL;
+					if (first)
+						json_array_append_new(*duplicates,
+								      json_pack("{s:s,s:I,s:I}", "key", path, "line", line,
+										"first", json_integer_value(first)));
+					else if (path)
+						json_object_set_new(*lines, path, json_integer(line));
+					free(path);
+				}
+			} else {
+				value_placed(stack, depth);
+			}
+			break;
+		}
+		case YAML_ALIAS_EVENT:
+			value_placed(stack, depth);
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	rc = 0;
+out:
+	while (depth > 0) {
+		depth--;
+		free(stack[depth].path);
+		free(stack[depth].key);
+	}
+	yaml_parser_delete(&parser);
+	if (rc < 0) {
+		json_decref(*lines);
+		json_decref(*duplicates);
+		*lines = *duplicates = NULL;
+	}
+	return rc;
+}

@@ -11,6 +11,11 @@
  * which reads YAML 1.2), everything quoted stays a string.  Aliases are
  * followed; their expansion is capped, so a "billion laughs" document fails
  * instead of eating memory.  Errors carry the line and column.
+ *
+ * The tree has no line numbers, so yaml_key_lines() walks the document once
+ * more to say where each key is written: findings about config.yaml point at
+ * a line.  It also finds keys written twice in one mapping, which yaml_parse()
+ * lets the last one win but Go's yaml.v3 (CPA) refuses, failing the start.
  */
 #ifndef CPACTL_YAMLCONF_H
 #define CPACTL_YAMLCONF_H
@@ -25,5 +30,14 @@
  * On success *out is a new reference. */
 int yaml_parse(const char *data, size_t len, const char *name, json_t **out,
 	       struct cpactl_error *err);
+
+/* Where the keys of `data` are written.  *lines receives a new object from
+ * dotted key paths to 1-based line numbers: "port", "remote-management.
+ * allow-remote" (the first time each path is written; only paths through
+ * mappings: keys inside sequences are not listed).  *duplicates receives a new
+ * array of {"key": path, "line": n, "first": m} for each key written again in
+ * the same mapping.  Fails like yaml_parse() on a syntax error. */
+int yaml_key_lines(const char *data, size_t len, json_t **lines, json_t **duplicates,
+		   struct cpactl_error *err);
 
 #endif
