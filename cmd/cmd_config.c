@@ -1,9 +1,14 @@
 /*
- * cmd_config.c - `cpactl config log|diff|show`: the history of config.yaml.
+ * cmd_config.c - `cpactl config log|diff|show|check|apply|restore`: the
+ * history of config.yaml, its audit, and config-only changes.
  *
  * The history is the bare git repository that `cpactl backup` commits
  * config.yaml to (lib/history.h).  Subcommands live in one table below; a new
- * one (check, apply, restore ...) is a function and a row.  Every text taken
+ * one is a function and a row.  `check` prints config_check()'s findings;
+ * `apply` and `restore` run the check first (an error refuses, nothing
+ * changes), then lib/upgrade.c's config-apply mode (a candidate on scratch
+ * copies, a journaled restart, automatic rollback) or, with --reload,
+ * lib/config_reload.c (CPA's file watcher, no restart).  Every text taken
  * from the history or the live container holds secrets: it is masked with
  * secret_mask_yaml() before anything is printed, unless --show-secrets, and
  * wiped from memory after use.  When masking fails, nothing is printed.
@@ -12,18 +17,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/atomic_file.h"
 #include "../lib/buf.h"
+#include "../lib/config_check.h"
+#include "../lib/config_reload.h"
 #include "../lib/container_files.h"
 #include "../lib/deployment.h"
 #include "../lib/discover.h"
 #include "../lib/history.h"
+#include "../lib/lock.h"
 #include "../lib/secretmask.h"
+#include "../lib/snapshot.h"
+#include "../lib/upgrade.h"
 #include "cli.h"
+#include "interact.h"
 
 /* A config.yaml larger than this is not a config.yaml. */
 #define CONFIG_MAX_BYTES ((size_t)16 * 1024 * 1024)
 
-enum { OPT_ROOT, OPT_SHOW_SECRETS };
+enum {
+	OPT_ROOT, OPT_SHOW_SECRETS, OPT_YES, OPT_DRY_RUN, OPT_TEST_PORT, OPT_TIMEOUT, OPT_WAIT, OPT_NO_BACKUP,
+	OPT_RELOAD,
+};
 
 const struct cli_option config_options[] = {
 	[OPT_ROOT] = { "root", 0, "DIR",
@@ -31,12 +46,22 @@ const struct cli_option config_options[] = {
 		       "container's config.yaml)" },
 	[OPT_SHOW_SECRETS] = { "show-secrets", 0, NULL,
 			       "print secret values as they are instead of masking them with ***" },
+	[OPT_YES] = { "yes", 'y', NULL, "apply/restore: change production without asking (needed without a terminal)" },
+	[OPT_DRY_RUN] = { "dry-run", 'n', NULL, "apply/restore: check and print the masked diff, change nothing" },
+	[OPT_TEST_PORT] = { "test-port", 0, "PORT", "apply/restore: host port of the candidate, on 127.0.0.1 (default 8318)" },
+	[OPT_TIMEOUT] = { "timeout", 0, "SECONDS", "apply/restore: deadline to serve /v1/models (default 60)" },
+	[OPT_WAIT] = { "wait", 0, "SECONDS", "apply/restore: wait this long for another cpactl to release the lock" },
+	[OPT_NO_BACKUP] = { "no-backup", 0, NULL, "apply/restore: skip the snapshot before the change" },
+	[OPT_RELOAD] = { "reload", 0, NULL,
+			 "apply/restore: no restart and no candidate: replace the file, let CPA reload it" },
 	{ NULL, 0, NULL, NULL },
 };
 
 struct config_args {
 	const char *root;
 	int show_secrets;
+	int yes, dry_run, test_port, timeout_s, wait, no_backup, reload;
+	int change_options;          /* an option only apply/restore take was given */
 };
 
 /* What one run of a subcommand works with; cmd_config() releases it. */
@@ -50,12 +75,14 @@ struct config_run {
 	int have_deployment;
 	json_t *result;              /* the JSON document (stolen by cli_finish) */
 	struct cpactl_error err;
+	int code;                    /* exit code on success (config check: 3 on findings) */
 };
 
 struct config_subcommand {
 	const char *name;
 	int min_operands, max_operands;
 	int takes_show_secrets;
+	int changes;                 /* takes --yes, --dry-run ... */
 	const char *usage;           /* for messages: "config show REV|ID" */
 	int (*run)(struct config_run *r, int argc, char **argv);
 };
@@ -63,10 +90,34 @@ struct config_subcommand {
 static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
 {
 	struct config_args *a = ctx;
-	(void)cli;
+	char *end;
+	long port;
+
+	if (index >= OPT_YES)
+		a->change_options = 1;
 	switch (index) {
 	case OPT_ROOT: a->root = arg; break;
 	case OPT_SHOW_SECRETS: a->show_secrets = 1; break;
+	case OPT_YES: a->yes = 1; break;
+	case OPT_DRY_RUN: a->dry_run = 1; break;
+	case OPT_TEST_PORT:
+		port = strtol(arg, &end, 10);
+		if (!*arg || *end || port < 1 || port > 65535)
+			return cli_usage(cli, "--test-port wants a port from 1 to 65535, not '%s'", arg), -1;
+		a->test_port = (int)port;
+		break;
+	case OPT_TIMEOUT:
+		if (cli_parse_seconds(cli, "--timeout", arg, &a->timeout_s) < 0)
+			return -1;
+		if (a->timeout_s < 1)
+			return cli_usage(cli, "--timeout must be at least 1 second"), -1;
+		break;
+	case OPT_WAIT:
+		if (cli_parse_seconds(cli, "--wait", arg, &a->wait) < 0)
+			return -1;
+		break;
+	case OPT_NO_BACKUP: a->no_backup = 1; break;
+	case OPT_RELOAD: a->reload = 1; break;
 	default: break;
 	}
 	return 0;
@@ -196,8 +247,9 @@ static int read_live(struct config_run *r, struct buf *out)
 		return error_set(&r->err, ERR_NOT_FOUND, "cannot tell where the container keeps config.yaml");
 	if (cli_docker(r->cli, &r->err) < 0)
 		return -1;
-	return container_read_file(r->cli->docker, t->id, t->config_in_container, CONFIG_MAX_BYTES, out,
-				   &is_dir, &r->err);
+	/* On the host through its bind mount when there is one. */
+	return container_read_file_at(r->cli->docker, t->id, t->config_in_container, t->config_host, CONFIG_MAX_BYTES,
+				      out, &is_dir, &r->err);
 }
 
 static int read_side(struct config_run *r, struct diff_side *s)
@@ -259,13 +311,244 @@ out:
 	return rc;
 }
 
+/* --- config check ------------------------------------------------------------ */
+
+/* The findings, for people (stderr), errors first. */
+static void say_findings(struct config_run *r, const char *file, const struct finding_list *l)
+{
+	if (r->cli->json || r->cli->quiet)
+		return;
+	for (int severity = FINDING_ERROR; severity >= FINDING_INFO; severity--)
+		for (size_t i = 0; i < l->count; i++) {
+			const struct finding *f = &l->items[i];
+			if ((int)f->severity != severity)
+				continue;
+			if (f->line)
+				fprintf(stderr, "%s:%d: %s: %s [%s]\n    fix: %s\n", file, f->line,
+					finding_severity_name(f->severity), f->what, f->code, f->fix);
+			else
+				fprintf(stderr, "%s: %s: %s [%s]\n    fix: %s\n", file, finding_severity_name(f->severity),
+					f->what, f->code, f->fix);
+		}
+	if (l->count == 0)
+		say(r->cli, "%s: no findings", file);
+}
+
+/* Runs the checks on `data`; the findings go into *findings (JSON) and are
+ * said.  Returns the worst severity, -1 for none, -2 on failure. */
+static int run_check(struct config_run *r, const struct buf *data, const char *file, const char *version,
+		     json_t **findings)
+{
+	struct config_check_input in;
+	struct finding_list l = FINDING_LIST_INIT;
+	int worst = -2;
+
+	memset(&in, 0, sizeof(in));
+	in.data = data->data ? data->data : "";
+	in.len = data->len;
+	in.name = file;
+	in.version = version;
+	if (config_check(&in, &l, &r->err) < 0)
+		goto out;
+	say_findings(r, file, &l);
+	if (!(*findings = finding_list_json(&l))) {
+		error_set(&r->err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	worst = finding_list_worst(&l);
+out:
+	finding_list_release(&l);
+	return worst;
+}
+
+static int read_file_operand(struct config_run *r, const char *path, struct buf *out)
+{
+	char *data = NULL;
+	size_t len = 0;
+
+	if (read_small_file(path, CONFIG_MAX_BYTES, &data, &len, &r->err) < 0)
+		return -1;
+	buf_append(out, data, len);
+	memset(data, 0, len);
+	free(data);
+	return 0;
+}
+
+static int config_check_cmd(struct config_run *r, int argc, char **argv)
+{
+	struct buf data = BUF_INIT;
+	json_t *findings = NULL;
+	const char *file, *version = NULL;
+	int worst, rc = -1;
+
+	if (argc == 1) {
+		/* A file on its own is judged against the newest CPA cpactl knows. */
+		file = argv[0];
+		if (read_file_operand(r, file, &data) < 0)
+			goto out;
+	} else {
+		if (cli_one_target(r->cli, 0, &r->targets, &r->count, &r->target, &r->err) < 0 || read_live(r, &data) < 0)
+			goto out;
+		file = r->target->config_host ? r->target->config_host : "config.yaml";
+		version = r->target->version;
+	}
+	worst = run_check(r, &data, file, version, &findings);
+	if (worst == -2)
+		goto out;
+	r->result = json_pack("{s:s,s:s?,s:o}", "file", file, "version", version, "findings", findings);
+	r->code = worst >= FINDING_WARNING ? EXIT_PROBLEMS : EXIT_OK;
+	rc = 0;
+out:
+	buf_wipe(&data);
+	return rc;
+}
+
+/* --- config apply, config restore ---------------------------------------------- */
+
+/* Puts `data` in production: check (errors refuse), unchanged?, --dry-run,
+ * then the lock and the change. */
+static int apply_bytes(struct config_run *r, const struct buf *data, const char *source)
+{
+	struct config_args *a = &r->args;
+	struct lock lock = { -1 };
+	struct interaction x;
+	struct upgrade_options o;
+	struct buf live = BUF_INIT;
+	json_t *findings = NULL, *report = NULL;
+	int worst, rc = -1;
+
+	if (open_deployment(r, 1) < 0)
+		goto out;
+	worst = run_check(r, data, source, r->target->version, &findings);
+	if (worst == -2)
+		goto out;
+	if (worst == FINDING_ERROR) {
+		r->result = json_pack("{s:s,s:o}", "outcome", UPGRADE_REFUSED, "findings", findings);
+		error_set(&r->err, ERR_CHECK, "%s has errors (above): nothing was changed", source);
+		goto out;
+	}
+	if (read_live(r, &live) < 0) {
+		json_decref(findings);
+		goto out;
+	}
+	if (live.len == data->len && memcmp(live.data ? live.data : "", data->data ? data->data : "", live.len) == 0) {
+		say(r->cli, "%s is byte for byte the live config.yaml of '%s': nothing to apply", source, r->target->name);
+		r->result = json_pack("{s:s,s:o}", "outcome", "unchanged", "findings", findings);
+		rc = 0;
+		goto out;
+	}
+	if (a->dry_run) {
+		json_t *diff = config_masked_diff(live.data, live.len, data->data, data->len, &r->err);
+		if (!diff) {
+			json_decref(findings);
+			goto out;
+		}
+		say(r->cli, "config.yaml changes (secrets masked):\n%s", json_string_value(diff));
+		say(r->cli, "dry run: '%s' would get %s%s; nothing was changed", r->target->name, source,
+		    a->reload ? " through CPA's reload" : " after a candidate test");
+		r->result = json_pack("{s:s,s:o,s:o}", "outcome", UPGRADE_DRY_RUN, "config_diff", diff, "findings", findings);
+		rc = 0;
+		goto out;
+	}
+	if (deployment_prepare(&r->d, &r->err) < 0 ||
+	    lock_acquire(r->d.lock_path, "config apply", a->wait, &lock, &r->err) < 0) {
+		json_decref(findings);
+		goto out;
+	}
+	cli_catch_interrupts();
+	snapshot_sweep(&r->d);
+	memset(&o, 0, sizeof(o));
+	interaction_init(&x, r->cli, a->yes);
+	interaction_wire_upgrade(&x, &o);
+	o.test_port = a->test_port;
+	o.timeout_ms = (long)a->timeout_s * 1000;
+	o.no_backup = a->no_backup;
+	o.config_data = data->data ? data->data : "";
+	o.config_len = data->len;
+	o.config_source = source;
+	if (a->reload)
+		rc = config_reload_run(r->cli->docker, r->target, &r->d, &o, &report, &r->err);
+	else
+		rc = upgrade_run(r->cli->docker, r->target, &r->d, &o, &report, &r->err);
+	progress_done(&x.progress);
+	if (report)
+		json_object_set_new(report, "findings", findings);
+	else
+		json_decref(findings);
+	r->result = report;
+out:
+	lock_release(&lock);
+	buf_wipe(&live);
+	return rc;
+}
+
+static int config_apply(struct config_run *r, int argc, char **argv)
+{
+	struct buf data = BUF_INIT;
+	int rc = -1;
+
+	(void)argc;
+	if (read_file_operand(r, argv[0], &data) == 0)
+		rc = apply_bytes(r, &data, argv[0]);
+	buf_wipe(&data);
+	return rc;
+}
+
+/* config.yaml as of a history revision, or as a snapshot kept it. */
+static int read_revision(struct config_run *r, const char *rev, struct buf *out, char *source, size_t source_len)
+{
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+	char oid[41] = "";
+
+	if (history_exists(r->d.history_dir) && history_read(r->d.history_dir, rev, out, oid, &e) == 0) {
+		snprintf(source, source_len, "revision %.12s", oid);
+		return 0;
+	}
+	buf_wipe(out);
+	if (snapshot_id_valid(rev)) {
+		struct buf path = BUF_INIT;
+		int rc;
+		buf_appendf(&path, "%s/%s/config.yaml", r->d.backup_dir, rev);
+		rc = read_file_operand(r, path.data, out);
+		buf_free(&path);
+		if (rc == 0) {
+			snprintf(source, source_len, "snapshot %s", rev);
+			return 0;
+		}
+		error_clear(&r->err);
+	}
+	return error_set(&r->err, ERR_NOT_FOUND,
+			 "'%s' is neither a revision of the config history nor a snapshot under '%s' (see 'cpactl "
+			 "config log' and 'cpactl list')",
+			 rev, r->d.backup_dir);
+}
+
+static int config_restore(struct config_run *r, int argc, char **argv)
+{
+	struct buf data = BUF_INIT;
+	char source[96];
+	int rc = -1;
+
+	(void)argc;
+	if (open_deployment(r, 1) < 0 || read_revision(r, argv[0], &data, source, sizeof(source)) < 0)
+		goto out;
+	say(r->cli, "restoring config.yaml of %s", source);
+	rc = apply_bytes(r, &data, source);
+out:
+	buf_wipe(&data);
+	return rc;
+}
+
 /* --- the table -------------------------------------------------------------- */
 
 static const struct config_subcommand subcommands[] = {
-	{ "log", 0, 0, 0, "config log", config_log },
-	{ "diff", 0, 2, 1, "config diff [REV|ID] [REV|ID]", config_diff },
-	{ "show", 1, 1, 1, "config show REV|ID", config_show },
-	{ NULL, 0, 0, 0, NULL, NULL },
+	{ "log", 0, 0, 0, 0, "config log", config_log },
+	{ "diff", 0, 2, 1, 0, "config diff [REV|ID] [REV|ID]", config_diff },
+	{ "show", 1, 1, 1, 0, "config show REV|ID", config_show },
+	{ "check", 0, 1, 0, 0, "config check [FILE]", config_check_cmd },
+	{ "apply", 1, 1, 0, 1, "config apply FILE", config_apply },
+	{ "restore", 1, 1, 0, 1, "config restore REV|ID", config_restore },
+	{ NULL, 0, 0, 0, 0, NULL, NULL },
 };
 
 static void subcommand_names(char *out, size_t len)
@@ -298,6 +581,8 @@ int cmd_config(struct cli *cli, int argc, char **argv)
 
 	memset(&r, 0, sizeof(r));
 	r.cli = cli;
+	r.args.test_port = 8318;
+	r.args.timeout_s = 60;
 	first = cli_parse(cli, argc, argv, on_option, &r.args);
 	if (first < 0)
 		return first == -2 ? EXIT_OK : EXIT_USAGE;
@@ -310,17 +595,20 @@ int cmd_config(struct cli *cli, int argc, char **argv)
 	operands = argc - first - 1;
 	if (operands < sub->min_operands)
 		return cli_usage(cli, "'%s' needs %s", sub->usage,
-				 sub->min_operands == 1 ? "a revision or snapshot id" : "more arguments");
+				 strstr(sub->usage, "FILE") ? "a file" : "a revision or snapshot id");
 	if (operands > sub->max_operands)
 		return cli_usage(cli, "unexpected argument '%s' (usage: cpactl %s)",
 				 argv[first + 1 + sub->max_operands], sub->usage);
 	if (r.args.show_secrets && !sub->takes_show_secrets)
 		return cli_usage(cli, "'--show-secrets' does not apply to 'config %s'", sub->name);
+	if (r.args.change_options && !sub->changes)
+		return cli_usage(cli, "--yes, --dry-run, --test-port, --timeout, --wait, --no-backup and --reload apply "
+				      "to 'config apply' and 'config restore' only");
 	if (sub->run(&r, operands, argv + first + 1) < 0 && r.err.kind == ERR_NONE)
 		error_set(&r.err, ERR_FAILED, "config %s failed", sub->name);
 	if (r.err.kind == ERR_PARSE && !r.args.show_secrets)
 		say(cli, "config.yaml is not valid YAML, so its secrets cannot be masked: nothing is shown");
-	code = cli_finish(cli, r.result, &r.err, EXIT_OK);
+	code = cli_finish(cli, r.result, &r.err, r.code);
 	if (r.have_deployment)
 		deployment_release(&r.d);
 	cpa_targets_free(r.targets, r.count);

@@ -100,14 +100,7 @@ int cmd_upgrade(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli, "unexpected argument '%s'", argv[first]);
 	interaction_init(&x, cli, args.yes);
 	args.o.timeout_ms = (long)args.timeout_s * 1000;
-	args.o.cpactl_version = CPACTL_VERSION;
-	args.o.interrupted = &cli_interrupted;
-	args.o.say = interaction_say;
-	args.o.confirm = interaction_confirm;
-	args.o.ctx = &x;
-	args.o.pull_progress = interaction_engine_progress;
-	args.o.backup_progress = progress_update;
-	args.o.progress_ctx = &x.progress;
+	interaction_wire_upgrade(&x, &args.o);
 	if (cli_deployment(cli, args.root, 1, &targets, &count, &t, &d, &err) < 0 ||
 	    deployment_prepare(&d, &err) < 0 || lock_acquire(d.lock_path, "upgrade", args.wait, &lock, &err) < 0)
 		goto out;

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "../lib/upgrade.h"
+
 void interaction_init(struct interaction *x, struct cli *cli, int yes)
 {
 	x->cli = cli;
@@ -46,4 +48,16 @@ void interaction_engine_progress(void *ctx, json_t *message)
 
 	if (current > 0)
 		progress_update(&x->progress, "image", (uint64_t)current);
+}
+
+void interaction_wire_upgrade(struct interaction *x, struct upgrade_options *o)
+{
+	o->cpactl_version = CPACTL_VERSION;
+	o->interrupted = &cli_interrupted;
+	o->say = interaction_say;
+	o->confirm = interaction_confirm;
+	o->ctx = x;
+	o->pull_progress = interaction_engine_progress;
+	o->backup_progress = progress_update;
+	o->progress_ctx = &x->progress;
 }

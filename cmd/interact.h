@@ -27,4 +27,10 @@ int interaction_confirm(void *ctx, const char *question);
 /* A docker_progress_fn for pull and load streams. */
 void interaction_engine_progress(void *ctx, json_t *message);
 
+struct upgrade_options;
+/* Points the callbacks of an upgrade (or config apply) at `x`: messages,
+ * confirmation, pull and backup progress, the interrupt flag and cpactl's
+ * version. */
+void interaction_wire_upgrade(struct interaction *x, struct upgrade_options *o);
+
 #endif
