@@ -443,7 +443,11 @@ static int apply_bytes(struct config_run *r, const struct buf *data, const char 
 			json_decref(findings);
 			goto out;
 		}
-		say(r->cli, "config.yaml changes (secrets masked):\n%s", json_string_value(diff));
+		if (json_string_length(diff))
+			say(r->cli, "config.yaml changes (secrets masked):\n%s", json_string_value(diff));
+		else
+			say(r->cli, "only secret values change (masked; see them with 'cpactl config diff "
+				    "--show-secrets' after applying)");
 		say(r->cli, "dry run: '%s' would get %s%s; nothing was changed", r->target->name, source,
 		    a->reload ? " through CPA's reload" : " after a candidate test");
 		r->result = json_pack("{s:s,s:o,s:o}", "outcome", UPGRADE_DRY_RUN, "config_diff", diff, "findings", findings);
@@ -494,32 +498,38 @@ static int config_apply(struct config_run *r, int argc, char **argv)
 	return rc;
 }
 
-/* config.yaml as of a history revision, or as a snapshot kept it. */
+/* config.yaml as a snapshot kept it (an id of backup/), else as of a
+ * revision of the history.  The snapshot comes first: the history's commits
+ * that name an id include the change applied after that snapshot. */
 static int read_revision(struct config_run *r, const char *rev, struct buf *out, char *source, size_t source_len)
 {
 	struct cpactl_error e = CPACTL_ERROR_INIT;
 	char oid[41] = "";
 
+	if (snapshot_id_valid(rev)) {
+		struct buf path = BUF_INIT;
+		char *data = NULL;
+		size_t len = 0;
+		buf_appendf(&path, "%s/%s/config.yaml", r->d.backup_dir, rev);
+		if (read_small_file(path.data, CONFIG_MAX_BYTES, &data, &len, &e) == 0) {
+			buf_append(out, data, len);
+			memset(data, 0, len);
+			free(data);
+			buf_free(&path);
+			snprintf(source, source_len, "snapshot %s", rev);
+			return 0;
+		}
+		buf_free(&path);
+		error_clear(&e);
+	}
 	if (history_exists(r->d.history_dir) && history_read(r->d.history_dir, rev, out, oid, &e) == 0) {
 		snprintf(source, source_len, "revision %.12s", oid);
 		return 0;
 	}
 	buf_wipe(out);
-	if (snapshot_id_valid(rev)) {
-		struct buf path = BUF_INIT;
-		int rc;
-		buf_appendf(&path, "%s/%s/config.yaml", r->d.backup_dir, rev);
-		rc = read_file_operand(r, path.data, out);
-		buf_free(&path);
-		if (rc == 0) {
-			snprintf(source, source_len, "snapshot %s", rev);
-			return 0;
-		}
-		error_clear(&r->err);
-	}
 	return error_set(&r->err, ERR_NOT_FOUND,
-			 "'%s' is neither a revision of the config history nor a snapshot under '%s' (see 'cpactl "
-			 "config log' and 'cpactl list')",
+			 "'%s' is neither a snapshot under '%s' nor a revision of the config history (see 'cpactl "
+			 "list' and 'cpactl config log')",
 			 rev, r->d.backup_dir);
 }
 
