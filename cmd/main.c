@@ -92,15 +92,23 @@ const struct verb verbs[] = {
 	  "the running container are never touched.  A crash at any point is finished by\n"
 	  "the next run.",
 	  archive_options, cmd_archive },
-	{ "config", "show the history of config.yaml, diff it against the live file",
-	  "log|diff|show [REV|ID]... [--container NAME] [--root DIR] [--show-secrets] [--json]",
+	{ "config", "history of config.yaml; check it; apply a new one or an old one",
+	  "log|diff|show|check|apply|restore [FILE|REV|ID]... [--container NAME] [--root DIR] [--show-secrets] "
+	  "[--yes] [--dry-run] [--reload] [--json]",
 	  "The config history is a git repository under ROOT/.cpactl/history that\n"
 	  "'cpactl backup' commits config.yaml to when it changed.  'config log' lists its\n"
 	  "commits, newest first; 'config show REV' prints config.yaml as of a commit\n"
 	  "(HEAD, HEAD~1, a hash, or a snapshot id); 'config diff [A [B]]' prints a unified\n"
 	  "diff: HEAD against the live config.yaml, A against the live file, or A against\n"
 	  "B.  Secret values (api keys, secret-key, proxy-url, tokens, headers) are\n"
-	  "printed as *** unless --show-secrets.",
+	  "printed as *** unless --show-secrets.  'config check [FILE]' audits FILE or the\n"
+	  "live config.yaml (YAML errors with line and column, types, unknown keys, an\n"
+	  "open proxy, exposed management, keys a CPA version migrates or ignores) and\n"
+	  "exits 3 on a warning or an error.  'config apply FILE' and 'config restore\n"
+	  "REV|ID' check the file (an error refuses), back up, test it on a candidate,\n"
+	  "restart production with it and roll back by themselves; --reload lets the\n"
+	  "running CPA reload the file instead (no candidate test, no restart).  Without\n"
+	  "a terminal nothing changes unless --yes (exit 5).",
 	  config_options, cmd_config },
 	{ NULL, NULL, NULL, NULL, NULL, NULL },
 };

@@ -17,8 +17,8 @@ _cpactl_recover_opts="--root --wait"
 _cpactl_list_opts="--root"
 _cpactl_verify_opts="--root"
 _cpactl_archive_opts="--root --keep --prune-images --dry-run --wait"
-_cpactl_config_opts="--root --show-secrets"
-_cpactl_config_subcommands="log diff show"
+_cpactl_config_opts="--root --show-secrets --yes --dry-run --reload --test-port --timeout --wait --no-backup"
+_cpactl_config_subcommands="log diff show check apply restore"
 
 # Container names for --container, from `cpactl discover --json --no-version` on the
 # engine named on the command line (if any).  Any failure gives no names, silently.
@@ -190,11 +190,13 @@ _cpactl() {
                     COMPREPLY=($(compgen -W "$(_cpactl_snapshots "${words[0]}" "${host_args[@]}" "${list_args[@]}")" -- "$cur"))
                 ;;
             config)
-                # log | diff [REV|ID [REV|ID]] | show REV|ID
+                # log | diff [REV|ID [REV|ID]] | show REV|ID | check [FILE] | apply FILE | restore REV|ID
                 if ((${#operands[@]} == 0)); then
                     COMPREPLY=($(compgen -W "$_cpactl_config_subcommands" -- "$cur"))
+                elif [[ (${operands[0]} == check || ${operands[0]} == apply) && ${#operands[@]} -eq 1 ]]; then
+                    COMPREPLY=($(compgen -f -- "$cur"))
                 elif [[ (${operands[0]} == diff && ${#operands[@]} -le 2) ||
-                    (${operands[0]} == show && ${#operands[@]} -eq 1) ]]; then
+                    ((${operands[0]} == show || ${operands[0]} == restore) && ${#operands[@]} -eq 1) ]]; then
                     COMPREPLY=($(compgen -W "HEAD $(_cpactl_snapshots "${words[0]}" "${host_args[@]}" "${list_args[@]}")" -- "$cur"))
                 fi
                 ;;

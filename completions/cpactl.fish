@@ -75,7 +75,7 @@ function __cpactl_config_rev
     __fish_seen_subcommand_from config; or return 1
     set -l ops (__cpactl_operands)
     switch "$ops[1]"
-        case show
+        case show restore
             test (count $ops) -eq 1
         case diff
             test (count $ops) -le 2
@@ -115,7 +115,7 @@ complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a recover -d 'fi
 complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a list -d 'list the snapshots of a deployment'
 complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a verify -d 're-hash snapshots and name what is missing or corrupt'
 complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a archive -d 'move old snapshots aside, keep the newest archives, free the space'
-complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a config -d 'show the history of config.yaml, diff it against the live file'
+complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a config -d 'history of config.yaml; check it; apply a new one or an old one'
 complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a help -d 'show the help of a verb'
 complete -c cpactl -n '__cpactl_at_operand help 0' -a 'discover status backup upgrade rollback recover list verify archive config'
 
@@ -178,3 +178,14 @@ complete -c cpactl -n '__cpactl_at_operand config 0' -x -a diff -d 'diff two ver
 complete -c cpactl -n '__cpactl_at_operand config 0' -x -a show -d 'print config.yaml as of a commit or snapshot'
 complete -c cpactl -n '__cpactl_config_rev' -x -a 'HEAD (__cpactl_snapshots)' -d 'revision or snapshot'
 complete -c cpactl -n '__fish_seen_subcommand_from config' -l show-secrets -d 'print secret values instead of ***'
+# config check [FILE] | apply FILE | restore REV|ID
+complete -c cpactl -n '__cpactl_at_operand config 0' -x -a check -d 'audit a config.yaml, or the live one'
+complete -c cpactl -n '__cpactl_at_operand config 0' -x -a apply -d 'put a new config.yaml in production'
+complete -c cpactl -n '__cpactl_at_operand config 0' -x -a restore -d 'put config.yaml of a snapshot or revision back'
+complete -c cpactl -n '__fish_seen_subcommand_from config' -s y -l yes -d 'apply/restore: change production without asking'
+complete -c cpactl -n '__fish_seen_subcommand_from config' -s n -l dry-run -d 'apply/restore: print the masked diff, change nothing'
+complete -c cpactl -n '__fish_seen_subcommand_from config' -l reload -d 'apply/restore: let the running CPA reload the file'
+complete -c cpactl -n '__fish_seen_subcommand_from config' -l test-port -x -d 'apply/restore: host port of the candidate'
+complete -c cpactl -n '__fish_seen_subcommand_from config' -l timeout -x -d 'apply/restore: deadline to serve /v1/models'
+complete -c cpactl -n '__fish_seen_subcommand_from config' -l wait -x -d 'apply/restore: wait this long for the lock'
+complete -c cpactl -n '__fish_seen_subcommand_from config' -l no-backup -d 'apply/restore: skip the snapshot first'

@@ -73,7 +73,7 @@ _cpactl() {
     'list:list the snapshots of a deployment'
     'verify:re-hash snapshots and name what is missing or corrupt'
     'archive:move old snapshots aside, keep the newest archives, free the space'
-    'config:show the history of config.yaml, diff it against the live file'
+    'config:history of config.yaml; check it; apply a new one or an old one'
     'help:show the help of a verb'
   )
   _arguments -C $global_opts '1:verb:->verb' '*::argument:->argument' && ret=0
@@ -154,12 +154,20 @@ _cpactl() {
           _arguments $global_opts \
             '--root=[deployment root]:directory:_files -/' \
             '--show-secrets[print secret values instead of ***]' \
-            '1:subcommand:((log\:"list the commits of config.yaml, newest first" diff\:"diff two versions, or one against the live file" show\:"print config.yaml as of a commit or snapshot"))' \
+            '(-y --yes)'{-y,--yes}'[apply/restore: change production without asking]' \
+            '(-n --dry-run)'{-n,--dry-run}'[apply/restore: check and print the masked diff, change nothing]' \
+            '--reload[apply/restore: let the running CPA reload the file, no candidate, no restart]' \
+            '--test-port=[apply/restore: host port of the candidate]:port' \
+            '--timeout=[apply/restore: deadline to serve /v1/models]:seconds' \
+            '--wait=[apply/restore: wait this long for the lock]:seconds' \
+            '--no-backup[apply/restore: skip the snapshot first]' \
+            '1:subcommand:((log\:"list the commits of config.yaml, newest first" diff\:"diff two versions, or one against the live file" show\:"print config.yaml as of a commit or snapshot" check\:"audit a config.yaml, or the live one" apply\:"put a new config.yaml in production" restore\:"put config.yaml of a snapshot or revision back"))' \
             '*::revision:->rev' && ret=0
           if [[ $state == rev ]]; then
             # words[1] is now the subcommand.
             case $words[1] in
-              show) (( CURRENT == 2 )) && _cpactl_snapshots HEAD && ret=0 ;;
+              show|restore) (( CURRENT == 2 )) && _cpactl_snapshots HEAD && ret=0 ;;
+              check|apply) (( CURRENT == 2 )) && _files && ret=0 ;;
               diff) (( CURRENT <= 3 )) && _cpactl_snapshots HEAD && ret=0 ;;
             esac
           fi
