@@ -33,12 +33,31 @@ static size_t count_options(const struct cli_option *o)
 	return n;
 }
 
+/* Adds an option's short letter, if it has one, to getopt's string and to
+ * the letter -> id table; a letter already taken (by a global option) stays
+ * with its first owner. */
+static void add_short(char *shortopts, size_t *slen, size_t size, int short_id[128],
+		      const struct cli_option *o, int id)
+{
+	int letter = o->short_name;
+
+	if (letter <= 0 || letter >= 128 || short_id[letter] || *slen + 3 >= size)
+		return;
+	short_id[letter] = id;
+	shortopts[(*slen)++] = (char)letter;
+	if (o->arg)
+		shortopts[(*slen)++] = ':';
+	shortopts[*slen] = '\0';
+}
+
 int cli_parse(struct cli *cli, int argc, char **argv, option_fn on_option, void *ctx)
 {
 	struct option longopts[MAX_OPTIONS + 1];
 	/* A leading ':' makes getopt report a missing argument as ':'. */
 	char shortopts[64] = ":";
 	size_t slen = 1;
+	/* The id getopt_long's answer for a short letter stands for. */
+	int short_id[128] = { 0 };
 	const struct cli_option *vopts = cli->verb->options;
 	size_t ng = count_options(global_options), nv = count_options(vopts), n = 0;
 	int c;
@@ -50,17 +69,13 @@ int cli_parse(struct cli *cli, int argc, char **argv, option_fn on_option, void 
 		longopts[n].name = global_options[i].name;
 		longopts[n].has_arg = global_options[i].arg ? required_argument : no_argument;
 		longopts[n].val = GLOBAL_BASE + (int)i;
-		if (global_options[i].short_name && slen + 3 < sizeof(shortopts)) {
-			shortopts[slen++] = (char)global_options[i].short_name;
-			if (global_options[i].arg)
-				shortopts[slen++] = ':';
-			shortopts[slen] = '\0';
-		}
+		add_short(shortopts, &slen, sizeof(shortopts), short_id, &global_options[i], GLOBAL_BASE + (int)i);
 	}
 	for (size_t i = 0; i < nv && n < MAX_OPTIONS; i++, n++) {
 		longopts[n].name = vopts[i].name;
 		longopts[n].has_arg = vopts[i].arg ? required_argument : no_argument;
 		longopts[n].val = VERB_BASE + (int)i;
+		add_short(shortopts, &slen, sizeof(shortopts), short_id, &vopts[i], VERB_BASE + (int)i);
 	}
 	/* --json decides how even an error in an earlier option is reported. */
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
@@ -70,16 +85,8 @@ int cli_parse(struct cli *cli, int argc, char **argv, option_fn on_option, void 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
 		int id = c;
-		if (c == 'H')
-			id = GLOBAL_BASE + 1;
-		else if (c == 'q')
-			id = GLOBAL_BASE + 3;
-		else if (c == 'v')
-			id = GLOBAL_BASE + 4;
-		else if (c == 'h')
-			id = GLOBAL_BASE + 5;
-		else if (c == 'V')
-			id = GLOBAL_BASE + 6;
+		if (c > 0 && c < 128 && short_id[c])
+			id = short_id[c];
 		if (c == ':') {
 			cli_usage(cli, "option '%s' needs an argument", argv[optind - 1]);
 			return -1;

@@ -69,3 +69,18 @@ load helpers
 	[[ "$stderr" == *"$DOCKER_HOST"* ]]
 	[[ "$stderr" != *"/var/run/docker.sock"* ]]
 }
+
+@test "every short option a verb's help shows is accepted (-y, -n ...), an unknown one is exit 2" {
+	local verb letters letter
+	for verb in $("$CPACTL" --help | awk '/^verbs:/{f=1; next} /^$/{f=0} f {print $1}'); do
+		[ "$verb" = help ] && continue
+		letters=$("$CPACTL" help "$verb" | sed -n 's/^  -\([a-zA-Z]\), --[a-z-]*\( [A-Z]*\)\?  .*/\1\2/p' | grep -v ' ' | grep -v '^[hV]$' || true)
+		for letter in $letters; do
+			cpactl_run "$verb" "-$letter" -H unix:///nonexistent/docker.sock
+			[ "$status" -ne 2 ] || { echo "$verb -$letter: $stderr"; false; }
+		done
+	done
+	cpactl_run upgrade -Z -H unix:///nonexistent/docker.sock
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"unknown option '-Z'"* ]]
+}
