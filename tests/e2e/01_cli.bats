@@ -74,9 +74,15 @@ load helpers
 	local verb letters letter
 	for verb in $("$CPACTL" --help | awk '/^verbs:/{f=1; next} /^$/{f=0} f {print $1}'); do
 		[ "$verb" = help ] && continue
-		letters=$("$CPACTL" help "$verb" | sed -n 's/^  -\([a-zA-Z]\), --[a-z-]*\( [A-Z]*\)\?  .*/\1\2/p' | grep -v ' ' | grep -v '^[hV]$' || true)
+		# Options without an argument: "  -y, --yes   text"; -h and -V end the run.
+		letters=$("$CPACTL" help "$verb" | grep -E '^  -[a-zA-Z], --[a-z-]+ {2,}' | cut -c4 | grep -v '^[hV]$' || true)
+		[ "$verb" != upgrade ] || [[ "$letters" == *y* ]]
 		for letter in $letters; do
-			cpactl_run "$verb" "-$letter" -H unix:///nonexistent/docker.sock
+			if [ "$verb" = config ]; then
+				cpactl_run config apply /nonexistent/config.yaml "-$letter" -H unix:///nonexistent/docker.sock
+			else
+				cpactl_run "$verb" "-$letter" -H unix:///nonexistent/docker.sock
+			fi
 			[ "$status" -ne 2 ] || { echo "$verb -$letter: $stderr"; false; }
 		done
 	done
