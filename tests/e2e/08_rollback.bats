@@ -26,7 +26,9 @@ setup_file() {
 
 teardown_file() {
 	docker ps -aq --filter name=rb- | xargs -r docker rm -f >/dev/null 2>&1 || true
-	docker images -q 'cpactl-rollback' | xargs -r docker rmi -f >/dev/null 2>&1 || true
+	# By tag, never by id: a rollback tag shares its image with the fixtures'
+	# eceasy/cli-proxy-api tags, which later files need.
+	docker images --format '{{.Repository}}:{{.Tag}}' 'cpactl-rollback' | xargs -r docker rmi >/dev/null 2>&1 || true
 }
 
 # The version production answers /v1/models with (the fake sends it in a header).
