@@ -153,5 +153,7 @@ extern const struct cli_option list_options[];
 extern const struct cli_option verify_options[];
 extern const struct cli_option config_options[];
 extern const struct cli_option status_options[];
+int cmd_doctor(struct cli *cli, int argc, char **argv);
+extern const struct cli_option doctor_options[];
 
 #endif
