@@ -103,7 +103,7 @@ function __cpactl_hosts
     end
 end
 
-set -l verbs discover status backup upgrade rollback recover list verify archive config help
+set -l verbs discover status backup upgrade rollback recover list verify archive config doctor help
 
 complete -c cpactl -f
 complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a discover -d 'find every CPA container and describe it'
@@ -116,8 +116,9 @@ complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a list -d 'list 
 complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a verify -d 're-hash snapshots and name what is missing or corrupt'
 complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a archive -d 'move old snapshots aside, keep the newest archives, free the space'
 complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a config -d 'show the history of config.yaml, diff it against the live file'
+complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a doctor -d 'name what is wrong with a deployment and how to fix it'
 complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a help -d 'show the help of a verb'
-complete -c cpactl -n '__cpactl_at_operand help 0' -a 'discover status backup upgrade rollback recover list verify archive config'
+complete -c cpactl -n '__cpactl_at_operand help 0' -a 'discover status backup upgrade rollback recover list verify archive config doctor'
 
 # Global options.
 complete -c cpactl -l json -d 'print one JSON document on stdout (also on failure)'
@@ -178,3 +179,7 @@ complete -c cpactl -n '__cpactl_at_operand config 0' -x -a diff -d 'diff two ver
 complete -c cpactl -n '__cpactl_at_operand config 0' -x -a show -d 'print config.yaml as of a commit or snapshot'
 complete -c cpactl -n '__cpactl_config_rev' -x -a 'HEAD (__cpactl_snapshots)' -d 'revision or snapshot'
 complete -c cpactl -n '__fish_seen_subcommand_from config' -l show-secrets -d 'print secret values instead of ***'
+
+# doctor
+complete -c cpactl -n '__fish_seen_subcommand_from doctor' -l root -x -a '(__fish_complete_directories)' -d 'deployment root'
+complete -c cpactl -n '__fish_seen_subcommand_from doctor' -l timeout -x -d 'deadline of the /v1/models probe in seconds (default 5)'
