@@ -28,17 +28,11 @@ struct doctor_args {
 static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
 {
 	struct doctor_args *a = ctx;
-	char *end;
-	double seconds;
 
-	if (index == 0) {
+	if (index == 0)
 		a->root = arg;
-	} else if (index == 1) {
-		seconds = strtod(arg, &end);
-		if (*end || seconds <= 0 || seconds > 3600)
-			return cli_usage(cli, "--timeout wants seconds between 0 and 3600, not '%s'", arg), -1;
-		a->timeout_ms = (long)(seconds * 1000);
-	}
+	else if (index == 1)
+		return cli_parse_timeout(cli, arg, &a->timeout_ms);
 	return 0;
 }
 
@@ -88,7 +82,6 @@ int cmd_doctor(struct cli *cli, int argc, char **argv)
 {
 	struct cpactl_error err = CPACTL_ERROR_INIT;
 	struct doctor_args args = { NULL, 5000 };
-	struct discover_options opts = { 0 };
 	struct doctor_options o;
 	struct cpa_target *targets = NULL;
 	size_t count = 0;
@@ -100,16 +93,8 @@ int cmd_doctor(struct cli *cli, int argc, char **argv)
 		return first == -2 ? EXIT_OK : EXIT_USAGE;
 	if (first < argc)
 		return cli_usage(cli, "unexpected argument '%s'", argv[first]);
-	opts.container = cli->container;
-	if (cli_docker(cli, &err) < 0 || discover_targets(cli->docker, &opts, &targets, &count, &err) < 0)
+	if (cli_targets(cli, 0, &targets, &count, &err) < 0)
 		goto out;
-	if (count == 0) {
-		error_set(&err, ERR_NOT_FOUND,
-			  "no CPA container found on '%s' (name one with --container, or label it "
-			  "io.cpactl.target=true)",
-			  docker_client_host(cli->docker));
-		goto out;
-	}
 	/* One root belongs to one deployment: with several containers it would
 	 * be checked against each of them. */
 	if (args.root && count > 1) {

@@ -122,17 +122,18 @@ int doctor_probe_finding(struct finding_list *out, const char *container, long h
 				   "(gemini-api-key, claude-api-key, codex-api-key ...) are only sent upstream and "
 				   "CPA never accepts them from a client; fix api-keys or restart CPA so it "
 				   "reloads config.yaml");
+	/* Other bodies are not quoted: an upstream's error can echo part of a
+	 * provider key, and findings are printed and sent as they are. */
 	if (http_status == 401)
-		return finding_addf(out, FINDING_ERROR, "api-upstream-401", container, 0,
-				    "this 401 is not CPA's own key check: it is most likely an upstream provider "
-				    "refusing a provider key, so check the provider keys and auth files, not the "
-				    "client key",
-				    "/v1/models answered 401 with a body that is neither 'Missing API key' nor "
-				    "'Invalid API key' (%s)",
-				    *text ? text : "no error text");
+		return finding_add(out, FINDING_ERROR, "api-upstream-401", container, 0,
+				   "/v1/models answered 401 with a body that is neither CPA's 'Missing API key' "
+				   "nor 'Invalid API key'",
+				   "this 401 is not CPA's own key check: it is most likely an upstream provider "
+				   "refusing a provider key, so check the provider keys and auth files, not the "
+				   "client key");
 	return finding_addf(out, FINDING_ERROR, "api-error", container, 0,
 			    "look at 'docker logs' for the cause, then run 'cpactl status'",
-			    "/v1/models answered %ld%s%s%s", http_status, *text ? " (" : "", text, *text ? ")" : "");
+			    "/v1/models answered HTTP %ld", http_status);
 }
 
 int doctor_memory_finding(struct finding_list *out, const char *container, long long memory_bytes)
@@ -334,29 +335,9 @@ static void check_health(struct doctor_run *r)
 
 /* --- files ----------------------------------------------------------------- */
 
-/* The mount that holds `path` in the container: the longest destination that
- * contains it. */
-static json_t *mount_of(json_t *inspect, const char *path)
-{
-	json_t *m, *best = NULL;
-	size_t i, best_len = 0;
-
-	json_array_foreach(json_object_get(inspect, "Mounts"), i, m) {
-		const char *dest = json_string_value(json_object_get(m, "Destination"));
-		size_t n = dest ? strlen(dest) : 0;
-		if (!n || strncmp(path, dest, n) != 0 || (path[n] != '\0' && path[n] != '/'))
-			continue;
-		if (n > best_len) {
-			best = m;
-			best_len = n;
-		}
-	}
-	return best;
-}
-
 static int mount_read_only(json_t *inspect, const char *path)
 {
-	json_t *m = path ? mount_of(inspect, path) : NULL;
+	json_t *m = path ? discover_mount_of(json_object_get(inspect, "Mounts"), path) : NULL;
 	return m && json_is_false(json_object_get(m, "RW"));
 }
 

@@ -113,9 +113,17 @@ doctor() {
 	[[ "$output$stderr" != *SECRET-FIXTURE* ]]
 }
 
-@test "a clean deployment: nothing above info, exit 0" {
+# Every path under a root with its mode, size and mtime: the doctor must change none.
+tree_state() {
+	find "$1" -printf '%p %m %s %T@\n' | sort
+}
+
+@test "a clean deployment: nothing above info, exit 0, nothing changed" {
+	local root="$BATS_FILE_TMPDIR/dr-clean" before
+	before=$(tree_state "$root")
 	cpactl_run doctor --json --container dr-clean
 	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(tree_state "$root")" = "$before" ]
 	[ "$(jqo .container)" = dr-clean ]
 	[ "$(jqo .summary.error)" = 0 ] || { show; false; }
 	[ "$(jqo .summary.warning)" = 0 ] || { show; false; }
