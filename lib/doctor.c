@@ -524,7 +524,8 @@ static void check_snapshots(struct doctor_run *r, const struct deployment *d)
 	}
 	note(r, doctor_secret_mode_finding(r->out, "snapshot-readable", d->root, loose, "a snapshot"));
 
-	newest = json_array_get(list, json_array_size(list) - 1);
+	/* The list is oldest first. */
+	newest = json_array_size(list) ? json_array_get(list, json_array_size(list) - 1) : NULL;
 	note(r, doctor_snapshot_age_finding(r->out, d->root, newest ? parse_created(newest) : -1, r->o->now));
 	if (!newest)
 		goto out;
