@@ -98,6 +98,6 @@ run status
 run list
 
 step "doctor: what is wrong and how to fix it (read-only; exit 3 when anything is above info)"
-run doctor --container cli-proxy-api
+run doctor
 
 step "done: stopping the private engine; nothing is left running"
