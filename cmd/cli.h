@@ -91,6 +91,11 @@ int cli_finish(struct cli *cli, json_t *result, const struct cpactl_error *err, 
 
 int exit_code_for(enum error_kind kind);
 
+/* Every CPA container (target.c), or only --container; none found is an
+ * error (ERR_NOT_FOUND).  Freed by the caller with cpa_targets_free(). */
+int cli_targets(struct cli *cli, int skip_version, struct cpa_target **targets, size_t *count,
+		struct cpactl_error *err);
+
 /* The one CPA container to act on (target.c): --container, or the only one
  * found.  *targets and *count receive the discovery, freed by the caller with
  * cpa_targets_free(); *target points into it. */
@@ -115,6 +120,10 @@ int cli_unfinished_operation(const struct cpa_target *t, json_t *into);
  * SIGHUP): long operations poll it and stop cleanly. */
 extern volatile sig_atomic_t cli_interrupted;
 void cli_catch_interrupts(void);
+
+/* Parses the --timeout of a probe: seconds, fractions allowed, above 0 and
+ * at most 3600, into milliseconds; usage error otherwise. */
+int cli_parse_timeout(struct cli *cli, const char *arg, long *timeout_ms);
 
 /* Parses a count of seconds (0..86400) for `option`; usage error otherwise. */
 int cli_parse_seconds(struct cli *cli, const char *option, const char *arg, int *out);
@@ -153,5 +162,7 @@ extern const struct cli_option list_options[];
 extern const struct cli_option verify_options[];
 extern const struct cli_option config_options[];
 extern const struct cli_option status_options[];
+int cmd_doctor(struct cli *cli, int argc, char **argv);
+extern const struct cli_option doctor_options[];
 
 #endif

@@ -21,15 +21,9 @@ struct status_args {
 static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
 {
 	struct status_args *a = ctx;
-	char *end;
-	double seconds;
 
-	if (index == 0) {
-		seconds = strtod(arg, &end);
-		if (*end || seconds <= 0 || seconds > 3600)
-			return cli_usage(cli, "--timeout wants seconds between 0 and 3600, not '%s'", arg), -1;
-		a->timeout_ms = (long)(seconds * 1000);
-	}
+	if (index == 0)
+		return cli_parse_timeout(cli, arg, &a->timeout_ms);
 	return 0;
 }
 

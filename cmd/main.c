@@ -110,6 +110,17 @@ const struct verb verbs[] = {
 	  "running CPA reload the file instead (no candidate test, no restart).  Without\n"
 	  "a terminal nothing changes unless --yes (exit 5).",
 	  config_options, cmd_config },
+	{ "doctor", "name what is wrong with a deployment and how to fix it",
+	  "[--container NAME] [--root DIR] [--timeout SECONDS] [--json]",
+	  "Looks at each CPA container (or --container) from every side and reports\n"
+	  "findings, each with a severity (error, warning, info), a stable code, one\n"
+	  "sentence on what is wrong and one on how to fix it: ports published on all\n"
+	  "interfaces, config.yaml (missing, a directory, read-only, its settings), the auth\n"
+	  "dir and file modes, secrets in the environment, no-new-privileges, restart\n"
+	  "policy and count, memory, snapshots (age, verification, modes), an unfinished\n"
+	  "operation, disk space, and /v1/models with the configured key.  Reads only.\n"
+	  "Exits 3 when anything is above info.",
+	  doctor_options, cmd_doctor },
 	{ NULL, NULL, NULL, NULL, NULL, NULL },
 };
 

@@ -14,12 +14,11 @@
 #include "../lib/snapshot.h"
 #include "cli.h"
 
-int cli_one_target(struct cli *cli, int skip_version, struct cpa_target **targets, size_t *count,
-		   struct cpa_target **target, struct cpactl_error *err)
+int cli_targets(struct cli *cli, int skip_version, struct cpa_target **targets, size_t *count,
+		struct cpactl_error *err)
 {
 	struct discover_options opts = { 0 };
 
-	*target = NULL;
 	opts.container = cli->container;
 	opts.skip_version = skip_version;
 	if (cli_docker(cli, err) < 0 || discover_targets(cli->docker, &opts, targets, count, err) < 0)
@@ -29,6 +28,15 @@ int cli_one_target(struct cli *cli, int skip_version, struct cpa_target **target
 				 "no CPA container found on '%s' (name one with --container, or label it "
 				 "io.cpactl.target=true)",
 				 docker_client_host(cli->docker));
+	return 0;
+}
+
+int cli_one_target(struct cli *cli, int skip_version, struct cpa_target **targets, size_t *count,
+		   struct cpa_target **target, struct cpactl_error *err)
+{
+	*target = NULL;
+	if (cli_targets(cli, skip_version, targets, count, err) < 0)
+		return -1;
 	if (*count > 1) {
 		char names[512] = "";
 		size_t used = 0;
@@ -77,6 +85,17 @@ void cli_catch_interrupts(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+}
+
+int cli_parse_timeout(struct cli *cli, const char *arg, long *timeout_ms)
+{
+	char *end;
+	double seconds = strtod(arg, &end);
+
+	if (!*arg || *end || seconds <= 0 || seconds > 3600)
+		return cli_usage(cli, "--timeout wants seconds between 0 and 3600, not '%s'", arg), -1;
+	*timeout_ms = (long)(seconds * 1000);
+	return 0;
 }
 
 int cli_parse_seconds(struct cli *cli, const char *option, const char *arg, int *out)

@@ -6,7 +6,7 @@
 # The verbs and options below are written out by hand; they must match
 # `cpactl --help` and `cpactl help VERB` exactly (tests/docs_check.sh checks it).
 
-_cpactl_verbs="discover status backup upgrade rollback recover list verify archive config help"
+_cpactl_verbs="discover status backup upgrade rollback recover list verify archive config doctor help"
 _cpactl_global_opts="--json --host --container --quiet --verbose --help --version"
 _cpactl_discover_opts="--no-version"
 _cpactl_status_opts="--timeout"
@@ -19,6 +19,7 @@ _cpactl_verify_opts="--root"
 _cpactl_archive_opts="--root --keep --prune-images --dry-run --wait"
 _cpactl_config_opts="--root --show-secrets --yes --dry-run --reload --test-port --timeout --wait --no-backup"
 _cpactl_config_subcommands="log diff show check apply restore"
+_cpactl_doctor_opts="--root --timeout"
 
 # Container names for --container, from `cpactl discover --json --no-version` on the
 # engine named on the command line (if any).  Any failure gives no names, silently.
@@ -172,6 +173,7 @@ _cpactl() {
             verify) opts="$opts $_cpactl_verify_opts" ;;
             archive) opts="$opts $_cpactl_archive_opts" ;;
             config) opts="$opts $_cpactl_config_opts" ;;
+            doctor) opts="$opts $_cpactl_doctor_opts" ;;
             esac
             COMPREPLY=($(compgen -W "$opts" -- "$cur"))
             ;;

@@ -103,7 +103,7 @@ function __cpactl_hosts
     end
 end
 
-set -l verbs discover status backup upgrade rollback recover list verify archive config help
+set -l verbs discover status backup upgrade rollback recover list verify archive config doctor help
 
 complete -c cpactl -f
 complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a discover -d 'find every CPA container and describe it'
@@ -116,8 +116,9 @@ complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a list -d 'list 
 complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a verify -d 're-hash snapshots and name what is missing or corrupt'
 complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a archive -d 'move old snapshots aside, keep the newest archives, free the space'
 complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a config -d 'history of config.yaml; check it; apply a new one or an old one'
+complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a doctor -d 'name what is wrong with a deployment and how to fix it'
 complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a help -d 'show the help of a verb'
-complete -c cpactl -n '__cpactl_at_operand help 0' -a 'discover status backup upgrade rollback recover list verify archive config'
+complete -c cpactl -n '__cpactl_at_operand help 0' -a 'discover status backup upgrade rollback recover list verify archive config doctor'
 
 # Global options.
 complete -c cpactl -l json -d 'print one JSON document on stdout (also on failure)'
@@ -189,3 +190,7 @@ complete -c cpactl -n '__fish_seen_subcommand_from config' -l test-port -x -d 'a
 complete -c cpactl -n '__fish_seen_subcommand_from config' -l timeout -x -d 'apply/restore: deadline to serve /v1/models'
 complete -c cpactl -n '__fish_seen_subcommand_from config' -l wait -x -d 'apply/restore: wait this long for the lock'
 complete -c cpactl -n '__fish_seen_subcommand_from config' -l no-backup -d 'apply/restore: skip the snapshot first'
+
+# doctor
+complete -c cpactl -n '__fish_seen_subcommand_from doctor' -l root -x -a '(__fish_complete_directories)' -d 'deployment root'
+complete -c cpactl -n '__fish_seen_subcommand_from doctor' -l timeout -x -d 'deadline of the /v1/models probe in seconds (default 5)'

@@ -74,6 +74,7 @@ _cpactl() {
     'verify:re-hash snapshots and name what is missing or corrupt'
     'archive:move old snapshots aside, keep the newest archives, free the space'
     'config:history of config.yaml; check it; apply a new one or an old one'
+    'doctor:name what is wrong with a deployment and how to fix it'
     'help:show the help of a verb'
   )
   _arguments -C $global_opts '1:verb:->verb' '*::argument:->argument' && ret=0
@@ -87,6 +88,11 @@ _cpactl() {
         discover)
           _arguments $global_opts \
             '--no-version[do not run the binary for its version]' && ret=0
+          ;;
+        doctor)
+          _arguments $global_opts \
+            '--root=[deployment root]:directory:_files -/' \
+            '--timeout=[deadline of the /v1/models probe (default 5)]:seconds' && ret=0
           ;;
         status)
           _arguments $global_opts \

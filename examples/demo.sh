@@ -97,4 +97,7 @@ run rollback --yes
 run status
 run list
 
+step "doctor: what is wrong and how to fix it (read-only; exit 3 when anything is above info)"
+run doctor
+
 step "done: stopping the private engine; nothing is left running"

@@ -45,13 +45,10 @@ static long seconds_since(const char *rfc3339)
 	return (long)(time(NULL) - then);
 }
 
-/* Maps a path inside the container to where it lives, from the mounts: the
- * mount with the longest destination that contains it wins. */
-static void locate(json_t *mounts, const char *path, char **where, char **storage)
+json_t *discover_mount_of(json_t *mounts, const char *path)
 {
 	json_t *m, *best = NULL;
 	size_t i, best_len = 0;
-	struct buf b = BUF_INIT;
 
 	json_array_foreach(mounts, i, m) {
 		const char *dest = json_string_value(json_object_get(m, "Destination"));
@@ -63,6 +60,16 @@ static void locate(json_t *mounts, const char *path, char **where, char **storag
 			best_len = n;
 		}
 	}
+	return best;
+}
+
+/* Maps a path inside the container to where it lives, from the mounts. */
+static void locate(json_t *mounts, const char *path, char **where, char **storage)
+{
+	json_t *best = discover_mount_of(mounts, path);
+	size_t best_len = best ? strlen(json_string_value(json_object_get(best, "Destination"))) : 0;
+	struct buf b = BUF_INIT;
+
 	if (!best) {
 		buf_appendf(&b, "container:%s", path);
 		*storage = strdup("container");

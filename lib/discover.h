@@ -77,6 +77,11 @@ int discover_targets(struct docker_client *c, const struct discover_options *opt
 
 void cpa_targets_free(struct cpa_target *targets, size_t count);
 
+/* The entry of an inspect's Mounts that holds `path` in the container: the
+ * longest Destination that contains it (a borrowed reference), or NULL when
+ * the path is in the container's own filesystem. */
+json_t *discover_mount_of(json_t *mounts, const char *path);
+
 /* The JSON description of a target (a new reference), as documented in
  * man cpactl-discover.  Never holds a secret. */
 json_t *cpa_target_to_json(const struct cpa_target *t);

@@ -1,0 +1,325 @@
+#!/usr/bin/env bats
+# doctor against the real engine: one deployment with nothing to find, and for
+# each check a deployment set up to trip it.  Each test looks for the finding's
+# code and severity in --json; the suite's closing grep (and each test) makes
+# sure no secret is printed.
+
+load helpers
+
+# What a careful operator runs: loopback port, no-new-privileges, a restart policy.
+SAFE=(--security-opt no-new-privileges --restart unless-stopped)
+
+# run_cpa NAME TAG DIR [docker run options...]: a container on the fixture files of DIR.
+run_cpa() {
+	local name=$1 tag=$2 dir=$3
+	shift 3
+	docker run -d --name "$name" -v "$dir/config.yaml:/CLIProxyAPI/config.yaml" \
+		-v "$dir/auth:/root/.cli-proxy-api" "$@" "eceasy/cli-proxy-api:$tag" >/dev/null
+}
+
+# A deployment whose root is private, as cpactl wants it.
+doc_deploy() {
+	local name=$1
+	deploy "$@"
+	chmod 700 "$BATS_FILE_TMPDIR/$name"
+}
+
+setup_file() {
+	. "$BATS_TEST_DIRNAME/../engine.sh"
+	export P_CLEAN P_PUBLIC P_HOG P_BADAUTH P_SAFE P_MISSING P_SNAP P_DISK P_ENV P_NONNP P_NORESTART
+	P_CLEAN=$(free_port)
+	P_PUBLIC=$(free_port)
+	P_HOG=$(free_port)
+	P_BADAUTH=$(free_port)
+	P_SAFE=$(free_port)
+	P_MISSING=$(free_port)
+	P_SNAP=$(free_port)
+	P_DISK=$(free_port)
+	P_ENV=$(free_port)
+	P_NONNP=$(free_port)
+	P_NORESTART=$(free_port)
+
+	doc_deploy dr-clean v7.2.0 -p "127.0.0.1:$P_CLEAN:8317" "${SAFE[@]}"
+	doc_deploy dr-public v7.2.0 -p "0.0.0.0:$P_PUBLIC:8317" "${SAFE[@]}"
+	doc_deploy dr-env v7.2.0 -p "127.0.0.1:$P_ENV:8317" "${SAFE[@]}" \
+		-e MANAGEMENT_PASSWORD=SECRET-FIXTURE-envmgmt-77aa
+	doc_deploy dr-nonnp v7.2.0 -p "127.0.0.1:$P_NONNP:8317" --restart unless-stopped
+	doc_deploy dr-norestart v7.2.0 -p "127.0.0.1:$P_NORESTART:8317" --security-opt no-new-privileges
+	doc_deploy dr-loop v7.2.1-crash --restart always --security-opt no-new-privileges
+	doc_deploy dr-hog v7.2.1-memhog -p "127.0.0.1:$P_HOG:8317" "${SAFE[@]}"
+	doc_deploy dr-badauth v7.2.1-badauth -p "127.0.0.1:$P_BADAUTH:8317" "${SAFE[@]}"
+	doc_deploy dr-missing v7.2.1-missingkey -p "127.0.0.1:$P_MISSING:8317" "${SAFE[@]}"
+	doc_deploy dr-snap v7.2.0 -p "127.0.0.1:$P_SNAP:8317" "${SAFE[@]}"
+
+	# Safe mode: a v7.2.51+ release with the template's example keys.
+	local d
+	d=$(deploy_dir dr-safe)
+	sed -i 's/SECRET-FIXTURE-apikey-1-7f3a/your-api-key-1/; s/SECRET-FIXTURE-apikey-2-c81e/your-api-key-2/' "$d/config.yaml"
+	run_cpa dr-safe v7.2.60 "$d" -p "127.0.0.1:$P_SAFE:8317" "${SAFE[@]}"
+
+	# Files: read-only config, config path that did not exist, auth read-only.
+	d=$(deploy_dir dr-ro)
+	docker run -d --name dr-ro -v "$d/config.yaml:/CLIProxyAPI/config.yaml:ro" \
+		-v "$d/auth:/root/.cli-proxy-api" "${SAFE[@]}" eceasy/cli-proxy-api:v7.2.0 >/dev/null
+	d=$(deploy_dir dr-dir)
+	# (no restart policy: it fails once and stays down)
+	docker run -d --name dr-dir -v "$d/not-there.yaml:/CLIProxyAPI/config.yaml" \
+		-v "$d/auth:/root/.cli-proxy-api" --security-opt no-new-privileges eceasy/cli-proxy-api:v7.2.0 >/dev/null
+	d=$(deploy_dir dr-authro)
+	docker run -d --name dr-authro -v "$d/config.yaml:/CLIProxyAPI/config.yaml" \
+		-v "$d/auth:/root/.cli-proxy-api:ro" "${SAFE[@]}" eceasy/cli-proxy-api:v7.2.0 >/dev/null
+	doc_deploy dr-gone v7.2.0 "${SAFE[@]}"
+	doc_deploy dr-noauth v7.2.0 "${SAFE[@]}"
+	doc_deploy dr-authmode v7.2.0 "${SAFE[@]}"
+	doc_deploy dr-rootmode v7.2.0 "${SAFE[@]}"
+	doc_deploy dr-journal v7.2.0 "${SAFE[@]}"
+
+	# Disk: a deployment root on a small tmpfs.
+	local small="$BATS_FILE_TMPDIR/small"
+	mkdir -p "$small"
+	mount -t tmpfs -o size=8m,mode=0700 tmpfs "$small"
+	bash "$BATS_TEST_DIRNAME/../fixtures/deploy.sh" "$small" >/dev/null
+	run_cpa dr-disk v7.2.0 "$small" -p "127.0.0.1:$P_DISK:8317" "${SAFE[@]}"
+
+	wait_port "$P_CLEAN" && wait_port "$P_PUBLIC" && wait_port "$P_HOG" && wait_port "$P_BADAUTH" &&
+		wait_port "$P_SAFE" && wait_port "$P_MISSING" && wait_port "$P_SNAP" && wait_port "$P_DISK" &&
+		wait_port "$P_ENV" && wait_port "$P_NONNP" && wait_port "$P_NORESTART"
+	"$CPACTL" backup -q --container dr-clean
+	"$CPACTL" backup -q --container dr-snap
+	"$CPACTL" backup -q --container dr-disk --root "$small"
+}
+
+teardown_file() {
+	remove_containers dr-clean dr-public dr-env dr-nonnp dr-norestart dr-loop dr-hog dr-badauth \
+		dr-missing dr-snap dr-safe dr-ro dr-dir dr-authro dr-gone dr-noauth dr-authmode dr-rootmode \
+		dr-journal dr-disk
+	umount "$BATS_FILE_TMPDIR/small" 2>/dev/null || true
+}
+
+# finding CODE SEVERITY: doctor --json of the container found it, exactly so.
+finding() {
+	local n
+	n=$(jqo --arg c "$1" --arg s "$2" '[.findings[] | select(.code == $c and .severity == $s)] | length')
+	[ "$n" -ge 1 ] || { echo "no $2 '$1' among:"; jqo '.findings[] | "\(.severity) \(.code)"'; false; }
+}
+
+# doctor NAME [options]: doctor --json of one container; problems expected (exit 3).
+doctor() {
+	local name=$1
+	shift
+	cpactl_run doctor --json --container "$name" "$@"
+	[ "$status" -eq 3 ] || { show; false; }
+	[ "$(jqo .container)" = "$name" ]
+	[[ "$output$stderr" != *SECRET-FIXTURE* ]]
+}
+
+# Every path under a root with its mode, size and mtime: the doctor must change none.
+tree_state() {
+	find "$1" -printf '%p %m %s %T@\n' | sort
+}
+
+@test "a clean deployment: nothing above info, exit 0, nothing changed" {
+	local root="$BATS_FILE_TMPDIR/dr-clean" before
+	before=$(tree_state "$root")
+	cpactl_run doctor --json --container dr-clean
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(tree_state "$root")" = "$before" ]
+	[ "$(jqo .container)" = dr-clean ]
+	[ "$(jqo .summary.error)" = 0 ] || { show; false; }
+	[ "$(jqo .summary.warning)" = 0 ] || { show; false; }
+	[ "$(jqo '[.findings[] | select(.severity != "info")] | length')" = 0 ]
+	[ "$(jqo '.summary.info')" = "$(jqo '.findings | length')" ]
+}
+
+@test "the text report goes to stderr: severity, what, fix and a summary" {
+	cpactl_run doctor --container dr-public
+	[ "$status" -eq 3 ] || { show; false; }
+	[ -z "$output" ]
+	[[ "$stderr" == *"dr-public: warning port-on-all-interfaces: "* ]]
+	[[ "$stderr" == *"fix: publish it on the loopback only"* ]]
+	[[ "$stderr" == *"dr-public: 0 errors, "*" warning"* ]]
+	cpactl_run doctor --container dr-clean
+	[ "$status" -eq 0 ] || { show; false; }
+	[[ "$stderr" == *"dr-clean: 0 errors, 0 warnings"* ]]
+}
+
+@test "the API port published on all interfaces" {
+	doctor dr-public
+	finding port-on-all-interfaces warning
+	[ "$(jqo '.findings[] | select(.code == "port-on-all-interfaces") | .subject')" = 8317/tcp ]
+}
+
+@test "a secret in the container's environment is named, never shown" {
+	doctor dr-env
+	finding secret-in-environment warning
+	[ "$(jqo '.findings[] | select(.code == "secret-in-environment") | .subject')" = MANAGEMENT_PASSWORD ]
+	cpactl_run doctor --container dr-env
+	[[ "$stderr" == *MANAGEMENT_PASSWORD* ]]
+	[[ "$stderr" != *SECRET-FIXTURE* ]]
+}
+
+@test "no no-new-privileges" {
+	doctor dr-nonnp
+	finding no-new-privileges warning
+	[ "$(jqo '[.findings[] | select(.code == "no-restart-policy")] | length')" = 0 ]
+}
+
+@test "no restart policy" {
+	doctor dr-norestart
+	finding no-restart-policy warning
+	[ "$(jqo '[.findings[] | select(.code == "no-new-privileges")] | length')" = 0 ]
+}
+
+@test "a restart loop" {
+	local i
+	for i in $(seq 1 100); do
+		[ "$(docker inspect -f '{{.RestartCount}}' dr-loop)" -ge 3 ] && break
+		sleep 0.2
+	done
+	doctor dr-loop
+	finding restart-loop error
+}
+
+@test "memory above 512 MB" {
+	doctor dr-hog
+	finding memory-high warning
+	# The clean one uses little.
+	cpactl_run doctor --json --container dr-clean
+	[ "$(jqo '[.findings[] | select(.code == "memory-high")] | length')" = 0 ]
+}
+
+@test "config.yaml mounted read-only" {
+	doctor dr-ro
+	finding config-read-only warning
+}
+
+@test "config.yaml mounted as a directory" {
+	doctor dr-dir
+	finding config-is-directory error
+	finding not-running error
+}
+
+@test "config.yaml gone from the host" {
+	rm "$BATS_FILE_TMPDIR/dr-gone/config.yaml"
+	doctor dr-gone
+	finding config-missing error
+}
+
+@test "the auth dir gone from the host" {
+	rm -rf "$BATS_FILE_TMPDIR/dr-noauth/auth"
+	doctor dr-noauth
+	finding auth-dir-missing error
+}
+
+@test "the auth dir mounted read-only" {
+	doctor dr-authro
+	finding auth-dir-read-only error
+}
+
+@test "an auth file readable by others (0644), then by the group only (0640)" {
+	local f="$BATS_FILE_TMPDIR/dr-authmode/auth/claude-alice@example.com.json"
+	chmod 0644 "$f"
+	doctor dr-authmode
+	finding auth-readable error
+	# The finding names the directory, not the file (its name is an e-mail address).
+	[[ "$(jqo '.findings[] | select(.code == "auth-readable") | .what')" != *alice* ]]
+	chmod 0640 "$f"
+	doctor dr-authmode
+	finding auth-readable warning
+}
+
+@test "a deployment root open to others (0755)" {
+	chmod 0755 "$BATS_FILE_TMPDIR/dr-rootmode"
+	doctor dr-rootmode
+	finding root-readable warning
+}
+
+@test "no snapshot" {
+	doctor dr-rootmode
+	finding no-snapshot warning
+}
+
+@test "the newest snapshot older than 24 hours" {
+	CPACTL_TEST_NOW=$(($(date +%s) + 2 * 86400)) cpactl_run doctor --json --container dr-clean
+	[ "$status" -eq 3 ] || { show; false; }
+	finding snapshot-old warning
+	[ "$(jqo .summary.error)" = 0 ]
+}
+
+@test "a snapshot readable by others" {
+	local root="$BATS_FILE_TMPDIR/dr-snap" id
+	id=$(ls "$root/backup" | grep -v '^\.' | tail -n 1)
+	chmod 0644 "$root/backup/$id/baseline.md"
+	doctor dr-snap
+	finding snapshot-readable error
+	chmod 0600 "$root/backup/$id/baseline.md"
+}
+
+@test "the newest snapshot failing verification" {
+	local root="$BATS_FILE_TMPDIR/dr-snap" id
+	id=$(ls "$root/backup" | grep -v '^\.' | tail -n 1)
+	printf '# edited by hand\n' >>"$root/backup/$id/config.yaml"
+	doctor dr-snap
+	finding snapshot-verify-failed error
+	[[ "$(jqo '.findings[] | select(.code == "snapshot-verify-failed") | .what')" == *config.yaml* ]]
+}
+
+@test "an unfinished operation in the journal" {
+	local root="$BATS_FILE_TMPDIR/dr-journal"
+	mkdir -p -m 0700 "$root/.cpactl"
+	printf '{"operation":"upgrade","id":"20260101-000000","step":"stop-production","steps":[],"context":{}}\n' \
+		>"$root/.cpactl/journal.json"
+	doctor dr-journal
+	finding unfinished-operation error
+	[[ "$(jqo '.findings[] | select(.code == "unfinished-operation") | .what')" == *stop-production* ]]
+	# The doctor only read it.
+	[ -f "$root/.cpactl/journal.json" ]
+	[ ! -e "$root/.cpactl/lock" ] || [ ! -s "$root/.cpactl/lock" ]
+}
+
+@test "too little disk for the next backup" {
+	local small="$BATS_FILE_TMPDIR/small"
+	cpactl_run doctor --json --container dr-disk --root "$small"
+	[ "$(jqo '[.findings[] | select(.code == "disk-low")] | length')" = 0 ] || { show; false; }
+	dd if=/dev/zero of="$small/fill" bs=64k 2>/dev/null || true
+	doctor dr-disk --root "$small"
+	finding disk-low warning
+	rm -f "$small/fill"
+}
+
+@test "/v1/models: a wrong key (401 Invalid API key), with the upstream-key trap named" {
+	doctor dr-badauth
+	finding api-key-invalid error
+	[[ "$(jqo '.findings[] | select(.code == "api-key-invalid") | .fix')" == *"provider keys"* ]]
+}
+
+@test "/v1/models: safe mode (403 unsafe_example_api_key)" {
+	doctor dr-safe
+	finding api-safe-mode error
+}
+
+@test "/v1/models: the key does not arrive (401 Missing API key)" {
+	doctor dr-missing
+	finding api-key-missing error
+}
+
+@test "--root with several containers is refused; without --container each is doctored" {
+	cpactl_run doctor --json --root /tmp
+	[ "$status" -eq 2 ] || { show; false; }
+	[ "$(jqo .error.code)" = usage ]
+	cpactl_run doctor --json
+	[ "$status" -eq 3 ] || { show; false; }
+	[ "$(jqo 'type')" = array ]
+	[ "$(jqo '[.[] | select(.container == "dr-clean")][0].summary.warning')" = 0 ]
+	[ "$(jqo '[.[] | select(.container == "dr-public")][0].summary.warning')" -ge 1 ]
+	[[ "$output$stderr" != *SECRET-FIXTURE* ]]
+}
+
+@test "bad input: an unknown container, a bad --timeout" {
+	cpactl_run doctor --container dr-nosuch
+	[ "$status" -eq 1 ] || { show; false; }
+	[[ "$stderr" == *dr-nosuch* ]]
+	cpactl_run doctor --timeout soon
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *--timeout* ]]
+}
