@@ -59,26 +59,6 @@ cron_field_ok() {
 	done
 }
 
-# Checks that command line $1 is "cpactl VERB options..." with only options
-# that `cpactl help VERB` lists.
-known_invocation() {
-	local line=$1 verb="" word opt help
-	read -ra words <<<"$line"
-	[[ ${words[0]} == cpactl || ${words[0]} == */cpactl ]] || { echo "not a cpactl command: $line"; return 1; }
-	for word in "${words[@]:1}"; do
-		[[ $word == -* ]] || { verb=$word; break; }
-	done
-	[ -n "$verb" ] || { echo "no verb in: $line"; return 1; }
-	help=$("$CPACTL" help "$verb") || { echo "unknown verb '$verb' in: $line"; return 1; }
-	for word in "${words[@]:1}"; do
-		[[ $word == -* ]] || continue
-		opt=${word%%=*}
-		grep -qE -- "^ +(-[A-Za-z], )?$opt( |,|$)|^ +-[A-Za-z], $opt( |$)|^ +$opt, " <<<"$help" ||
-			grep -qE -- "^ +$opt, --" <<<"$help" ||
-			{ echo "option '$opt' is not in 'cpactl help $verb' ($line)"; return 1; }
-	done
-}
-
 # Runs command line $1 of an example against the test engine; $status etc. as
 # cpactl_run leaves them.
 run_example() {
