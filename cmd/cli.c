@@ -8,6 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lib/notify.h"
 
 static const struct cli_option global_options[] = {
 	{ "json", 0, NULL, "print one JSON document on stdout (also on failure)" },
@@ -18,6 +22,8 @@ static const struct cli_option global_options[] = {
 	{ "verbose", 'v', NULL, "say more about what is done" },
 	{ "help", 'h', NULL, "show this help" },
 	{ "version", 'V', NULL, "print cpactl's version" },
+	{ "notify", 0, "URL", "POST a JSON summary of how the run ended to URL\n"
+			      "                             (http:// or https://; default: $CPACTL_NOTIFY_URL)" },
 	{ NULL, 0, NULL, NULL },
 };
 
@@ -111,6 +117,7 @@ int cli_parse(struct cli *cli, int argc, char **argv, option_fn on_option, void 
 		case 4: cli->verbose++; break;
 		case 5: cli_help(stdout, cli->verb); return -2;
 		case 6: printf("cpactl %s\n", CPACTL_VERSION); return -2;
+		case 7: cli->notify_url = optarg; break;
 		default: break;
 		}
 	}
@@ -176,11 +183,11 @@ int cli_usage(struct cli *cli, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	if (cli->json) {
-		json_t *doc = json_pack("{s:{s:s,s:s}}", "error", "code", "usage", "message", text);
-		json_dumpf(doc, stdout, JSON_INDENT(2));
+	json_decref(cli->final_document);
+	cli->final_document = json_pack("{s:{s:s,s:s}}", "error", "code", "usage", "message", text);
+	if (cli->json && cli->final_document) {
+		json_dumpf(cli->final_document, stdout, JSON_INDENT(2));
 		fputc('\n', stdout);
-		json_decref(doc);
 	}
 	fprintf(stderr, "cpactl %s: %s\n", cli->verb ? cli->verb->name : "", text);
 	if (cli->verb)
@@ -204,33 +211,93 @@ int exit_code_for(enum error_kind kind)
 int cli_finish(struct cli *cli, json_t *result, const struct cpactl_error *err, int code)
 {
 	int failed = err && err->kind != ERR_NONE;
+	json_t *doc = result;
 
-	if (cli->json) {
-		json_t *doc = result;
-		if (failed) {
-			json_t *e = json_pack("{s:s,s:s}", "code", error_kind_name(err->kind), "message",
-					      err->message);
-			if (json_is_object(result)) {
-				json_object_set_new(result, "error", e);
-			} else {
-				json_decref(result);
-				doc = json_pack("{s:o}", "error", e);
-			}
+	if (failed) {
+		json_t *e = json_pack("{s:s,s:s}", "code", error_kind_name(err->kind), "message",
+				      err->message);
+		if (json_is_object(result)) {
+			json_object_set_new(result, "error", e);
+		} else {
+			json_decref(result);
+			doc = json_pack("{s:o}", "error", e);
 		}
-		if (doc) {
-			json_dumpf(doc, stdout, JSON_INDENT(2));
-			fputc('\n', stdout);
-		}
-		json_decref(doc);
-	} else {
-		json_decref(result);
 	}
+	if (cli->json && doc) {
+		json_dumpf(doc, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+	}
+	/* Kept for cli_notify(): the notification reads the same document. */
+	json_decref(cli->final_document);
+	cli->final_document = doc;
 	fflush(stdout);
 	if (failed) {
 		fprintf(stderr, "cpactl %s: %s\n", cli->verb ? cli->verb->name : "", err->message);
 		return exit_code_for(err->kind);
 	}
 	return code;
+}
+
+/* The name of an exit code, the "outcome" of a notification. */
+static const char *exit_code_name(int code)
+{
+	switch (code) {
+	case EXIT_OK: return "ok";
+	case EXIT_FAILED: return "failed";
+	case EXIT_USAGE: return "usage";
+	case EXIT_PROBLEMS: return "problems";
+	case EXIT_LOCKED: return "locked";
+	case EXIT_DECLINED: return "declined";
+	default: return "failed";
+	}
+}
+
+/* Commands that only read and report: a notification after each would be
+ * noise (a shell loop of `cpactl list` is no event). */
+static int is_read_only(const char *command)
+{
+	static const char *const read_only[] = { "discover", "list", "config log", "config diff",
+						 "config show", NULL };
+
+	for (size_t i = 0; read_only[i]; i++)
+		if (strcmp(command, read_only[i]) == 0)
+			return 1;
+	return 0;
+}
+
+void cli_notify(struct cli *cli, int exit_code)
+{
+	struct cpactl_error err = CPACTL_ERROR_INIT;
+	struct notify_event ev;
+	char command[64], host[256] = "";
+	json_t *payload;
+
+	/* No document: --help or --version was printed, nothing ran. */
+	if (!cli->notify_url || !cli->verb || !cli->final_document)
+		return;
+	snprintf(command, sizeof(command), "%s%s%s", cli->verb->name, cli->subcommand ? " " : "",
+		 cli->subcommand ? cli->subcommand : "");
+	if (is_read_only(command))
+		return;
+	if (gethostname(host, sizeof(host) - 1) < 0)
+		host[0] = '\0';
+	memset(&ev, 0, sizeof(ev));
+	ev.cpactl_version = CPACTL_VERSION;
+	ev.command = command;
+	ev.container = cli->container;
+	ev.host = host;
+	ev.outcome = exit_code_name(exit_code);
+	ev.exit_code = exit_code;
+	ev.time = time(NULL);
+	ev.result = cli->final_document;
+	payload = notify_payload(&ev);
+	if (!payload)
+		error_set(&err, ERR_NOMEM, "cannot notify: out of memory");
+	else if (notify_post(cli->notify_url, payload, &err) == 0)
+		debug(cli, "notified the outcome '%s' of '%s'", ev.outcome, command);
+	if (err.kind != ERR_NONE)
+		fprintf(stderr, "cpactl %s: %s\n", cli->verb->name, err.message);
+	json_decref(payload);
 }
 
 static void print_options(FILE *to, const struct cli_option *o)

@@ -49,6 +49,9 @@ struct cli {
 	const char *container;  /* --container */
 	struct docker_client *docker;
 	const struct verb *verb;
+	const char *notify_url;  /* --notify or $CPACTL_NOTIFY_URL, checked by main.c */
+	const char *subcommand;  /* "check" of `config check`, named in notifications */
+	json_t *final_document;  /* what cli_finish()/cli_usage() ended with, for cli_notify() */
 };
 
 typedef int (*verb_fn)(struct cli *cli, int argc, char **argv);
@@ -95,6 +98,11 @@ int exit_code_for(enum error_kind kind);
  * error (ERR_NOT_FOUND).  Freed by the caller with cpa_targets_free(). */
 int cli_targets(struct cli *cli, int skip_version, struct cpa_target **targets, size_t *count,
 		struct cpactl_error *err);
+/* After the verb returned: POSTs how the run ended to cli->notify_url (when
+ * set and the command changes or checks something), from the document kept
+ * by cli_finish()/cli_usage().  A failure is a warning on stderr; the exit
+ * code stays what the verb returned. */
+void cli_notify(struct cli *cli, int exit_code);
 
 /* The one CPA container to act on (target.c): --container, or the only one
  * found.  *targets and *count receive the discovery, freed by the caller with

@@ -602,6 +602,7 @@ int cmd_config(struct cli *cli, int argc, char **argv)
 	sub = subcommand_find(argv[first]);
 	if (!sub)
 		return cli_usage(cli, "unknown subcommand '%s' (one of: %s)", argv[first], names);
+	cli->subcommand = sub->name;
 	operands = argc - first - 1;
 	if (operands < sub->min_operands)
 		return cli_usage(cli, "'%s' needs %s", sub->usage,

@@ -7,9 +7,11 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "../lib/notify.h"
 
 const struct verb verbs[] = {
 	{ "discover", "find every CPA container and describe it",
@@ -136,7 +138,32 @@ const struct verb *verb_find(const char *name)
  * parser, which knows them too. */
 static int is_global_with_arg(const char *a)
 {
-	return strcmp(a, "-H") == 0 || strcmp(a, "--host") == 0 || strcmp(a, "--container") == 0;
+	return strcmp(a, "-H") == 0 || strcmp(a, "--host") == 0 || strcmp(a, "--container") == 0 ||
+	       strcmp(a, "--notify") == 0;
+}
+
+/* The notification URL, found before any parsing so that even a usage error
+ * in a verb's options is notified: the last --notify URL (or --notify=URL),
+ * else $CPACTL_NOTIFY_URL.  *source names where it came from. */
+static const char *notify_url_of(int argc, char **argv, const char **source)
+{
+	const char *url = NULL;
+
+	*source = "--notify";
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "--notify") == 0 && i + 1 < argc)
+			url = argv[++i];
+		else if (strncmp(argv[i], "--notify=", 9) == 0)
+			url = argv[i] + 9;
+	}
+	if (!url) {
+		url = getenv(NOTIFY_URL_ENV);
+		*source = NOTIFY_URL_ENV;
+		/* An empty variable is how a unit file switches it off. */
+		if (url && !*url)
+			url = NULL;
+	}
+	return url;
 }
 
 /* A usage error before any verb runs: one JSON document too with --json. */
@@ -160,6 +187,8 @@ int main(int argc, char **argv)
 	struct cli cli;
 	const struct verb *verb = NULL;
 	int verb_at = -1, rc, json = 0;
+	struct cpactl_error err = CPACTL_ERROR_INIT;
+	const char *notify_source;
 
 	memset(&cli, 0, sizeof(cli));
 	/* A reader that goes away (a pipe to the image store, `| head`) must
@@ -215,11 +244,16 @@ int main(int argc, char **argv)
 	if (!verb)
 		return early_usage(json, "unknown verb '%s'", argv[verb_at]);
 	cli.verb = verb;
+	cli.notify_url = notify_url_of(argc, argv, &notify_source);
+	if (cli.notify_url && notify_url_check(cli.notify_url, notify_source, &err) < 0)
+		return early_usage(json, "%s", err.message);
 	/* Drop the verb from argv so the verb's parser sees options and operands. */
 	for (int i = verb_at; i + 1 < argc; i++)
 		argv[i] = argv[i + 1];
 	argc--;
 	rc = verb->run(&cli, argc, argv);
 	docker_client_close(cli.docker);
+	cli_notify(&cli, rc);
+	json_decref(cli.final_document);
 	return rc;
 }

@@ -7,7 +7,7 @@
 # `cpactl --help` and `cpactl help VERB` exactly (tests/docs_check.sh checks it).
 
 _cpactl_verbs="discover status backup upgrade rollback recover list verify archive config doctor help"
-_cpactl_global_opts="--json --host --container --quiet --verbose --help --version"
+_cpactl_global_opts="--json --host --container --quiet --verbose --help --version --notify"
 _cpactl_discover_opts="--no-version"
 _cpactl_status_opts="--timeout"
 _cpactl_backup_opts="--root --no-image --no-config --wait"
@@ -114,7 +114,7 @@ _cpactl() {
             ((i++))
             ;;
         --container=* | --root=*) list_args+=("$w") ;;
-        --timeout | --wait | --image | --test-port | --keep) ((i++)) ;;
+        --timeout | --wait | --image | --test-port | --keep | --notify) ((i++)) ;;
         --) ;;
         -*) ;;
         *)
@@ -138,7 +138,7 @@ _cpactl() {
         compopt -o filenames 2>/dev/null
         COMPREPLY=($(compgen -d -- "$cur"))
         ;;
-    --timeout | --wait | --image | --test-port | --keep)
+    --timeout | --wait | --image | --test-port | --keep | --notify)
         # Free values: seconds, a port, an image reference (listing the engine's
         # images would need docker; not worth it here), a count.
         ;;
@@ -158,7 +158,7 @@ _cpactl() {
             compopt -o filenames 2>/dev/null
             COMPREPLY=($(compgen -P "$prefix" -d -- "${cur#--root=}"))
             ;;
-        --timeout=* | --wait=* | --image=* | --test-port=* | --keep=*)
+        --timeout=* | --wait=* | --image=* | --test-port=* | --keep=* | --notify=*)
             ;;
         -*)
             opts=$_cpactl_global_opts

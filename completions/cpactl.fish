@@ -128,6 +128,7 @@ complete -c cpactl -s q -l quiet -d 'print nothing for people but errors'
 complete -c cpactl -s v -l verbose -d 'say more about what is done'
 complete -c cpactl -s h -l help -d 'show the help'
 complete -c cpactl -s V -l version -d "print cpactl's version"
+complete -c cpactl -l notify -x -d 'POST a JSON summary of how the run ended to URL'
 
 # discover
 complete -c cpactl -n '__fish_seen_subcommand_from discover' -l no-version -d 'do not run the binary for its version'

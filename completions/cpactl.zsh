@@ -62,6 +62,7 @@ _cpactl() {
     '(-v --verbose)'{-v,--verbose}'[say more about what is done]'
     '(-h --help)'{-h,--help}'[show the help]'
     '(-V --version)'{-V,--version}"[print cpactl's version]"
+    '--notify=[POST a JSON summary of how the run ended to URL]:URL (http:// or https://):_urls'
   )
   verbs=(
     'discover:find every CPA container and describe it'

@@ -16,7 +16,7 @@
 #   - a global option is missing from man/cpactl.1 or completions/cpactl.bash;
 #   - a verb's option is missing from man/cpactl-VERB.1 or completions/cpactl.bash;
 #   - completions/cpactl.bash offers a long option the help does not know;
-#   - `mandoc -Tlint man/*.1` prints anything.
+#   - `mandoc -Tlint man/*.1 man/*.7` prints anything.
 # Last line: docs: N passed, M failed
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -122,11 +122,11 @@ fi
 if ! command -v mandoc >/dev/null; then
     bad "mandoc not found (apt-get install mandoc)"
 else
-    lint=$(mandoc -Tlint man/*.1 2>&1)
+    lint=$(mandoc -Tlint man/*.1 man/*.7 2>&1)
     if [ -z "$lint" ]; then
         ok
     else
-        bad "mandoc -Tlint man/*.1 is not silent:"
+        bad "mandoc -Tlint man/*.1 man/*.7 is not silent:"
         printf '%s\n' "$lint" | sed 's/^/    /'
     fi
 fi

@@ -64,3 +64,24 @@ jqo() {
 remove_containers() {
 	docker rm -f "$@" >/dev/null 2>&1 || true
 }
+
+# known_invocation LINE: checks that LINE is "cpactl VERB options..." with only
+# options that `cpactl help VERB` lists (examples/ and the agent skill).
+known_invocation() {
+	local line=$1 verb="" word opt help
+	local -a words
+	read -ra words <<<"$line"
+	[[ ${words[0]} == cpactl || ${words[0]} == */cpactl ]] || { echo "not a cpactl command: $line"; return 1; }
+	for word in "${words[@]:1}"; do
+		[[ $word == -* ]] || { verb=$word; break; }
+	done
+	[ -n "$verb" ] || { echo "no verb in: $line"; return 1; }
+	help=$("$CPACTL" help "$verb") || { echo "unknown verb '$verb' in: $line"; return 1; }
+	for word in "${words[@]:1}"; do
+		[[ $word == -* ]] || continue
+		opt=${word%%=*}
+		grep -qE -- "^ +(-[A-Za-z], )?$opt( |,|$)|^ +-[A-Za-z], $opt( |$)|^ +$opt, " <<<"$help" ||
+			grep -qE -- "^ +$opt, --" <<<"$help" ||
+			{ echo "option '$opt' is not in 'cpactl help $verb' ($line)"; return 1; }
+	done
+}
