@@ -133,6 +133,22 @@ need_command() {
 	expect_json "config check" 1,2 failure config check --container js-none
 }
 
+@test "config apply, restore" {
+	local dir=$BATS_FILE_TMPDIR/js-prod new=$BATS_FILE_TMPDIR/js-new.yaml
+	cp "$dir/config.yaml" "$new"
+	printf '# applied by the JSON test\n' >>"$new"
+	expect_json "config apply" 0 ok config apply "$new" --container js-prod --dry-run
+	[ "$(jqo .outcome)" = dry-run ]
+	expect_json "config apply" 0 ok config apply "$new" --container js-prod --yes --test-port "$TP" --timeout 15
+	[ "$(jqo .outcome)" = applied ]
+	cmp "$new" "$dir/config.yaml"
+	expect_json "config apply" 1,2 failure config apply "$BATS_FILE_TMPDIR/no-such.yaml" --container js-prod --yes
+	expect_json "config restore" 0 ok config restore HEAD~1 --container js-prod --yes --test-port "$TP" --timeout 15
+	[ "$(jqo .outcome)" = applied ]
+	! cmp -s "$new" "$dir/config.yaml"
+	expect_json "config restore" 1,2 failure config restore no-such-rev --container js-prod --yes
+}
+
 @test "doctor" {
 	need_command doctor
 	expect_json doctor 0,3 ok doctor --container js-prod
