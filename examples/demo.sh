@@ -59,6 +59,9 @@ step "discover --json: the same for scripts and agents (counts and flags, never 
 step "status: does it serve? (/v1/models with its own key, stats, log)"
 run status
 
+step "doctor: what is wrong and how to fix it (read-only; exit 3 when anything is above info)"
+run doctor
+
 step "backup: image, config.yaml, auth dir and baseline, atomically (the runbook's step 1)"
 run backup
 run list
@@ -96,8 +99,5 @@ step "rollback to v7.1.0: the kept container of the upgrade serves again (a stop
 run rollback --yes
 run status
 run list
-
-step "doctor: what is wrong and how to fix it (read-only; exit 3 when anything is above info)"
-run doctor
 
 step "done: stopping the private engine; nothing is left running"
