@@ -49,7 +49,7 @@ AUNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(A)/tests/%)
 
 DEPS_PACKAGES := gcc make pkg-config libc6-dev libcurl4-openssl-dev libjansson-dev libyaml-dev \
 	libarchive-dev libgit2-dev libssl-dev libcmocka-dev bats docker.io iproute2 iptables \
-	curl jq mandoc procps tar
+	curl jq mandoc procps tar zsh fish
 
 .PHONY: all deps check unit e2e check-asan demo bench install uninstall clean lint
 

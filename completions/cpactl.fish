@@ -7,6 +7,8 @@
 # Container names from `cpactl discover --json --no-version`; nothing on error.
 function __cpactl_containers
     set -l tokens (commandline -opc)
+    # Not installed, or not in PATH: no candidates, and no error on the line.
+    command -q -- $tokens[1]; or return 0
     set -l host
     for i in (seq 2 (count $tokens))
         switch $tokens[$i]
@@ -24,6 +26,8 @@ end
 # the command line; nothing on error.
 function __cpactl_snapshots
     set -l tokens (commandline -opc)
+    # Not installed, or not in PATH: no candidates, and no error on the line.
+    command -q -- $tokens[1]; or return 0
     set -l args
     set -l n (count $tokens)
     for i in (seq 2 $n)
