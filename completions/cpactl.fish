@@ -2,7 +2,7 @@
 # (e.g. /usr/share/fish/vendor_completions.d/).
 #
 # The verbs and options are written out by hand: keep them in step with
-# `cpactl --help` and `cpactl help VERB` (tests/docs_check.sh checks the bash file).
+# `cpactl --help` and `cpactl help VERB` (tests/docs_check.sh and tests/e2e/16_completions.bats check them).
 
 # Container names from `cpactl discover --json --no-version`; nothing on error.
 function __cpactl_containers
