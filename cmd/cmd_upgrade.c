@@ -105,7 +105,7 @@ int cmd_upgrade(struct cli *cli, int argc, char **argv)
 	args.o.say = interaction_say;
 	args.o.confirm = interaction_confirm;
 	args.o.ctx = &x;
-	args.o.pull_progress = interaction_engine_progress;
+	args.o.pull_progress = interaction_pull_progress;
 	args.o.backup_progress = progress_update;
 	args.o.progress_ctx = &x.progress;
 	if (cli_deployment(cli, args.root, 1, &targets, &count, &t, &d, &err) < 0 ||

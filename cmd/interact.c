@@ -38,12 +38,16 @@ int interaction_confirm(void *ctx, const char *question)
 	return answer[0] == 'y' || answer[0] == 'Y';
 }
 
-void interaction_engine_progress(void *ctx, json_t *message)
+void interaction_pull_progress(void *ctx, json_t *message)
 {
 	struct interaction *x = ctx;
-	json_t *detail = json_object_get(message, "progressDetail");
-	json_int_t current = json_integer_value(json_object_get(detail, "current"));
 
-	if (current > 0)
-		progress_update(&x->progress, "image", (uint64_t)current);
+	progress_engine_message(&x->progress, "pull", message);
+}
+
+void interaction_load_progress(void *ctx, json_t *message)
+{
+	struct interaction *x = ctx;
+
+	progress_engine_message(&x->progress, "load", message);
 }
