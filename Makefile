@@ -128,6 +128,8 @@ install: $(B)/cpactl
 		$(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
 	install -m 0755 $(B)/cpactl $(DESTDIR)$(BINDIR)/cpactl
 	install -m 0644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	for m in man/*.7; do [ -f "$$m" ] || continue; \
+		install -d $(DESTDIR)$(MANDIR)/man7 && install -m 0644 "$$m" $(DESTDIR)$(MANDIR)/man7/ || exit 1; done
 	install -m 0644 completions/cpactl.bash $(DESTDIR)$(BASHCOMPDIR)/cpactl
 	install -m 0644 completions/cpactl.zsh $(DESTDIR)$(ZSHCOMPDIR)/_cpactl
 	install -m 0644 completions/cpactl.fish $(DESTDIR)$(FISHCOMPDIR)/cpactl.fish
@@ -136,6 +138,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/cpactl $(DESTDIR)$(BASHCOMPDIR)/cpactl \
 		$(DESTDIR)$(ZSHCOMPDIR)/_cpactl $(DESTDIR)$(FISHCOMPDIR)/cpactl.fish
 	for m in man/*.1; do rm -f $(DESTDIR)$(MANDIR)/man1/$$(basename $$m); done
+	for m in man/*.7; do [ -f "$$m" ] || continue; rm -f $(DESTDIR)$(MANDIR)/man7/$$(basename $$m); done
 
 clean:
 	rm -rf $(B)
