@@ -131,6 +131,8 @@ out:
 	deployment_release(&d);
 	cpa_targets_free(targets, count);
 	if (cli_interrupted && err.kind == ERR_NONE)
-		error_set(&err, ERR_FAILED, "interrupted");
+		error_set(&err, ERR_FAILED,
+			  "interrupted by a signal: an unfinished snapshot is never listed; run 'cpactl "
+			  "backup' again");
 	return cli_finish(cli, result, &err, EXIT_OK);
 }
