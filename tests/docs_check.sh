@@ -18,6 +18,8 @@
 # It fails (exit 1, saying what is missing) when
 #   - a verb has no man/cpactl-VERB.1, or is not listed in man/cpactl.1, or a
 #     completion does not offer it after `cpactl `;
+#   - a subcommand of a verb (its synopsis starts with `a|b|c`) is not offered
+#     after `cpactl VERB `;
 #   - a global option is missing from man/cpactl.1;
 #   - a verb's option is missing from man/cpactl-VERB.1;
 #   - a completion does not offer a global or verb option after `cpactl VERB --`,
@@ -63,11 +65,6 @@ in_man() {
     grep -Eq -- "(^|[ .])Fl -${1#--}([^A-Za-z0-9-]|$)" "$2"
 }
 
-# Is word $1 in file $2 (not as part of a longer option or name)?
-in_file() {
-    grep -Eq -- "(^|[^A-Za-z0-9_-])$1([^A-Za-z0-9_-]|$)" "$2"
-}
-
 top_help=$("$CPACTL" --help 2>&1) || { bad "'$CPACTL --help' failed"; finish; }
 verbs=$(printf '%s\n' "$top_help" | awk '$0 == "verbs:" { on = 1; next } /^[^ ]/ || /^$/ { on = 0 } on { print $1 }')
 globals=$(printf '%s\n' "$top_help" | help_long_options "global options")
@@ -77,7 +74,7 @@ globals=$(echo $globals)
 [ -f man/cpactl.1 ] && ok || bad "man/cpactl.1 is missing"
 
 known_options=" $(echo $globals) "
-declare -A verb_options=()
+declare -A verb_options=() verb_subcommands=()
 
 for opt in $globals; do
     if [ -f man/cpactl.1 ]; then
@@ -101,6 +98,9 @@ for verb in $verbs; do
     else
         bad "verb '$verb' has no man page ($page)"
     fi
+    # Subcommands: a synopsis that starts with `a|b|c` (config log|diff|show).
+    subs=$(printf '%s\n' "$verb_help" | sed -n "1s/^usage: cpactl $verb \([a-z-]*|[a-z|-]*\)\( .*\)\{0,1\}$/\1/p" | tr '|' ' ')
+    [ -n "$subs" ] && verb_subcommands[$verb]=$subs
     verb_opts=$(printf '%s\n' "$verb_help" | help_long_options "options")
     verb_options[$verb]=$(echo $verb_opts)
     for opt in $verb_opts; do
@@ -133,6 +133,9 @@ for shell in bash zsh fish; do
     for verb in $comp_verbs; do
         lines+=("cpactl $verb --")
     done
+    for verb in "${!verb_subcommands[@]}"; do
+        lines+=("cpactl $verb ")
+    done
     # PATH without cpactl: the completions must not ask an engine here.
     if ! answers=$(PATH=/usr/bin:/bin tests/completion/complete.sh "$shell" "${lines[@]}" 2>&1); then
         bad "completing with $file in $shell failed:"
@@ -160,6 +163,14 @@ for shell in bash zsh fish; do
             *" $opt "*) ok ;;
             *) bad "$file offers '$opt' after 'cpactl $verb --', which 'cpactl help $verb' does not list" ;;
             esac
+        done
+    done
+    for verb in "${!verb_subcommands[@]}"; do
+        n=$((n + 1))
+        offered=$(printf '%s\n' "$answers" | awk -F '\t' -v n="$n" '$1 == n { print $2 }')
+        for sub in ${verb_subcommands[$verb]}; do
+            printf '%s\n' "$offered" | grep -qxF -- "$sub" && ok ||
+                bad "$file does not offer '$sub' after 'cpactl $verb ' (the synopsis of 'cpactl help $verb' has it)"
         done
     done
 done
