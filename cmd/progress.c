@@ -50,7 +50,8 @@ void progress_init(struct progress *p, const struct cli *cli)
 	const char *no_color = getenv("NO_COLOR");
 
 	memset(p, 0, sizeof(*p));
-	p->enabled = !cli->quiet && !cli->json && isatty(STDERR_FILENO);
+	p->enabled = !cli->quiet && !cli->json;
+	p->tty = isatty(STDERR_FILENO);
 	p->plain = no_color && *no_color;
 	p->started = now_seconds();
 }
@@ -88,7 +89,7 @@ void progress_update(void *ctx, const char *phase, uint64_t bytes)
 		p->last_draw = t;
 		return;
 	}
-	if (t - p->last_draw < 0.2)
+	if (t - p->last_draw < (p->tty ? 0.2 : PROGRESS_LOG_SECONDS))
 		return;
 	p->last_draw = t;
 	elapsed = t - p->started > 0.001 ? t - p->started : 0.001;
@@ -101,6 +102,10 @@ void progress_update(void *ctx, const char *phase, uint64_t bytes)
 		n = snprintf(line, sizeof(line), "%s: %s of %s (%s/s, %s left)", phase, amount, total, rate, left);
 	} else {
 		n = snprintf(line, sizeof(line), "%s: %s (%s/s)", phase, amount, rate);
+	}
+	if (!p->tty) {
+		fprintf(stderr, "%s\n", line);
+		return;
 	}
 	if (p->drawn)
 		erase_line(p);

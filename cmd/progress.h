@@ -3,8 +3,9 @@
  *
  * On a TTY (stderr), without -q or --json, a single line is redrawn at most
  * five times a second: phase, bytes (of the total when known), rate and the
- * time left.  Elsewhere nothing is drawn, so logs of cron and systemd keep
- * only the plain lines of say().  The line is erased with an ANSI sequence,
+ * time left.  Elsewhere (cron, systemd, a pipe) nothing is redrawn: a long
+ * transfer writes the same words as a plain line every PROGRESS_LOG_SECONDS,
+ * so a log shows it moving and a short one adds nothing.  The line is erased with an ANSI sequence,
  * or with spaces when NO_COLOR is set (https://no-color.org): cpactl prints
  * no colour, and with NO_COLOR no escape sequence at all.
  *
@@ -21,6 +22,7 @@
 #include "cli.h"
 
 #define PROGRESS_MAX_LAYERS 128
+#define PROGRESS_LOG_SECONDS 30.0
 
 struct progress_layer {
 	char id[72];
@@ -29,6 +31,7 @@ struct progress_layer {
 
 struct progress {
 	int enabled;
+	int tty;            /* redraw one line; else plain log lines */
 	int plain;          /* NO_COLOR: no escape sequences */
 	int drawn;
 	size_t width;       /* of the last line drawn, to blank it without escapes */
