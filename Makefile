@@ -49,7 +49,7 @@ AUNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(A)/tests/%)
 
 DEPS_PACKAGES := gcc make pkg-config libc6-dev libcurl4-openssl-dev libjansson-dev libyaml-dev \
 	libarchive-dev libgit2-dev libssl-dev libcmocka-dev bats docker.io iproute2 iptables \
-	curl jq mandoc procps tar python3
+	curl jq mandoc procps tar python3 zsh fish
 
 .PHONY: all deps check unit e2e check-asan demo bench install uninstall clean lint
 
@@ -128,7 +128,8 @@ install: $(B)/cpactl
 		$(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
 	install -m 0755 $(B)/cpactl $(DESTDIR)$(BINDIR)/cpactl
 	install -m 0644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
-	install -m 0644 man/*.7 $(DESTDIR)$(MANDIR)/man7/
+	for m in man/*.7; do [ -f "$$m" ] || continue; \
+		install -d $(DESTDIR)$(MANDIR)/man7 && install -m 0644 "$$m" $(DESTDIR)$(MANDIR)/man7/ || exit 1; done
 	install -m 0644 completions/cpactl.bash $(DESTDIR)$(BASHCOMPDIR)/cpactl
 	install -m 0644 completions/cpactl.zsh $(DESTDIR)$(ZSHCOMPDIR)/_cpactl
 	install -m 0644 completions/cpactl.fish $(DESTDIR)$(FISHCOMPDIR)/cpactl.fish
@@ -137,7 +138,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/cpactl $(DESTDIR)$(BASHCOMPDIR)/cpactl \
 		$(DESTDIR)$(ZSHCOMPDIR)/_cpactl $(DESTDIR)$(FISHCOMPDIR)/cpactl.fish
 	for m in man/*.1; do rm -f $(DESTDIR)$(MANDIR)/man1/$$(basename $$m); done
-	for m in man/*.7; do rm -f $(DESTDIR)$(MANDIR)/man7/$$(basename $$m); done
+	for m in man/*.7; do [ -f "$$m" ] || continue; rm -f $(DESTDIR)$(MANDIR)/man7/$$(basename $$m); done
 
 clean:
 	rm -rf $(B)

@@ -79,6 +79,16 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 	opts.interrupted = &cli_interrupted;
 	opts.progress = progress_update;
 	opts.progress_ctx = &progress;
+	if (!args.no_image && t->image_id) {
+		/* The save stream is about the image's size: enough for the time left. */
+		json_t *image = NULL;
+		struct cpactl_error ignored = CPACTL_ERROR_INIT;
+		if (docker_image_inspect(cli->docker, t->image_id, &image, &ignored) == 0)
+			progress_set_total(&progress, "image",
+					   (uint64_t)json_integer_value(json_object_get(image, "Size")));
+		json_decref(image);
+		error_clear(&ignored);
+	}
 	say(cli, "backing up '%s' (%s) into '%s'", t->name, t->version ? t->version : "version unknown",
 	    d.backup_dir);
 	if (snapshot_create(cli->docker, t, &d, &opts, &r, &err) < 0) {
@@ -121,6 +131,8 @@ out:
 	deployment_release(&d);
 	cpa_targets_free(targets, count);
 	if (cli_interrupted && err.kind == ERR_NONE)
-		error_set(&err, ERR_FAILED, "interrupted");
+		error_set(&err, ERR_FAILED,
+			  "interrupted by a signal: an unfinished snapshot is never listed; run 'cpactl "
+			  "backup' again");
 	return cli_finish(cli, result, &err, EXIT_OK);
 }

@@ -42,7 +42,7 @@ static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
 		if (cli_parse_seconds(cli, "--timeout", arg, &a->timeout_s) < 0)
 			return -1;
 		if (a->timeout_s < 1)
-			return cli_usage(cli, "--timeout must be at least 1 second"), -1;
+			return cli_usage(cli, "--timeout wants at least 1 second, not '%s'", arg), -1;
 		break;
 	case 5: a->root = arg; break;
 	case 6:
@@ -82,7 +82,7 @@ int cmd_rollback(struct cli *cli, int argc, char **argv)
 	args.o.say = interaction_say;
 	args.o.confirm = interaction_confirm;
 	args.o.ctx = &x;
-	args.o.load_progress = interaction_engine_progress;
+	args.o.load_progress = interaction_load_progress;
 	args.o.backup_progress = progress_update;
 	args.o.progress_ctx = &x.progress;
 	if (cli_deployment(cli, args.root, 1, &targets, &count, &t, &d, &err) < 0)

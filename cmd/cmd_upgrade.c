@@ -57,7 +57,7 @@ static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
 		if (cli_parse_seconds(cli, "--timeout", arg, &a->timeout_s) < 0)
 			return -1;
 		if (a->timeout_s < 1)
-			return cli_usage(cli, "--timeout must be at least 1 second"), -1;
+			return cli_usage(cli, "--timeout wants at least 1 second, not '%s'", arg), -1;
 		break;
 	case 3: a->yes = 1; break;
 	case 4: a->o.dry_run = 1; break;

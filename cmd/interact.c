@@ -40,14 +40,18 @@ int interaction_confirm(void *ctx, const char *question)
 	return answer[0] == 'y' || answer[0] == 'Y';
 }
 
-void interaction_engine_progress(void *ctx, json_t *message)
+void interaction_pull_progress(void *ctx, json_t *message)
 {
 	struct interaction *x = ctx;
-	json_t *detail = json_object_get(message, "progressDetail");
-	json_int_t current = json_integer_value(json_object_get(detail, "current"));
 
-	if (current > 0)
-		progress_update(&x->progress, "image", (uint64_t)current);
+	progress_engine_message(&x->progress, "pull", message);
+}
+
+void interaction_load_progress(void *ctx, json_t *message)
+{
+	struct interaction *x = ctx;
+
+	progress_engine_message(&x->progress, "load", message);
 }
 
 void interaction_wire_upgrade(struct interaction *x, struct upgrade_options *o)
@@ -57,7 +61,7 @@ void interaction_wire_upgrade(struct interaction *x, struct upgrade_options *o)
 	o->say = interaction_say;
 	o->confirm = interaction_confirm;
 	o->ctx = x;
-	o->pull_progress = interaction_engine_progress;
+	o->pull_progress = interaction_pull_progress;
 	o->backup_progress = progress_update;
 	o->progress_ctx = &x->progress;
 }

@@ -24,8 +24,9 @@ void interaction_init(struct interaction *x, struct cli *cli, int yes);
 void interaction_say(void *ctx, const char *message);
 /* An upgrade_confirm_fn. */
 int interaction_confirm(void *ctx, const char *question);
-/* A docker_progress_fn for pull and load streams. */
-void interaction_engine_progress(void *ctx, json_t *message);
+/* docker_progress_fns for the pull and load streams. */
+void interaction_pull_progress(void *ctx, json_t *message);
+void interaction_load_progress(void *ctx, json_t *message);
 
 struct upgrade_options;
 /* Points the callbacks of an upgrade (or config apply) at `x`: messages,

@@ -2,11 +2,13 @@
 # (e.g. /usr/share/fish/vendor_completions.d/).
 #
 # The verbs and options are written out by hand: keep them in step with
-# `cpactl --help` and `cpactl help VERB` (tests/docs_check.sh checks the bash file).
+# `cpactl --help` and `cpactl help VERB` (tests/docs_check.sh and tests/e2e/16_completions.bats check them).
 
 # Container names from `cpactl discover --json --no-version`; nothing on error.
 function __cpactl_containers
     set -l tokens (commandline -opc)
+    # Not installed, or not in PATH: no candidates, and no error on the line.
+    command -q -- $tokens[1]; or return 0
     set -l host
     for i in (seq 2 (count $tokens))
         switch $tokens[$i]
@@ -24,6 +26,8 @@ end
 # the command line; nothing on error.
 function __cpactl_snapshots
     set -l tokens (commandline -opc)
+    # Not installed, or not in PATH: no candidates, and no error on the line.
+    command -q -- $tokens[1]; or return 0
     set -l args
     set -l n (count $tokens)
     for i in (seq 2 $n)

@@ -3,29 +3,34 @@
 # (e.g. /usr/share/zsh/vendor-completions/_cpactl).
 #
 # The verbs and options are written out by hand: keep them in step with
-# `cpactl --help` and `cpactl help VERB` (tests/docs_check.sh checks the bash file).
+# `cpactl --help` and `cpactl help VERB` (tests/docs_check.sh and tests/e2e/16_completions.bats check them).
 
 # Container names from `cpactl discover --json --no-version`; nothing on error.
 _cpactl_containers() {
-  local -a names host
+  local -a names host line
   local i
-  for (( i = 2; i < CURRENT; i++ )); do
-    case $words[i] in
-      -H|--host) host=(--host "$words[i+1]") ;;
-      --host=*) host=("$words[i]") ;;
+  # The whole command line as _cpactl saw it: nested _arguments shift $words.
+  line=("${_cpactl_line[@]}")
+  (( $#line )) || line=("${words[@]}")
+  for (( i = 2; i <= $#line; i++ )); do
+    case $line[i] in
+      -H|--host) (( i < $#line )) && host=(--host "$line[i+1]") ;;
+      --host=*) host=("$line[i]") ;;
     esac
   done
-  names=(${(f)"$(_call_program containers $words[1] $host discover --json --no-version 2>/dev/null |
+  names=(${(f)"$(_call_program containers $line[1] $host discover --json --no-version 2>/dev/null |
     sed -n 's/^    "name": "\([^"\\]*\)",\{0,1\}$/\1/p')"})
   _describe -t containers 'CPA container' names
 }
 
 # Snapshot ids from `cpactl list --json`, with the engine, container and root named
-# on the command line; nothing on error.  $1: extra words to offer (e.g. HEAD).
+# on the command line; nothing on error.  `_cpactl_snapshots HEAD` offers HEAD too.
+# As an action of _arguments it is called with compadd options (-J ...): those
+# must not become candidates.
 _cpactl_snapshots() {
   local -a ids args extra line
   local i
-  extra=(${(s: :)1})
+  [[ $1 == HEAD ]] && extra=(HEAD)
   # The whole command line as _cpactl saw it: nested _arguments shift $words.
   line=("${_cpactl_line[@]}")
   (( $#line )) || line=("${words[@]}")
@@ -78,7 +83,7 @@ _cpactl() {
     'doctor:name what is wrong with a deployment and how to fix it'
     'help:show the help of a verb'
   )
-  _arguments -C $global_opts '1:verb:->verb' '*::argument:->argument' && ret=0
+  _arguments -C $global_opts '(-)1:verb:->verb' '(-)*::argument:->argument' && ret=0
   case $state in
     verb)
       _describe -t verbs 'cpactl verb' verbs && ret=0

@@ -70,8 +70,12 @@ int deployment_resolve(const struct cpa_target *t, const char *root_override,
 	while (root.len > 1 && root.data[root.len - 1] == '/')
 		root.data[--root.len] = '\0';
 	if (root.len == 0 || root.data[0] != '/') {
+		error_set(err, ERR_USAGE,
+			  "the deployment root '%s' is not an absolute path: give it from / (--root or "
+			  "CPACTL_ROOT)",
+			  buf_str(&root));
 		buf_free(&root);
-		return error_set(err, ERR_USAGE, "the deployment root must be an absolute path");
+		return -1;
 	}
 	d->root = buf_detach(&root);
 	d->backup_dir = join(d->root, "backup");

@@ -33,7 +33,9 @@ struct docker_client {
 	char *socket_path;    /* unix sockets only */
 	char *base_url;       /* http://docker or https://host:port[/base] */
 	char *remote_host;    /* tcp:// only: the engine's host */
-	char *ca_file, *cert_file, *key_file;
+	int tls, tls_verify;  /* tcp:// only, see setup_tls() */
+	char *cert_dir;       /* DOCKER_CERT_PATH or ~/.docker, with TLS */
+	char *ca_file, *cert_file, *key_file; /* NULL when not used */
 	char api_version[16];
 	char curl_error[CURL_ERROR_SIZE];
 };
@@ -48,41 +50,72 @@ static char *dup_printf(const char *fmt, const char *a, const char *b)
 	return buf_detach(&b2);
 }
 
-static int file_exists(const char *path)
+/* Is a file there and readable?  0, or the errno saying why not. */
+static int readable(const char *path)
 {
-	return access(path, R_OK) == 0;
+	return access(path, R_OK) == 0 ? 0 : errno;
 }
 
-/* Reads DOCKER_TLS_VERIFY / DOCKER_CERT_PATH the way the docker CLI does: any
- * non-empty DOCKER_TLS_VERIFY turns TLS with verification on. */
-static int setup_tls(struct docker_client *c, int *use_tls, struct cpactl_error *err)
+/* TLS for tcp://, from the environment the way the docker CLI reads it: a
+ * non-empty DOCKER_TLS_VERIFY turns TLS on and checks the engine's
+ * certificate against ca.pem (the CLI's --tlsverify); DOCKER_CERT_PATH or
+ * DOCKER_TLS alone turn TLS on without that check (the CLI's --tls).  The
+ * files live in DOCKER_CERT_PATH, default ~/.docker.  cert.pem and key.pem,
+ * the client's identity, are sent when present, as the CLI does: an engine
+ * started with --tlsverify refuses a client without them, and that refusal
+ * is explained by transport_error(). */
+static int setup_tls(struct docker_client *c, struct cpactl_error *err)
 {
 	const char *verify = getenv("DOCKER_TLS_VERIFY");
 	const char *dir = getenv("DOCKER_CERT_PATH");
+	const char *tls = getenv("DOCKER_TLS");
 	const char *home = getenv("HOME");
 	struct buf d = BUF_INIT;
-	int rc = -1;
+	int rc = -1, cert_errno, key_errno, ca_errno;
 
-	*use_tls = (verify && *verify) || (dir && *dir);
-	if (!*use_tls)
+	c->tls_verify = verify && *verify;
+	c->tls = c->tls_verify || (dir && *dir) || (tls && *tls);
+	if (!c->tls)
 		return 0;
 	if (dir && *dir)
 		buf_append_str(&d, dir);
 	else
 		buf_appendf(&d, "%s/.docker", home ? home : "");
-	c->ca_file = dup_printf("%s/ca.pem%s", buf_str(&d), NULL);
-	c->cert_file = dup_printf("%s/cert.pem%s", buf_str(&d), NULL);
-	c->key_file = dup_printf("%s/key.pem%s", buf_str(&d), NULL);
-	if (!c->ca_file || !c->cert_file || !c->key_file) {
+	c->cert_dir = buf_detach(&d);
+	c->ca_file = dup_printf("%s/ca.pem%s", c->cert_dir, NULL);
+	c->cert_file = dup_printf("%s/cert.pem%s", c->cert_dir, NULL);
+	c->key_file = dup_printf("%s/key.pem%s", c->cert_dir, NULL);
+	if (!c->cert_dir || !c->ca_file || !c->cert_file || !c->key_file) {
 		error_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if (!file_exists(c->ca_file) || !file_exists(c->cert_file) || !file_exists(c->key_file)) {
+	ca_errno = readable(c->ca_file);
+	if (c->tls_verify && ca_errno) {
 		error_set(err, ERR_USAGE,
-			  "TLS is on (DOCKER_TLS_VERIFY or DOCKER_CERT_PATH) but '%s' lacks a readable "
-			  "ca.pem, cert.pem and key.pem",
-			  buf_str(&d));
+			  "DOCKER_TLS_VERIFY is set but the engine's CA certificate '%s' cannot be read: %s "
+			  "(put ca.pem there, or point DOCKER_CERT_PATH at the directory that has it)",
+			  c->ca_file, strerror(ca_errno));
 		goto out;
+	}
+	if (ca_errno) {
+		free(c->ca_file);
+		c->ca_file = NULL;
+	}
+	cert_errno = readable(c->cert_file);
+	key_errno = readable(c->key_file);
+	if (cert_errno != key_errno && (cert_errno == 0 || key_errno == 0)) {
+		error_set(err, ERR_USAGE,
+			  "the client certificate and its key go together, but '%s' cannot be read: %s "
+			  "(put cert.pem and key.pem in '%s', or neither)",
+			  cert_errno ? c->cert_file : c->key_file, strerror(cert_errno ? cert_errno : key_errno),
+			  c->cert_dir);
+		goto out;
+	}
+	if (cert_errno) {
+		/* No client identity: the engine may not ask for one. */
+		free(c->cert_file);
+		free(c->key_file);
+		c->cert_file = c->key_file = NULL;
 	}
 	rc = 0;
 out:
@@ -101,12 +134,13 @@ static int parse_host(struct docker_client *c, const char *host, struct cpactl_e
 		c->socket_path = strdup(path);
 		c->base_url = strdup("http://docker");
 	} else if (strncmp(host, "tcp://", 6) == 0) {
-		int tls = 0;
 		const char *addr = host + 6;
+		int tls;
 		if (!*addr)
 			return error_set(err, ERR_USAGE, "invalid docker host '%s': no address", host);
-		if (setup_tls(c, &tls, err) < 0)
+		if (setup_tls(c, err) < 0)
 			return -1;
+		tls = c->tls;
 		/* host[:port][/path], or [v6]:port */
 		{
 			size_t n;
@@ -251,6 +285,46 @@ static size_t on_read(char *data, size_t size, size_t n, void *userdata)
 	return (size_t)got;
 }
 
+/* A failure of TLS itself, named with the file or the reason and what to
+ * check; 0 when `code` is not about TLS. */
+static int tls_error(struct docker_client *c, CURLcode code, struct cpactl_error *err)
+{
+	const char *why = c->curl_error[0] ? c->curl_error : curl_easy_strerror(code);
+
+	switch (code) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+		return error_set(err, ERR_ENGINE_UNREACHABLE,
+				 "the docker engine at '%s' is not trusted: %s (its certificate must be "
+				 "signed by the CA in '%s' and name the host '%s'; check DOCKER_CERT_PATH)",
+				 c->host, why, c->ca_file ? c->ca_file : "ca.pem",
+				 c->remote_host ? c->remote_host : "");
+	case CURLE_SSL_CACERT_BADFILE:
+		return error_set(err, ERR_USAGE, "the CA certificate '%s' cannot be used: %s",
+				 c->ca_file ? c->ca_file : "ca.pem", why);
+	case CURLE_SSL_CERTPROBLEM:
+		return error_set(err, ERR_USAGE,
+				 "the client certificate '%s' or its key '%s' cannot be used: %s",
+				 c->cert_file ? c->cert_file : "cert.pem", c->key_file ? c->key_file : "key.pem",
+				 why);
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_GOT_NOTHING:
+		if (!c->cert_file)
+			return error_set(err, ERR_ENGINE_UNREACHABLE,
+					 "TLS with the docker engine at '%s' failed: %s (cpactl sent no client "
+					 "certificate: an engine started with --tlsverify needs cert.pem and "
+					 "key.pem in '%s')",
+					 c->host, why, c->cert_dir);
+		return error_set(err, ERR_ENGINE_UNREACHABLE,
+				 "TLS with the docker engine at '%s' failed: %s (is it a TLS endpoint, and "
+				 "does it accept the client certificate '%s'?)",
+				 c->host, why, c->cert_file);
+	default:
+		return 0;
+	}
+}
+
 /* The one place curl's failures become cpactl errors. */
 static int transport_error(struct docker_client *c, CURLcode code, const struct transfer *t,
 			   struct cpactl_error *err)
@@ -284,6 +358,8 @@ static int transport_error(struct docker_client *c, CURLcode code, const struct 
 				 "cannot connect to the docker engine at '%s': %s", c->host,
 				 c->curl_error[0] ? c->curl_error : curl_easy_strerror(code));
 	}
+	if (c->tls && tls_error(c, code, err) < 0)
+		return -1;
 	if (code == CURLE_OPERATION_TIMEDOUT)
 		return error_set(err, ERR_ENGINE, "the docker engine at '%s' did not answer '%s %s' in time",
 				 c->host, t->req->method, t->req->path);
@@ -316,10 +392,19 @@ static int perform(struct docker_client *c, const struct docker_request *req, in
 	curl_easy_setopt(c->curl, CURLOPT_URL, url.data);
 	if (c->socket_path)
 		curl_easy_setopt(c->curl, CURLOPT_UNIX_SOCKET_PATH, c->socket_path);
-	if (c->ca_file) {
-		curl_easy_setopt(c->curl, CURLOPT_CAINFO, c->ca_file);
-		curl_easy_setopt(c->curl, CURLOPT_SSLCERT, c->cert_file);
-		curl_easy_setopt(c->curl, CURLOPT_SSLKEY, c->key_file);
+	if (c->tls) {
+		if (c->tls_verify) {
+			curl_easy_setopt(c->curl, CURLOPT_CAINFO, c->ca_file);
+			curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYPEER, 1L);
+			curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYHOST, 2L);
+		} else {
+			curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYPEER, 0L);
+			curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYHOST, 0L);
+		}
+		if (c->cert_file) {
+			curl_easy_setopt(c->curl, CURLOPT_SSLCERT, c->cert_file);
+			curl_easy_setopt(c->curl, CURLOPT_SSLKEY, c->key_file);
+		}
 	}
 	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, c->curl_error);
 	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
@@ -486,33 +571,53 @@ static int negotiate(struct docker_client *c, struct cpactl_error *err)
 {
 	struct docker_request req = { 0 };
 	struct transfer t;
+	struct buf body = BUF_INIT;
 	const char *pinned = getenv("DOCKER_API_VERSION");
 	const char *engine;
+	int rc = -1;
 
 	memset(&t, 0, sizeof(t));
+	t.error_body = &body;
 	req.method = "GET";
 	req.path = "/_ping";
 	req.timeout_ms = 10000;
 	if (perform(c, &req, 0, &t, err) < 0)
-		return -1;
-	if (t.status != 200)
-		return error_set(err, ERR_ENGINE_UNREACHABLE,
-				 "'%s' answered %ld to /_ping: it does not look like a docker engine",
-				 c->host, t.status);
+		goto out;
+	/* Go's HTTP server answers plain HTTP on a TLS port with this 400. */
+	if (t.status == 400 && !c->tls && strstr(buf_str(&body), "HTTPS server")) {
+		error_set(err, ERR_ENGINE_UNREACHABLE,
+			  "the docker engine at '%s' speaks TLS and cpactl spoke plain HTTP: set "
+			  "DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to the directory of its ca.pem, "
+			  "cert.pem and key.pem",
+			  c->host);
+		goto out;
+	}
+	if (t.status != 200) {
+		error_set(err, ERR_ENGINE_UNREACHABLE,
+			  "'%s' answered %ld to /_ping: it does not look like a docker engine", c->host,
+			  t.status);
+		goto out;
+	}
 	if (pinned && *pinned) {
 		snprintf(c->api_version, sizeof(c->api_version), "%s", pinned);
-		return 0;
+		rc = 0;
+		goto out;
 	}
 	/* An engine without the header is older than any we support. */
 	engine = t.api_version_header[0] ? t.api_version_header : "1.24";
-	if (version_less(engine, DOCKER_MIN_API))
-		return error_set(err, ERR_ENGINE,
-				 "the docker engine at '%s' speaks API %s; cpactl needs %s or later "
-				 "(Docker 20.10): upgrade the engine",
-				 c->host, engine, DOCKER_MIN_API);
+	if (version_less(engine, DOCKER_MIN_API)) {
+		error_set(err, ERR_ENGINE,
+			  "the docker engine at '%s' speaks API %s; cpactl needs %s or later "
+			  "(Docker 20.10): upgrade the engine",
+			  c->host, engine, DOCKER_MIN_API);
+		goto out;
+	}
 	snprintf(c->api_version, sizeof(c->api_version), "%s",
 		 version_less(engine, DOCKER_MAX_API) ? engine : DOCKER_MAX_API);
-	return 0;
+	rc = 0;
+out:
+	buf_free(&body);
+	return rc;
 }
 
 int docker_client_open(const char *host, struct docker_client **out, struct cpactl_error *err)
@@ -558,6 +663,7 @@ void docker_client_close(struct docker_client *c)
 	free(c->socket_path);
 	free(c->base_url);
 	free(c->remote_host);
+	free(c->cert_dir);
 	free(c->ca_file);
 	free(c->cert_file);
 	free(c->key_file);

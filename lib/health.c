@@ -56,6 +56,9 @@ int health_check(struct docker_client *c, const struct cpa_target *t, long timeo
 	struct buf logs = BUF_INIT;
 	json_t *stats = NULL;
 	int running = t->state && strcmp(t->state, "running") == 0;
+	/* A tcp:// engine on this machine's loopback is not remote: its
+	 * published ports are ours. */
+	const char *remote = docker_client_remote_host(c);
 
 	memset(r, 0, sizeof(*r));
 	memset(&p, 0, sizeof(p));
@@ -66,6 +69,8 @@ int health_check(struct docker_client *c, const struct cpa_target *t, long timeo
 	r->loaded_clients = -1;
 	r->restart_count = t->restart_count;
 	r->uptime_seconds = t->uptime_seconds;
+	if (remote && (is_loopback(remote) || strcmp(remote, "localhost") == 0))
+		remote = NULL;
 	r->reasons = json_array();
 	if (!r->reasons)
 		return error_set(err, ERR_NOMEM, "out of memory");
@@ -73,14 +78,13 @@ int health_check(struct docker_client *c, const struct cpa_target *t, long timeo
 		reason(r, "the container is %s, not running", t->state ? t->state : "in an unknown state");
 	if (!t->has_api_port) {
 		reason(r, "no host port reaches the API port%s", NULL);
-	} else if (running && docker_client_remote_host(c) && is_loopback(t->api_host_ip)) {
+	} else if (running && remote && is_loopback(t->api_host_ip)) {
 		reason(r, "the API is published on the loopback of the remote engine's host: run cpactl "
 			  "there to probe it%s", NULL);
 	} else if (running) {
 		/* A port published on all interfaces of a remote engine is reached at
 		 * the engine's own address. */
-		const char *host = docker_client_remote_host(c) ? docker_client_remote_host(c)
-								: probe_host_for_binding(t->api_host_ip);
+		const char *host = remote ? remote : probe_host_for_binding(t->api_host_ip);
 		if (probe_get(host, t->api_host_port, "/v1/models", t->probe_key, timeout_ms, &p, &e) == 0) {
 			r->http_status = p.http_status;
 			r->latency_ms = p.latency_ms;

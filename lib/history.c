@@ -371,7 +371,8 @@ static int resolve_rev(git_repository *repo, const char *rev, git_commit **out, 
 
 	*out = NULL;
 	if (git_repository_head_unborn(repo) == 1)
-		return error_set(err, ERR_NOT_FOUND, "the config history is empty");
+		return error_set(err, ERR_NOT_FOUND,
+				 "the config history is empty: 'cpactl backup' commits config.yaml to it");
 	if (history_is_snapshot_id(rev))
 		return find_snapshot(repo, rev, out, err);
 	e = git_revparse_single(&obj, repo, rev);

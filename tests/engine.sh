@@ -17,6 +17,8 @@
 # CPACTL_TEST_DOCKER_HOST=unix:///path (explicit opt-in): use that engine instead; nothing
 # is started, stopped or removed (engine_stop only forgets it).
 # ENGINE_KEEP=1: engine_stop leaves the engine running (debugging); prints how to reach it.
+# ENGINE_DOCKERD_ARGS="...": more dockerd options (split on blanks), e.g. a TLS listener
+# (see engine_tls_certs).
 
 _engine_log() { echo "engine: $*" >&2; }
 
@@ -64,7 +66,7 @@ _engine_launch() {
         --data-root "$ENGINE_DIR/data" --exec-root "$ENGINE_DIR/exec" \
         --pidfile "$ENGINE_DIR/docker.pid" --config-file "$ENGINE_DIR/daemon.json" \
         --bridge "$ENGINE_BRIDGE" --iptables=false --ip-masq=false --ip6tables=false \
-        "${ns[@]}" >>"$ENGINE_DIR/dockerd.log" 2>&1 </dev/null 3>&- 4>&- 5>&- &
+        "${ns[@]}" ${ENGINE_DOCKERD_ARGS:-} >>"$ENGINE_DIR/dockerd.log" 2>&1 </dev/null 3>&- 4>&- 5>&- &
     pid=$!
     echo "$pid" > "$ENGINE_DIR/dockerd.launch-pid"
     ENGINE_PID=$pid
@@ -223,6 +225,33 @@ engine_trap() {
     trap 'engine_stop' EXIT
     trap 'engine_stop; trap - EXIT; exit 130' INT
     trap 'engine_stop; trap - EXIT; exit 143' TERM
+}
+
+# engine_tls_certs DIR: a CA, a server certificate for IP 127.0.0.1 and a client
+# certificate signed by it, as the docker CLI and dockerd name them: DIR/ca.pem,
+# DIR/server-cert.pem, DIR/server-key.pem, DIR/cert.pem, DIR/key.pem.  For a
+# TLS listener: ENGINE_DOCKERD_ARGS="--tlsverify --tlscacert DIR/ca.pem
+# --tlscert DIR/server-cert.pem --tlskey DIR/server-key.pem -H tcp://127.0.0.1:PORT".
+engine_tls_certs() {
+    local d=$1
+    mkdir -p "$d" || return 1
+    (
+        cd "$d" || exit 1
+        set -e
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=cpactl test CA" \
+            -keyout ca-key.pem -out ca.pem
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+            -keyout server-key.pem -out server.csr
+        printf 'subjectAltName = IP:127.0.0.1\nextendedKeyUsage = serverAuth\n' >server.ext
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 \
+            -extfile server.ext -out server-cert.pem
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=cpactl test client" \
+            -keyout key.pem -out client.csr
+        printf 'extendedKeyUsage = clientAuth\n' >client.ext
+        openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 \
+            -extfile client.ext -out cert.pem
+        rm -f server.csr client.csr server.ext client.ext
+    ) >"$d/openssl.log" 2>&1 || { _engine_log "engine_tls_certs: openssl failed (see $d/openssl.log)"; return 1; }
 }
 
 # A free random TCP port on 127.0.0.1 (never 8317/8318).

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../lib/buf.h"
 #include "../../lib/docker.h"
@@ -181,6 +182,55 @@ static void test_open_ssh_host(void **state)
 	assert_contains(err.message, "ssh://");
 	assert_contains(err.message, "ssh -L");
 	assert_contains(err.message, "-H unix://");
+}
+
+/* TLS files are checked before any connection: the errors name the file. */
+static void test_open_tls_files(void **state)
+{
+	struct cpactl_error err = CPACTL_ERROR_INIT;
+	struct docker_client *c = NULL;
+	char dir[] = "/tmp/cpactl-test-tls.XXXXXX";
+	char path[128];
+	FILE *f;
+	(void)state;
+
+	assert_non_null(mkdtemp(dir));
+	setenv("DOCKER_CERT_PATH", dir, 1);
+	setenv("DOCKER_TLS_VERIFY", "1", 1);
+	/* Verification without ca.pem. */
+	assert_int_equal(docker_client_open("tcp://127.0.0.1:1", &c, &err), -1);
+	assert_null(c);
+	assert_int_equal(err.kind, ERR_USAGE);
+	assert_contains(err.message, "ca.pem");
+	assert_contains(err.message, dir);
+	assert_contains(err.message, "DOCKER_CERT_PATH");
+	/* A certificate without its key. */
+	snprintf(path, sizeof(path), "%s/ca.pem", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/cert.pem", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fclose(f);
+	error_clear(&err);
+	assert_int_equal(docker_client_open("tcp://127.0.0.1:1", &c, &err), -1);
+	assert_int_equal(err.kind, ERR_USAGE);
+	assert_contains(err.message, "key.pem");
+	/* No verification: ca.pem is not needed, the pair still is. */
+	unsetenv("DOCKER_TLS_VERIFY");
+	snprintf(path, sizeof(path), "%s/ca.pem", dir);
+	unlink(path);
+	error_clear(&err);
+	assert_int_equal(docker_client_open("tcp://127.0.0.1:1", &c, &err), -1);
+	assert_contains(err.message, "key.pem");
+	snprintf(path, sizeof(path), "%s/cert.pem", dir);
+	unlink(path);
+	/* Nothing there and no verification: it gets as far as connecting. */
+	error_clear(&err);
+	assert_int_equal(docker_client_open("tcp://127.0.0.1:1", &c, &err), -1);
+	assert_int_equal(err.kind, ERR_ENGINE_UNREACHABLE);
+	rmdir(dir);
+	unsetenv("DOCKER_CERT_PATH");
+	error_clear(&err);
 }
 
 /* --- JSON calls ------------------------------------------------------------ */
@@ -951,6 +1001,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_ping_not_200, setup, teardown),
 		cmocka_unit_test(test_open_invalid_host),
 		cmocka_unit_test(test_open_ssh_host),
+		cmocka_unit_test(test_open_tls_files),
 		cmocka_unit_test_setup_teardown(test_container_list_ok, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_container_list_not_array, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keepalive_many_requests, setup, teardown),
