@@ -35,6 +35,13 @@ max_len() {
 	esac
 }
 
+# What went wrong, from a libFuzzer log: the input it was running, then the
+# sanitizer's or libFuzzer's report.
+show_problem() {
+	grep '^Running: ' "$1" | tail -n 1 >&2
+	grep -A 30 '^==[0-9]*== *ERROR\|runtime error\|ALARM\|deadly signal' "$1" | head -n 60 >&2
+}
+
 passed=0
 failed=0
 for bin in "$@"; do
@@ -47,7 +54,7 @@ for bin in "$@"; do
 		before=$(find "$corpus" -type f | wc -l)
 		if "$bin" -merge=1 -max_len="$(max_len "$name")" "$corpus" "$found" >"$log" 2>&1; then
 			after=$(find "$corpus" -type f | wc -l)
-			echo "$name: corpus $before -> $after files ($(du -sk "$corpus" | cut -f1) KiB)"
+			echo "$name: corpus $before -> $after files ($(du -s --apparent-size -k "$corpus" | cut -f1) KiB)"
 			passed=$((passed + 1))
 		else
 			echo "$name: merge FAILED, see $log" >&2
@@ -63,7 +70,7 @@ for bin in "$@"; do
 		# shellcheck disable=SC2086 # corpus file names are hashes, no spaces
 		if ! "$bin" -timeout=10 -rss_limit_mb=2048 $files >"$log" 2>&1; then
 			echo "$name: a committed corpus input FAILS, see $log" >&2
-			tail -n 40 "$log" >&2
+			show_problem "$log"
 			ok=0
 		fi
 	fi
@@ -75,7 +82,7 @@ for bin in "$@"; do
 			echo "$name: ok, ${runs:-?} runs in ${seconds} s (${rate:-?} execs/s), $(find "$corpus" -type f | wc -l) corpus files"
 		else
 			echo "$name: FUZZING FOUND A PROBLEM, see $log; the input is in $work/crashes/" >&2
-			grep -A 30 '^==[0-9]*==ERROR\|runtime error\|ALARM\|deadly signal' "$log" | head -n 60 >&2
+			show_problem "$log"
 			ok=0
 		fi
 	fi
