@@ -37,9 +37,15 @@ static void remove_scratch(void)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+	const char *base = getenv("TMPDIR");
+
+	/* Every input is written and unpacked: in memory it runs about three
+	 * times as fast as on a disk. */
+	if (!base)
+		base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
 	(void)argc;
 	(void)argv;
-	snprintf(scratch, sizeof(scratch), "%s/cpactl-fuzz-tar.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	snprintf(scratch, sizeof(scratch), "%s/cpactl-fuzz-tar.XXXXXX", base);
 	if (!mkdtemp(scratch)) {
 		perror("fuzz_tar: mkdtemp");
 		exit(1);
