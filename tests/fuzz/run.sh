@@ -9,8 +9,9 @@
 # to build/fuzz/crashes/.  A target passes when neither part crashed, leaked
 # or hung.
 #
-# --merge folds build/fuzz/found/<target>/ into the committed corpus with
-# libFuzzer's -merge=1, which keeps only inputs that add coverage.
+# --merge rebuilds the committed corpus from itself and build/fuzz/found/
+# <target>/ with libFuzzer's -merge=1, which keeps only inputs that add
+# coverage; the named inputs (seed-*, regress-*) are always kept.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
@@ -51,8 +52,20 @@ for bin in "$@"; do
 	log=$work/logs/$name.log
 	mkdir -p "$corpus" "$found"
 	if [ "$merge" -eq 1 ]; then
+		# Into a fresh directory, so inputs made redundant by newer ones
+		# leave; the named files (seed-*, regress-*) always stay.
+		fresh=$work/merge/$name
 		before=$(find "$corpus" -type f | wc -l)
-		if "$bin" -merge=1 -max_len="$(max_len "$name")" "$corpus" "$found" >"$log" 2>&1; then
+		rm -rf "$fresh"
+		mkdir -p "$fresh"
+		if "$bin" -merge=1 -max_len="$(max_len "$name")" "$fresh" "$corpus" "$found" >"$log" 2>&1; then
+			for kept in "$corpus"/seed-* "$corpus"/regress-*; do
+				[ -f "$kept" ] || continue
+				cp "$kept" "$fresh/"
+				rm -f "$fresh/$(sha1sum "$kept" | cut -d' ' -f1)"
+			done
+			rm -rf "$corpus"
+			mv "$fresh" "$corpus"
 			after=$(find "$corpus" -type f | wc -l)
 			echo "$name: corpus $before -> $after files ($(du -s --apparent-size -k "$corpus" | cut -f1) KiB)"
 			passed=$((passed + 1))
