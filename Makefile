@@ -3,6 +3,8 @@
 #   make            build build/cpactl (developer build: warnings are errors)
 #   make deps       install the Debian packages the build, tests and demo need
 #   make check      unit + end-to-end tests, then again under ASan/UBSan
+#   make fuzz       every libFuzzer target for FUZZ_SECONDS (60) each (clang)
+#   make fuzz-merge fold what the last runs found into tests/fuzz/corpus/
 #   make demo       the main job on a private engine and a fake CPA
 #   make install    PREFIX=/usr/local DESTDIR= : binary, man pages, completions
 #
@@ -47,11 +49,20 @@ ALIB_OBJ  := $(LIB_SRC:%.c=$(A)/%.o)
 ACMD_OBJ  := $(CMD_SRC:%.c=$(A)/%.o)
 AUNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(A)/tests/%)
 
+# The fuzz build: clang's libFuzzer, the library instrumented for coverage.
+F         := build/fuzz
+FUZZ_CC   ?= clang
+FUZZ_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_SECONDS ?= 60
+FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FLIB_OBJ  := $(LIB_SRC:%.c=$(F)/%.o)
+FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(F)/%)
+
 DEPS_PACKAGES := gcc make pkg-config libc6-dev libcurl4-openssl-dev libjansson-dev libyaml-dev \
 	libarchive-dev libgit2-dev libssl-dev libcmocka-dev bats docker.io iproute2 iptables \
-	curl jq mandoc procps tar python3 zsh fish
+	curl jq mandoc procps tar python3 zsh fish clang libclang-rt-14-dev
 
-.PHONY: all deps check unit e2e check-asan demo bench install uninstall clean lint
+.PHONY: all deps check unit e2e check-asan fuzz fuzz-merge demo bench install uninstall clean lint
 
 all: $(B)/cpactl
 
@@ -86,6 +97,18 @@ $(A)/tests/%: tests/unit/%.c $(UNIT_HELPERS) $(A)/libcpactl.a $(LIB_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< $(UNIT_HELPERS) $(A)/libcpactl.a $(PKG_LIBS) -lcmocka -lpthread
 
+$(F)/%.o: %.c $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(ALL_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(F)/libcpactl.a: $(FLIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(F)/fuzz_%: tests/fuzz/fuzz_%.c $(F)/libcpactl.a $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(ALL_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(F)/libcpactl.a $(PKG_LIBS) -lpthread
+
 # Quick when everything is there: dpkg-query answers in milliseconds.
 deps:
 	@missing=$$(for p in $(DEPS_PACKAGES); do \
@@ -110,6 +133,12 @@ check-asan: $(A)/cpactl $(AUNIT_BIN)
 		sh tests/run-unit.sh $(AUNIT_BIN)
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		CPACTL=$(abspath $(A)/cpactl) CPACTL_SUITE=asan bash tests/e2e/run.sh
+
+fuzz: $(FUZZ_BIN)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh $(FUZZ_BIN)
+
+fuzz-merge: $(FUZZ_BIN)
+	@bash tests/fuzz/run.sh --merge $(FUZZ_BIN)
 
 check: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)

@@ -61,6 +61,12 @@ int archive_extract_into(const char *tar_path, const char *dest, const char *str
 			name += strip_len + 1;
 		if (strcmp(name, ".") == 0 || strcmp(name, "./") == 0)
 			continue;
+		/* Cut to fit, the entry would land under another name. */
+		if (strlen(name) >= sizeof(name_copy)) {
+			error_set(err, ERR_CHECK, "refusing an entry of '%s': its name is too long (%zu bytes)", tar_path,
+				  strlen(name));
+			goto out;
+		}
 		snprintf(name_copy, sizeof(name_copy), "%s", name);
 		name = name_copy;
 		if (name[0] == '/' || strcmp(name, "..") == 0 || strncmp(name, "../", 3) == 0 || strstr(name, "/../") ||

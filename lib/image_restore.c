@@ -95,6 +95,23 @@ int image_entries_check(const char *store_dir, json_t *entries, struct cpactl_er
 	return 0;
 }
 
+int image_layers_parse(const char *store_dir, const char *text, size_t len, const char *name, json_t **layers,
+		       struct cpactl_error *err)
+{
+	json_error_t jerr;
+	json_t *doc = json_loadb(text, len, 0, &jerr);
+
+	*layers = NULL;
+	if (!doc)
+		return error_set(err, ERR_FAILED, "'%s' is not valid JSON: %s", name, jerr.text);
+	if (image_entries_check(store_dir, json_object_get(doc, "entries"), err) < 0) {
+		json_decref(doc);
+		return -1;
+	}
+	*layers = doc;
+	return 0;
+}
+
 static int copy_blob(struct archive *a, const char *store_dir, const char *hex, struct writer *w)
 {
 	char *path = blob_path(store_dir, hex);
@@ -210,12 +227,7 @@ int image_restore(struct docker_client *c, const char *store_dir, const char *sn
 	buf_appendf(&path, "%s/image-layers.json", snapshot_path);
 	if (read_small_file(path.data, LAYERS_MAX, &text, &len, err) < 0)
 		goto out;
-	layers = json_loadb(text, len, 0, NULL);
-	if (!layers) {
-		error_set(err, ERR_FAILED, "'%s' is not valid JSON", path.data);
-		goto out;
-	}
-	if (image_entries_check(store_dir, json_object_get(layers, "entries"), err) < 0)
+	if (image_layers_parse(store_dir, text, len, path.data, &layers, err) < 0)
 		goto out;
 	if (pipe2(fds, O_CLOEXEC) < 0) {
 		error_set_errno(err, errno, ERR_IO, "cannot create a pipe");

@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 #include <signal.h>
+#include <stddef.h>
 
 #include "docker.h"
 #include "error.h"
@@ -25,5 +26,12 @@ int image_restore(struct docker_client *c, const char *store_dir, const char *sn
 
 /* The checks above, on the "entries" array of an image-layers.json. */
 int image_entries_check(const char *store_dir, json_t *entries, struct cpactl_error *err);
+
+/* Parses the bytes of an image-layers.json (`name` for messages) and runs
+ * image_entries_check() on its entries: on success *layers is the whole
+ * document, a new reference.  The one place these bytes are read, used by
+ * image_restore() and by the fuzzer (tests/fuzz/fuzz_layers.c). */
+int image_layers_parse(const char *store_dir, const char *text, size_t len, const char *name, json_t **layers,
+		       struct cpactl_error *err);
 
 #endif

@@ -1055,6 +1055,32 @@ static void problem(json_t *problems, const char *fmt, const char *a, const char
 	json_array_append_new(problems, json_string(text));
 }
 
+/* A part is a file directly in the snapshot directory. */
+static int part_name_safe(const char *key)
+{
+	return key[0] != '\0' && key[0] != '.' && !strchr(key, '/');
+}
+
+int snapshot_manifest_parse(const char *text, size_t len, const char *id, json_t **manifest, json_t *problems)
+{
+	json_t *m = json_loadb(text, len, 0, NULL), *v;
+	const char *key;
+
+	*manifest = NULL;
+	if (!json_is_object(m)) {
+		json_decref(m);
+		problem(problems, "manifest.json is not valid JSON%s%s", NULL, NULL);
+		return -1;
+	}
+	if (!json_is_string(json_object_get(m, "id")) || strcmp(json_string_value(json_object_get(m, "id")), id) != 0)
+		problem(problems, "manifest.json names another snapshot than '%s'%s", id, NULL);
+	json_object_foreach(json_object_get(m, "parts"), key, v)
+		if (!part_name_safe(key))
+			problem(problems, "manifest.json names a part outside the snapshot: '%s'%s", key, NULL);
+	*manifest = m;
+	return 0;
+}
+
 static json_t *verify_one(const struct deployment *d, const char *id, const char *path)
 {
 	json_t *problems = json_array(), *manifest = NULL, *parts, *v, *layers = NULL, *entry;
@@ -1078,23 +1104,15 @@ static json_t *verify_one(const struct deployment *d, const char *id, const char
 	} else if (strncmp(seal_text, hex, SHA256_HEX_LEN) != 0) {
 		problem(problems, "manifest.json does not match its seal: it was edited or is corrupt%s%s", NULL, NULL);
 	}
-	manifest = json_loadb(text, len, 0, NULL);
-	if (!json_is_object(manifest)) {
-		problem(problems, "manifest.json is not valid JSON%s%s", NULL, NULL);
+	if (snapshot_manifest_parse(text, len, id, &manifest, problems) < 0)
 		goto out;
-	}
-	if (!json_is_string(json_object_get(manifest, "id")) ||
-	    strcmp(json_string_value(json_object_get(manifest, "id")), id) != 0)
-		problem(problems, "manifest.json names another snapshot than '%s'%s", id, NULL);
 	parts = json_object_get(manifest, "parts");
 	json_object_foreach(parts, key, v) {
 		char *ppath;
 		uint64_t size = 0;
 		const char *want = json_string_value(json_object_get(v, "sha256"));
-		if (strchr(key, '/') || key[0] == '.') {
-			problem(problems, "manifest.json names a part outside the snapshot: '%s'%s", key, NULL);
-			continue;
-		}
+		if (!part_name_safe(key))
+			continue; /* a problem already */
 		ppath = path_join(path, key);
 		error_clear(&e);
 		if (!ppath || sha256_file(ppath, hex, &size, &e) < 0)

@@ -28,6 +28,7 @@
 
 #include <jansson.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "deployment.h"
@@ -86,6 +87,14 @@ int snapshot_verify(const struct deployment *d, const char *id, json_t **report,
 int snapshot_commit_config(const struct deployment *d, const char *snapshot_path, const char *snapshot_id,
 			   const struct cpa_target *t, const char *why, char oid[41], int *committed,
 			   struct cpactl_error *err);
+
+/* Parses the bytes of snapshot `id`'s manifest.json.  On success *manifest is
+ * the object (a new reference) and `problems` (an array) got a sentence for
+ * an id other than `id` and for every part named outside the snapshot.
+ * When the bytes are not a JSON object, returns -1 with *manifest NULL and
+ * that problem appended.  The one place a manifest's bytes are parsed, used
+ * by snapshot_verify() and by the fuzzer (tests/fuzz/fuzz_manifest.c). */
+int snapshot_manifest_parse(const char *text, size_t len, const char *id, json_t **manifest, json_t *problems);
 
 /* 1 when `name` has the form of a snapshot id, YYYYmmdd-HHMMSS. */
 int snapshot_id_valid(const char *name);

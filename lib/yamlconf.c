@@ -15,16 +15,23 @@
 struct anchor {
 	char *name;
 	json_t *value;
+	size_t size; /* nodes of its value with every alias in it expanded */
 };
 
 struct builder {
 	json_t *stack[MAX_DEPTH];
 	char *pending_key[MAX_DEPTH];  /* for mappings: key waiting for its value */
 	char *stack_anchor[MAX_DEPTH]; /* anchor to record when the container closes */
+	size_t opened_at[MAX_DEPTH];   /* `nodes` when the container opened */
 	int depth;
 	json_t *root;
 	struct anchor *anchors;
 	size_t anchor_count;
+	/* Nodes placed so far, an alias counting as the size of what it names:
+	 * aliases are shared, not copied, so memory stays small, but everything
+	 * that walks the tree later (the summary, the secrets to redact, the
+	 * checks) pays the expanded size.  Capping it at MAX_NODES keeps a
+	 * "billion laughs" document from hanging those walkers. */
 	size_t nodes;
 };
 
@@ -58,7 +65,7 @@ static json_t *scalar_value(const yaml_event_t *ev)
 	return json_stringn(v, len);
 }
 
-static void remember_anchor(struct builder *b, const char *name, json_t *value)
+static void remember_anchor(struct builder *b, const char *name, json_t *value, size_t size)
 {
 	struct anchor *grown;
 
@@ -70,29 +77,31 @@ static void remember_anchor(struct builder *b, const char *name, json_t *value)
 	b->anchors = grown;
 	b->anchors[b->anchor_count].name = strdup(name);
 	b->anchors[b->anchor_count].value = json_incref(value);
+	b->anchors[b->anchor_count].size = size;
 	b->anchor_count++;
 }
 
-static json_t *find_anchor(struct builder *b, const char *name)
+static const struct anchor *find_anchor(struct builder *b, const char *name)
 {
 	for (size_t i = b->anchor_count; i > 0; i--)
 		if (b->anchors[i - 1].name && strcmp(b->anchors[i - 1].name, name) == 0)
-			return b->anchors[i - 1].value;
+			return &b->anchors[i - 1];
 	return NULL;
 }
 
 /* Places a finished value into the innermost open container (or the root).
- * Takes the reference. */
-static int place(struct builder *b, json_t *value)
+ * Takes the reference.  `weight` is what it adds to b->nodes. */
+static int place(struct builder *b, json_t *value, size_t weight)
 {
 	json_t *top;
 
 	if (!value)
 		return -1;
-	if (++b->nodes > MAX_NODES) {
+	if (weight > MAX_NODES - b->nodes) {
 		json_decref(value);
 		return -2;
 	}
+	b->nodes += weight;
 	if (b->depth == 0) {
 		if (!b->root)
 			b->root = value;
@@ -150,6 +159,7 @@ static int open_container(struct builder *b, json_t *c, const yaml_char_t *ancho
 	b->stack[b->depth] = c;
 	b->pending_key[b->depth] = NULL;
 	b->stack_anchor[b->depth] = anchor ? strdup((const char *)anchor) : NULL;
+	b->opened_at[b->depth] = b->nodes;
 	b->depth++;
 	return 0;
 }
@@ -166,9 +176,10 @@ static int close_container(struct builder *b)
 	anchor = b->stack_anchor[b->depth];
 	free(b->pending_key[b->depth]);
 	b->pending_key[b->depth] = NULL;
-	remember_anchor(b, anchor, c);
+	/* The container itself, plus everything placed into it. */
+	remember_anchor(b, anchor, c, b->nodes - b->opened_at[b->depth] + 1);
 	free(anchor);
-	return place(b, c);
+	return place(b, c, 1);
 }
 
 static void builder_release(struct builder *b)
@@ -232,20 +243,20 @@ int yaml_parse(const char *data, size_t len, const char *name, json_t **out,
 		case YAML_SCALAR_EVENT: {
 			json_t *v = scalar_value(&ev);
 			if (ev.data.scalar.anchor)
-				remember_anchor(&b, (const char *)ev.data.scalar.anchor, v);
-			step = place(&b, v);
+				remember_anchor(&b, (const char *)ev.data.scalar.anchor, v, 1);
+			step = place(&b, v, 1);
 			break;
 		}
 		case YAML_ALIAS_EVENT: {
-			json_t *v = find_anchor(&b, (const char *)ev.data.alias.anchor);
-			if (!v) {
+			const struct anchor *a = find_anchor(&b, (const char *)ev.data.alias.anchor);
+			if (!a) {
 				error_set(err, ERR_PARSE, "'%s' line %zu column %zu: unknown alias", name,
 					  ev.start_mark.line + 1, ev.start_mark.column + 1);
 				yaml_event_delete(&ev);
 				goto out;
 			}
-			/* Shared, not copied: an alias costs one node however large. */
-			step = place(&b, json_incref(v));
+			/* Shared, not copied, but counted at its full size. */
+			step = place(&b, json_incref(a->value), a->size);
 			break;
 		}
 		default:
@@ -253,7 +264,7 @@ int yaml_parse(const char *data, size_t len, const char *name, json_t **out,
 		}
 		if (step < 0) {
 			if (step == -2)
-				error_set(err, ERR_PARSE, "'%s': document too large (over %d nodes)", name,
+				error_set(err, ERR_PARSE, "'%s': document too large (over %d nodes, aliases expanded)", name,
 					  MAX_NODES);
 			else if (step == -3)
 				error_set(err, ERR_PARSE, "'%s' line %zu: nested deeper than %d levels",

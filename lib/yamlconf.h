@@ -9,8 +9,10 @@
  * Plain scalars become JSON true/false/null/integers/reals where YAML 1.1
  * core says so (true, false, yes/no are left as strings: CPA uses Go's yaml.v3,
  * which reads YAML 1.2), everything quoted stays a string.  Aliases are
- * followed; their expansion is capped, so a "billion laughs" document fails
- * instead of eating memory.  Errors carry the line and column.
+ * followed and shared, not copied, but count at their expanded size against
+ * a cap of a million nodes, so a "billion laughs" document fails instead of
+ * eating memory or hanging whatever walks the tree.  Errors carry the line
+ * and column.
  *
  * The tree has no line numbers, so yaml_key_lines() walks the document once
  * more to say where each key is written: findings about config.yaml point at

@@ -5,6 +5,8 @@
 #   2. documentation check: every option in --help, man page and completions
 #   3. end-to-end tests (bats) against a private docker engine
 #   4. unit and end-to-end tests again, built with AddressSanitizer and UBSan
+#   5. fuzz (short run): every committed corpus input once, then 5 s of
+#      libFuzzer per target (tests/fuzz/run.sh)
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
@@ -23,6 +25,7 @@ step "unit tests" make --no-print-directory unit
 step "documentation" bash tests/docs_check.sh
 step "end-to-end tests" make --no-print-directory e2e
 step "AddressSanitizer + UBSan build and tests" env UNIT_LABEL=unit-asan make --no-print-directory check-asan
+step "fuzz (short run)" make --no-print-directory fuzz FUZZ_SECONDS=5
 
 # Sum the closing lines of every runner ("label: N passed, M failed").
 passed=$(sed -n 's/^[a-z-]*: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')

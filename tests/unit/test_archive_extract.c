@@ -405,6 +405,30 @@ static void test_hardlink_refused(void **state)
 	assert_false(exists(f->dest, "b"));
 }
 
+/* A name longer than the longest path was once cut silently to 4095 bytes:
+ * the file landed under another name than the tar says.  Refused now. */
+static void test_overlong_name_refused(void **state)
+{
+	struct fix *f = *state;
+	struct cpactl_error err = CPACTL_ERROR_INIT;
+	char *name = malloc(5001);
+	struct ent ents[] = { { NULL, AE_IFREG, 0644, "x", NULL, NULL } };
+
+	assert_non_null(name);
+	/* "d/d/d/.../long-file-name": 5000 bytes, each component short. */
+	for (int i = 0; i < 4980; i += 2)
+		memcpy(name + i, "d/", 2);
+	memcpy(name + 4980, "long-file-name-of-20", 20);
+	name[5000] = '\0';
+	ents[0].name = name;
+	write_tar(f->tar, ents, 1);
+	assert_int_equal(archive_extract_into(f->tar, f->dest, NULL, &err), -1);
+	assert_int_equal(err.kind, ERR_CHECK);
+	assert_non_null(strstr(err.message, "too long"));
+	assert_false(exists(f->dest, "d"));
+	free(name);
+}
+
 static void test_hardlink_outside_refused(void **state)
 {
 	struct fix *f = *state;
@@ -504,6 +528,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_write_through_own_symlink_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dest_behind_symlink_untouched, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hardlink_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overlong_name_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hardlink_outside_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chardev_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fifo_refused, setup, teardown),

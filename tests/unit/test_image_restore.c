@@ -134,6 +134,35 @@ static void test_no_manifest(void **state)
 	assert_int_equal(image_entries_check(store, NULL, &e), -1);
 }
 
+/* The bytes of an image-layers.json: not JSON, no entries, a lying entry,
+ * and a good one whose whole document comes back. */
+static void test_layers_parse(void **state)
+{
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+	char text[1024];
+	json_t *layers = (json_t *)1;
+	(void)state;
+
+	assert_int_equal(image_layers_parse(store, "{\"entries\": [", 13, "snap/image-layers.json", &layers, &e), -1);
+	assert_null(layers);
+	assert_non_null(strstr(e.message, "'snap/image-layers.json' is not valid JSON"));
+	error_clear(&e);
+	assert_int_equal(image_layers_parse(store, "[1,2]", 5, "image-layers.json", &layers, &e), -1);
+	assert_non_null(strstr(e.message, "lists no entries"));
+	error_clear(&e);
+	snprintf(text, sizeof(text), "{\"entries\":[{\"path\":\"manifest.json\",\"type\":\"file\",\"sha256\":\"%s\",\"size\":%llu},"
+		 "{\"path\":\"../x\",\"type\":\"dir\"}]}", blob_hex, (unsigned long long)blob_size);
+	assert_int_equal(image_layers_parse(store, text, strlen(text), "image-layers.json", &layers, &e), -1);
+	assert_null(layers);
+	assert_non_null(strstr(e.message, "unsafe path"));
+	error_clear(&e);
+	snprintf(text, sizeof(text), "{\"entries\":[{\"path\":\"manifest.json\",\"type\":\"file\",\"sha256\":\"%s\",\"size\":%llu}]}",
+		 blob_hex, (unsigned long long)blob_size);
+	assert_int_equal(image_layers_parse(store, text, strlen(text), "image-layers.json", &layers, &e), 0);
+	assert_int_equal(json_array_size(json_object_get(layers, "entries")), 1);
+	json_decref(layers);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -143,6 +172,7 @@ int main(void)
 		cmocka_unit_test(test_types),
 		cmocka_unit_test(test_lying_size),
 		cmocka_unit_test(test_no_manifest),
+		cmocka_unit_test(test_layers_parse),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -15,6 +15,7 @@
 
 #include "../../lib/buf.h"
 #include "../../lib/error.h"
+#include "../../lib/verdict.h"
 #include "../../lib/yamlconf.h"
 
 static json_t *parse_ok(const char *text)
@@ -264,34 +265,74 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* "Billion laughs" documents of `levels` levels of `width` aliases each. */
+static void laughs(struct buf *y, int levels, int width)
+{
+	buf_append_str(y, "l0: &l0 [");
+	for (int i = 0; i < width; i++)
+		buf_append_str(y, i ? ",\"lol\"" : "\"lol\"");
+	buf_append_str(y, "]\n");
+	for (int level = 1; level < levels; level++) {
+		buf_appendf(y, "l%d: &l%d [", level, level);
+		for (int i = 0; i < width; i++)
+			buf_appendf(y, "%s*l%d", i ? "," : "", level - 1);
+		buf_append_str(y, "]\n");
+	}
+}
+
 static void test_billion_laughs(void **state)
 {
 	struct buf y = BUF_INIT;
 	struct cpactl_error err = CPACTL_ERROR_INIT;
 	json_t *doc = NULL;
 	double t0;
-	int rc;
 	(void)state;
 
-	/* 9 levels of 9: fully expanded that is 9^9 = 387 million strings. */
-	buf_append_str(&y, "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
-	for (char c = 'b'; c <= 'i'; c++)
-		buf_appendf(&y, "%c: &%c [*%c,*%c,*%c,*%c,*%c,*%c,*%c,*%c,*%c]\n", c, c, c - 1, c - 1, c - 1,
-			    c - 1, c - 1, c - 1, c - 1, c - 1, c - 1);
+	/* 9 levels of 9: fully expanded that is 9^9 = 387 million strings.  The
+	 * aliases are shared, so memory would stay small, but whatever walks
+	 * the tree afterwards (secrets, summary, checks) would not finish:
+	 * aliases count at their expanded size, and this is refused. */
+	laughs(&y, 9, 9);
 	t0 = now_seconds();
-	rc = yaml_parse(y.data, y.len, "bomb.yaml", &doc, &err);
+	assert_int_equal(yaml_parse(y.data, y.len, "bomb.yaml", &doc, &err), -1);
 	assert_true(now_seconds() - t0 < 5.0);
-	if (rc == 0) {
-		json_t *i = json_object_get(doc, "i"), *h = json_object_get(doc, "h");
-		/* Shared, not copied: the alias is the very same node. */
-		assert_int_equal(json_array_size(i), 9);
-		assert_ptr_equal(json_array_get(i, 0), h);
-		assert_ptr_equal(json_array_get(i, 8), h);
-		assert_ptr_equal(json_array_get(json_object_get(doc, "b"), 3), json_object_get(doc, "a"));
-	} else {
-		assert_int_equal(err.kind, ERR_PARSE);
-		assert_null(doc);
-	}
+	assert_int_equal(err.kind, ERR_PARSE);
+	assert_non_null(strstr(err.message, "too large"));
+	assert_null(doc);
+	buf_free(&y);
+}
+
+/* Caught by tests/fuzz/fuzz_config.c (a timeout) on a hand-made seed: 12
+ * levels of 10 aliases (594 bytes) parsed, as an alias cost one node, and
+ * then secret_values_of() walked 10^12 strings.  Now the parse is refused. */
+static void test_alias_expansion_bounds_walkers(void **state)
+{
+	struct buf y = BUF_INIT;
+	struct cpactl_error err = CPACTL_ERROR_INIT;
+	json_t *doc = NULL, *secrets;
+	double t0;
+	(void)state;
+
+	laughs(&y, 12, 10);
+	t0 = now_seconds();
+	assert_int_equal(yaml_parse(y.data, y.len, "bomb.yaml", &doc, &err), -1);
+	assert_non_null(strstr(err.message, "too large"));
+	assert_true(now_seconds() - t0 < 5.0);
+
+	/* Below the cap (5 levels of 9: 66430 nodes expanded) aliases still
+	 * parse, shared rather than copied, and a walk over them is quick. */
+	buf_reset(&y);
+	laughs(&y, 5, 9);
+	error_clear(&err);
+	assert_int_equal(yaml_parse(y.data, y.len, "ok.yaml", &doc, &err), 0);
+	assert_int_equal(json_array_size(json_object_get(doc, "l4")), 9);
+	assert_ptr_equal(json_array_get(json_object_get(doc, "l4"), 0), json_object_get(doc, "l3"));
+	assert_ptr_equal(json_array_get(json_object_get(doc, "l1"), 8), json_object_get(doc, "l0"));
+	t0 = now_seconds();
+	secrets = secret_values_of(doc);
+	assert_non_null(secrets);
+	assert_true(now_seconds() - t0 < 5.0);
+	json_decref(secrets);
 	json_decref(doc);
 	buf_free(&y);
 }
@@ -439,6 +480,7 @@ int main(void)
 		cmocka_unit_test(test_anchors_aliases_merge),
 		cmocka_unit_test(test_unknown_alias),
 		cmocka_unit_test(test_billion_laughs),
+		cmocka_unit_test(test_alias_expansion_bounds_walkers),
 		cmocka_unit_test(test_node_cap),
 		cmocka_unit_test(test_too_deep),
 		cmocka_unit_test(test_invalid_yaml_position),
