@@ -63,7 +63,7 @@ const struct verb verbs[] = {
 	  "are named; --auth restores the auth dir exactly.  Without a terminal nothing\n"
 	  "changes unless --yes (exit 5).",
 	  rollback_options, cmd_rollback },
-	{ "recover", "finish or undo an upgrade or rollback that a crash interrupted",
+	{ "recover", "finish or undo an upgrade, rollback or config change that a crash interrupted",
 	  "[--container NAME] [--root DIR] [--wait SECONDS] [--json]",
 	  "Reads the journal of an operation that did not finish (cpactl was killed, the\n"
 	  "machine lost power, the engine restarted) and brings the deployment back to a\n"

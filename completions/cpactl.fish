@@ -115,7 +115,7 @@ complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a status -d 'che
 complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a backup -d 'take a snapshot: image, config.yaml, auth dir, baseline'
 complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a upgrade -d 'test a new release on a scratch copy, then replace production'
 complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a rollback -d 'bring production back to a snapshot'
-complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a recover -d 'finish or undo an upgrade or rollback that a crash interrupted'
+complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a recover -d 'finish or undo an upgrade, rollback or config change that a crash interrupted'
 complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a list -d 'list the snapshots of a deployment'
 complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a verify -d 're-hash snapshots and name what is missing or corrupt'
 complete -c cpactl -n "not __fish_seen_subcommand_from $verbs" -a archive -d 'move old snapshots aside, keep the newest archives, free the space'

@@ -75,7 +75,7 @@ _cpactl() {
     'backup:take a snapshot: image, config.yaml, auth dir, baseline'
     'upgrade:test a new release on a scratch copy, then replace production'
     'rollback:bring production back to a snapshot'
-    'recover:finish or undo an upgrade or rollback that a crash interrupted'
+    'recover:finish or undo an upgrade, rollback or config change that a crash interrupted'
     'list:list the snapshots of a deployment'
     'verify:re-hash snapshots and name what is missing or corrupt'
     'archive:move old snapshots aside, keep the newest archives, free the space'

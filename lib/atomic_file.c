@@ -153,6 +153,27 @@ int read_small_file(const char *path, size_t max, char **out, size_t *len, struc
 	return 0;
 }
 
+int rewrite_file_in_place(const char *path, const void *data, size_t len, struct cpactl_error *err)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	int rc = -1;
+
+	if (fd < 0)
+		return error_set_errno(err, errno, ERR_IO, "cannot open '%s' for writing", path);
+	if (write_all(fd, data, len, path, err) < 0)
+		goto out;
+	if (ftruncate(fd, (off_t)len) < 0) {
+		error_set_errno(err, errno, ERR_IO, "cannot write '%s'", path);
+		goto out;
+	}
+	if (fsync_fd(fd, path, err) < 0)
+		goto out;
+	rc = 0;
+out:
+	close(fd);
+	return rc;
+}
+
 int atomic_replace_file(const char *path, const void *data, size_t len, struct cpactl_error *err)
 {
 	struct stat st;

@@ -21,6 +21,13 @@ int atomic_write_file(const char *path, const void *data, size_t len, int mode,
  * write it). */
 int atomic_replace_file(const char *path, const void *data, size_t len, struct cpactl_error *err);
 
+/* Rewrites `path` in place: same inode, owner and mode.  NOT atomic: the
+ * only write a container sees through a bind mount of that single file (the
+ * mount pins the inode, a rename on the host is never seen inside).  The old
+ * bytes are overwritten, then the file is cut to length and fsynced, so a
+ * reader never finds it empty. */
+int rewrite_file_in_place(const char *path, const void *data, size_t len, struct cpactl_error *err);
+
 /* fsyncs a directory so that a rename inside it is durable. */
 int fsync_dir(const char *path, struct cpactl_error *err);
 

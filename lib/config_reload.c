@@ -74,34 +74,10 @@ int config_mounted_alone(const struct cpa_target *t)
 	return 0;
 }
 
-/* Same inode, owner and mode: the only write a single-file bind mount shows
- * the container.  Written over the old bytes, then cut to length, so a
- * reader never finds an empty file. */
-static int write_in_place(const char *path, const char *data, size_t len, struct cpactl_error *err)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-	int rc = -1;
-
-	if (fd < 0)
-		return error_set_errno(err, errno, ERR_IO, "cannot open '%s' for writing", path);
-	if (write_all(fd, data, len, path, err) < 0)
-		goto out;
-	if (ftruncate(fd, (off_t)len) < 0) {
-		error_set_errno(err, errno, ERR_IO, "cannot write '%s'", path);
-		goto out;
-	}
-	if (fsync_fd(fd, path, err) < 0)
-		goto out;
-	rc = 0;
-out:
-	close(fd);
-	return rc;
-}
-
 static int replace_live(struct reload *r, const char *data, size_t len, struct cpactl_error *err)
 {
 	if (r->in_place)
-		return write_in_place(r->t->config_host, data ? data : "", len, err);
+		return rewrite_file_in_place(r->t->config_host, data ? data : "", len, err);
 	return atomic_replace_file(r->t->config_host, data ? data : "", len, err);
 }
 
@@ -231,6 +207,9 @@ int config_reload_run(struct docker_client *c, struct cpa_target *t, const struc
 	journal_set(&r.journal, "old_id", json_string(t->id));
 	journal_set(&r.journal, "config_host", json_string(t->config_host));
 	journal_set(&r.journal, "mode", json_string("reload"));
+	/* recover must put the old bytes back the same way, or the running
+	 * container keeps reading the new file through its pinned inode. */
+	journal_set(&r.journal, "in_place", json_boolean(r.in_place));
 	if (step(&r, "preflight", err) < 0 ||
 	    container_read_file_at(c, t->id, t->config_in_container, t->config_host, CONFIG_MAX, &r.before, NULL,
 				   err) < 0)

@@ -130,9 +130,15 @@ static int restore_config(struct recovery *r, struct cpactl_error *err)
 		}
 		free(live);
 	}
-	if (atomic_replace_file(host, data, len, err) < 0)
+	/* A --reload of a file mounted alone rewrote it in place; a rename
+	 * would leave the running container on the new bytes. */
+	if (json_is_true(json_object_get(json_object_get(r->j.doc, "context"), "in_place"))) {
+		if (rewrite_file_in_place(host, data, len, err) < 0)
+			goto out;
+	} else if (atomic_replace_file(host, data, len, err) < 0) {
 		goto out;
-	note(r, "config.yaml restored to its state before the upgrade");
+	}
+	note(r, "config.yaml restored to its state before the %s", r->operation ? r->operation : "operation");
 	rc = 0;
 out:
 	if (data)

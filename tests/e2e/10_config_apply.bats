@@ -244,3 +244,38 @@ YAML
 	[ "$status" -eq 1 ] || { show; false; }
 	[[ "$stderr" == *"neither a snapshot"* ]]
 }
+
+# Serves with KEY within a few seconds (the fake CPA polls its file every 200 ms).
+serves_soon_with() {
+	local i
+	for i in $(seq 1 25); do
+		serves_with "$1" 2>/dev/null && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+@test "--reload killed at every step boundary: recover puts the old bytes back where the running CPA reads them" {
+	local step before f="$BATS_FILE_TMPDIR/reload-kill.yaml" steps=0
+	cp "$(live)" "$BATS_FILE_TMPDIR/before-kill.yaml"
+	before=$(prod_id)
+	with_key "$f" "$RELOAD_KEY"
+	for step in preflight backup scratch confirm promote-config verify; do
+		CPACTL_TEST_KILL_AT=$step run "$CPACTL" config apply "$f" --container cfg-prod --reload --yes --timeout 10
+		[ "$status" -eq 137 ] || { echo "step $step: exit $status: $output"; false; }
+		[ -e "$ROOT/.cpactl/journal.json" ]
+		cpactl_run recover --container cfg-prod --json
+		[ "$status" -eq 0 ] || { echo "step $step"; show; false; }
+		[ ! -e "$ROOT/.cpactl/journal.json" ]
+		# Byte for byte the file before, on the same inode, owner and mode ...
+		cmp "$BATS_FILE_TMPDIR/before-kill.yaml" "$(live)"
+		[ "$(stat -c '%u:%g %a' "$(live)")" = "1234:1234 640" ]
+		# ... and the running container sees it: the old key serves again,
+		# the new one is refused.
+		serves_soon_with "$FIXTURE_KEY" || { echo "step $step: the old key does not serve"; false; }
+		! serves_with "$RELOAD_KEY" 2>/dev/null
+		[ "$(prod_id)" = "$before" ]
+		steps=$((steps + 1))
+	done
+	[ "$steps" -eq 6 ]
+}
