@@ -279,3 +279,39 @@ serves_soon_with() {
 	done
 	[ "$steps" -eq 6 ]
 }
+
+@test "apply killed at every step boundary: recover leaves the old file serving or the new one, nothing stray" {
+	local step f="$BATS_FILE_TMPDIR/kill-new.yaml" old="$BATS_FILE_TMPDIR/kill-old.yaml" steps outcomes=""
+	local key2=SECRET-FIXTURE-apikey-kill-3b9d
+	cp "$(live)" "$old"
+	with_key "$f" "$key2"
+	# The steps of one uninterrupted apply, then the file back.
+	apply "$f" --yes --no-backup
+	[ "$status" -eq 0 ] || { show; false; }
+	steps=$(jqo '.steps | join(" ")')
+	[[ "$steps" == *promote-config*verify* ]] || { echo "steps: $steps"; false; }
+	apply "$old" --yes --no-backup
+	[ "$status" -eq 0 ] || { show; false; }
+	for step in $steps; do
+		CPACTL_TEST_KILL_AT=$step run "$CPACTL" config apply "$f" --container cfg-prod --test-port "$TP" \
+			--timeout 10 --yes --no-backup
+		[ "$status" -eq 137 ] || { echo "$step: not killed (exit $status): $output"; false; }
+		cpactl_run recover --container cfg-prod --json
+		[ "$status" -eq 0 ] || { echo "$step"; show; false; }
+		outcomes="$outcomes $step=$(jqo .outcome)"
+		[ ! -e "$ROOT/.cpactl/journal.json" ]
+		[ -z "$(docker ps -q --filter name=cfg-prod-cpactl-candidate)" ] || { echo "$step: a candidate runs"; false; }
+		[ -z "$(docker ps -q --filter name=cfg-prod-cpactl-new)" ] || { echo "$step: a pre-created container runs"; false; }
+		[ "$(docker ps -q --filter name=cfg-prod | wc -l)" = 1 ] || { echo "$step: more than one container runs"; false; }
+		[ "$(stat -c '%u:%g %a' "$(live)")" = "1234:1234 640" ]
+		if cmp -s "$old" "$(live)"; then
+			serves_soon_with "$FIXTURE_KEY" || { echo "$step: old file, old key refused"; false; }
+		else
+			cmp "$f" "$(live)" || { echo "$step: config.yaml is neither the old nor the new file"; false; }
+			serves_soon_with "$key2" || { echo "$step: new file, new key refused"; false; }
+			apply "$old" --yes --no-backup
+			[ "$status" -eq 0 ] || { show; false; }
+		fi
+	done
+	echo "$outcomes" >&3
+}
