@@ -127,6 +127,17 @@ static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
  * root was given. */
 static int open_deployment(struct config_run *r, int need_target)
 {
+	/* restore opens it to read the history, then apply_bytes asks again. */
+	if (r->have_deployment && (r->target || !need_target))
+		return 0;
+	if (r->have_deployment) {
+		deployment_release(&r->d);
+		cpa_targets_free(r->targets, r->count);
+		r->targets = NULL;
+		r->count = 0;
+		r->target = NULL;
+		r->have_deployment = 0;
+	}
 	if (cli_deployment(r->cli, r->args.root, need_target, &r->targets, &r->count, &r->target, &r->d,
 			   &r->err) < 0)
 		return -1;
