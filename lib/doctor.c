@@ -122,18 +122,17 @@ int doctor_probe_finding(struct finding_list *out, const char *container, long h
 				   "(gemini-api-key, claude-api-key, codex-api-key ...) are only sent upstream and "
 				   "CPA never accepts them from a client; fix api-keys or restart CPA so it "
 				   "reloads config.yaml");
-	/* Other bodies are not quoted: an upstream's error can echo part of a
-	 * provider key, and findings are printed and sent as they are. */
-	if (http_status == 401)
-		return finding_add(out, FINDING_ERROR, "api-upstream-401", container, 0,
-				   "/v1/models answered 401 with a body that is neither CPA's 'Missing API key' "
-				   "nor 'Invalid API key'",
-				   "this 401 is not CPA's own key check: it is most likely an upstream provider "
-				   "refusing a provider key, so check the provider keys and auth files, not the "
-				   "client key");
+	/* Any other answer, a 401 with another body included: /v1/models is
+	 * answered by CPA itself from the credentials it holds and never reaches
+	 * an upstream, and CPA's only 401s on it are the two above, so another
+	 * 401 comes from something that is not CPA's key check.  Bodies are not
+	 * quoted: an answer from an unknown server may echo a key. */
 	return finding_addf(out, FINDING_ERROR, "api-error", container, 0,
 			    "look at 'docker logs' for the cause, then run 'cpactl status'",
-			    "/v1/models answered HTTP %ld", http_status);
+			    "/v1/models answered HTTP %ld%s", http_status,
+			    http_status == 401 ? ", which is not one of CPA's own key-check answers: is it CPA "
+						 "that listens on this port?"
+					       : "");
 }
 
 int doctor_memory_finding(struct finding_list *out, const char *container, long long memory_bytes)
@@ -425,24 +424,33 @@ static mode_t loose_bits_of_dir(const char *dir, mode_t dir_mode)
 	return bits;
 }
 
-static long numeric_uid(const char *user)
+/* The uid, and the gid when given, of a container's "user[:group]"; -1 for a
+ * part that is a name (it cannot be resolved from here) or is absent. */
+static void numeric_user(const char *user, long *uid, long *gid)
 {
+	const char *colon;
 	char *end;
-	long uid;
 
+	*uid = 0;
+	*gid = -1;
 	if (!user || !*user)
-		return 0;
-	uid = strtol(user, &end, 10);
+		return;
+	*uid = strtol(user, &end, 10);
 	if (end == user || (*end && *end != ':'))
-		return -1; /* a name: cannot be judged from here */
-	return uid;
+		*uid = -1;
+	colon = strchr(user, ':');
+	if (colon && colon[1]) {
+		*gid = strtol(colon + 1, &end, 10);
+		if (*end)
+			*gid = -1;
+	}
 }
 
 static void check_auth_dir(struct doctor_run *r)
 {
 	const struct cpa_target *t = r->t;
 	struct stat st;
-	long uid;
+	long uid, gid;
 
 	if (t->auth_storage && strcmp(t->auth_storage, "container") == 0)
 		add(r, FINDING_INFO, "auth-in-container", t->auth_in_container,
@@ -469,10 +477,15 @@ static void check_auth_dir(struct doctor_run *r)
 		    "the auth dir '%s' is not a directory", t->auth_host);
 		return;
 	}
-	/* Root in the container writes anywhere; another user needs ownership
-	 * or a world-writable directory. */
-	uid = numeric_uid(json_string_value(json_object_get(json_object_get(t->inspect, "Config"), "User")));
-	if (uid > 0 && (uid_t)uid != st.st_uid && !(st.st_mode & S_IWOTH))
+	/* Root in the container writes anywhere; another user needs to own the
+	 * directory, or to be in its group (as named by --user uid:gid) with
+	 * group write, or the directory must be world-writable.  The group of a
+	 * bare --user uid comes from the image's /etc/passwd, unknown here:
+	 * only the owner and world bits are judged then. */
+	numeric_user(json_string_value(json_object_get(json_object_get(t->inspect, "Config"), "User")), &uid,
+		     &gid);
+	if (uid > 0 && (uid_t)uid != st.st_uid && !(st.st_mode & S_IWOTH) &&
+	    !(gid >= 0 && (gid_t)gid == st.st_gid && (st.st_mode & S_IWGRP)))
 		add(r, FINDING_ERROR, "auth-dir-not-writable", t->auth_host,
 		    "chown the auth dir to the container's user",
 		    "the container runs as uid %ld, which cannot write the auth dir '%s' (owned by uid %ld)", uid,
@@ -498,6 +511,22 @@ static time_t parse_created(json_t *snapshot)
 	return 0;
 }
 
+/* 1 when `dir` can be opened or does not exist (no snapshot yet), else 0
+ * with the reason in `e`. */
+static int dir_listable(const char *dir, struct cpactl_error *e)
+{
+	DIR *d = opendir(dir);
+
+	if (d) {
+		closedir(d);
+		return 1;
+	}
+	if (errno == ENOENT)
+		return 1;
+	error_set_errno(e, errno, ERR_IO, "cannot open '%s'", dir);
+	return 0;
+}
+
 static void check_snapshots(struct doctor_run *r, const struct deployment *d)
 {
 	struct cpactl_error e = CPACTL_ERROR_INIT;
@@ -508,6 +537,15 @@ static void check_snapshots(struct doctor_run *r, const struct deployment *d)
 	size_t i;
 	int all_ok = 1;
 
+	/* snapshot_list() passes over a directory it cannot open, which would
+	 * read as "no snapshot": say why instead. */
+	if (!dir_listable(d->backup_dir, &e) || !dir_listable(d->archive_dir, &e)) {
+		add(r, FINDING_WARNING, "snapshots-unreadable", d->root,
+		    "run cpactl as the user who owns the deployment root (or as root), or fix the permissions "
+		    "of ROOT/backup and ROOT/archive",
+		    "the snapshots under '%s' cannot be listed: %s", d->root, e.message);
+		return;
+	}
 	if (snapshot_list(d, &list, &e) < 0) {
 		add(r, FINDING_WARNING, "snapshots-unreadable", d->root, "check the permissions of the root",
 		    "the snapshots under '%s' cannot be listed: %s", d->root, e.message);

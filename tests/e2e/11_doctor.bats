@@ -27,6 +27,12 @@ doc_deploy() {
 setup_file() {
 	. "$BATS_TEST_DIRNAME/../engine.sh"
 	export P_CLEAN P_PUBLIC P_HOG P_BADAUTH P_SAFE P_MISSING P_SNAP P_DISK P_ENV P_NONNP P_NORESTART
+	export P_ERR500 P_NOMODELS P_STUCK P_PANIC P_PERM
+	P_ERR500=$(free_port)
+	P_NOMODELS=$(free_port)
+	P_STUCK=$(free_port)
+	P_PANIC=$(free_port)
+	P_PERM=$(free_port)
 	P_CLEAN=$(free_port)
 	P_PUBLIC=$(free_port)
 	P_HOG=$(free_port)
@@ -74,6 +80,39 @@ setup_file() {
 	doc_deploy dr-rootmode v7.2.0 "${SAFE[@]}"
 	doc_deploy dr-journal v7.2.0 "${SAFE[@]}"
 
+	# The API: a 500, an empty model list (no auth file, no provider key), a CPA
+	# stuck before it listens, a panic in the log.
+	doc_deploy dr-err500 v7.2.1-err500 -p "127.0.0.1:$P_ERR500:8317" "${SAFE[@]}"
+	d=$(deploy_dir dr-nomodels)
+	sed -i '/^gemini-api-key:/,$d' "$d/config.yaml"
+	rm -f "$d"/auth/*
+	run_cpa dr-nomodels v7.2.0 "$d" -p "127.0.0.1:$P_NOMODELS:8317" "${SAFE[@]}"
+	doc_deploy dr-stuck v7.2.1-neverready -p "127.0.0.1:$P_STUCK:8317" "${SAFE[@]}"
+	doc_deploy dr-panic v7.2.1-panic -p "127.0.0.1:$P_PANIC:8317" "${SAFE[@]}"
+	# A store back-end named in the environment (a URL, not a secret).
+	doc_deploy dr-store v7.2.0 "${SAFE[@]}" -e GITSTORE_GIT_URL=https://git.example.invalid/cpa.git
+	# Crashes once, brought back by its restart policy (see the test).
+	doc_deploy dr-kill v7.2.0 "${SAFE[@]}"
+	# A container user (nobody) that may read its config.yaml but does not own
+	# the root-owned 0700 auth dir.
+	d=$(deploy_dir dr-nobody)
+	chown 65534:65534 "$d/config.yaml"
+	run_cpa dr-nobody v7.2.0 "$d" --user 65534:65534 "${SAFE[@]}"
+	# config.yaml and the auth dir in the container's own filesystem: nothing
+	# mounted, config.yaml copied in before the start.
+	d=$(deploy_dir dr-inside)
+	docker create --name dr-inside "${SAFE[@]}" eceasy/cli-proxy-api:v7.2.0 >/dev/null
+	docker cp "$d/config.yaml" dr-inside:/CLIProxyAPI/config.yaml
+	docker start dr-inside >/dev/null
+	# Files cpactl's user cannot read (see the "unprivileged" tests).
+	doc_deploy dr-perm v7.2.0 -p "127.0.0.1:$P_PERM:8317" "${SAFE[@]}"
+	# cpactl as root without the capabilities that let root read any file:
+	# an operator's account that does not own the files, yet may reach the
+	# engine's socket (root-owned) as the tests need.
+	printf '#!/bin/sh\nexec setpriv --inh-caps=-dac_override,-dac_read_search --bounding-set=-dac_override,-dac_read_search "%s" "$@"\n' \
+		"$CPACTL" >"$BATS_FILE_TMPDIR/cpactl-nodac"
+	chmod 0755 "$BATS_FILE_TMPDIR/cpactl-nodac"
+
 	# Disk: a deployment root on a small tmpfs.
 	local small="$BATS_FILE_TMPDIR/small"
 	mkdir -p "$small"
@@ -83,16 +122,18 @@ setup_file() {
 
 	wait_port "$P_CLEAN" && wait_port "$P_PUBLIC" && wait_port "$P_HOG" && wait_port "$P_BADAUTH" &&
 		wait_port "$P_SAFE" && wait_port "$P_MISSING" && wait_port "$P_SNAP" && wait_port "$P_DISK" &&
-		wait_port "$P_ENV" && wait_port "$P_NONNP" && wait_port "$P_NORESTART"
+		wait_port "$P_ENV" && wait_port "$P_NONNP" && wait_port "$P_NORESTART" && wait_port "$P_ERR500" &&
+		wait_port "$P_NOMODELS" && wait_port "$P_PANIC" && wait_port "$P_PERM"
 	"$CPACTL" backup -q --container dr-clean
 	"$CPACTL" backup -q --container dr-snap
 	"$CPACTL" backup -q --container dr-disk --root "$small"
+	"$CPACTL" backup -q --container dr-perm
 }
 
 teardown_file() {
 	remove_containers dr-clean dr-public dr-env dr-nonnp dr-norestart dr-loop dr-hog dr-badauth \
 		dr-missing dr-snap dr-safe dr-ro dr-dir dr-authro dr-gone dr-noauth dr-authmode dr-rootmode \
-		dr-journal dr-disk
+		dr-journal dr-disk dr-err500 dr-nomodels dr-stuck dr-panic dr-store dr-kill dr-nobody dr-inside dr-perm
 	umount "$BATS_FILE_TMPDIR/small" 2>/dev/null || true
 }
 
@@ -101,6 +142,12 @@ finding() {
 	local n
 	n=$(jqo --arg c "$1" --arg s "$2" '[.findings[] | select(.code == $c and .severity == $s)] | length')
 	[ "$n" -ge 1 ] || { echo "no $2 '$1' among:"; jqo '.findings[] | "\(.severity) \(.code)"'; false; }
+}
+
+# absent CODE: the last doctor --json did not report CODE at all.
+absent() {
+	[ "$(jqo --arg c "$1" '[.findings[] | select(.code == $c)] | length')" = 0 ] ||
+		{ echo "unexpected '$1' among:"; jqo '.findings[] | "\(.severity) \(.code)"'; false; }
 }
 
 # doctor NAME [options]: doctor --json of one container; problems expected (exit 3).
@@ -129,6 +176,12 @@ tree_state() {
 	[ "$(jqo .summary.warning)" = 0 ] || { show; false; }
 	[ "$(jqo '[.findings[] | select(.severity != "info")] | length')" = 0 ]
 	[ "$(jqo '.summary.info')" = "$(jqo '.findings | length')" ]
+	# Not even the info ones that the deployments below trip.
+	local c
+	for c in api-not-published log-trouble remote-store restart-count config-in-container \
+		auth-in-container no-deployment-root; do
+		absent "$c"
+	done
 }
 
 @test "the text report goes to stderr: severity, what, fix and a summary" {
@@ -301,6 +354,128 @@ tree_state() {
 @test "/v1/models: the key does not arrive (401 Missing API key)" {
 	doctor dr-missing
 	finding api-key-missing error
+}
+
+@test "/v1/models: any other status (500)" {
+	doctor dr-err500
+	finding api-error error
+	[[ "$(jqo '.findings[] | select(.code == "api-error") | .what')" == *500* ]]
+}
+
+@test "/v1/models: an empty model list (no auth file, no provider key)" {
+	doctor dr-nomodels
+	finding api-no-models warning
+}
+
+@test "/v1/models: nothing answers (a CPA stuck before it listens)" {
+	doctor dr-stuck --timeout 2
+	finding api-unreachable error
+}
+
+@test "no host port reaches the API: nothing probed" {
+	doctor dr-store
+	finding api-not-published info
+	absent api-unreachable
+}
+
+@test "trouble in the recent log (a panic)" {
+	doctor dr-panic
+	finding log-trouble info
+}
+
+@test "a remote store named in the environment" {
+	doctor dr-store
+	finding remote-store info
+	[ "$(jqo '.findings[] | select(.code == "remote-store") | .subject')" = GITSTORE_GIT_URL ]
+	absent secret-in-environment
+}
+
+# The warning (3 restarts, the last more than 10 minutes ago) needs a
+# container up for 10 minutes: tests/unit/test_doctor.c judges it.
+@test "a restart brought about by the restart policy" {
+	local i
+	# A crash: its process killed from the host ('docker kill' counts as a
+	# manual stop, which unless-stopped does not restart).
+	kill -KILL "$(docker inspect -f '{{.State.Pid}}' dr-kill)"
+	for i in $(seq 1 100); do
+		[ "$(docker inspect -f '{{.RestartCount}} {{.State.Running}}' dr-kill)" = "1 true" ] && break
+		sleep 0.1
+	done
+	doctor dr-kill
+	finding restart-count info
+	[[ "$(jqo '.findings[] | select(.code == "restart-count") | .what')" == *"restarted 1 time"* ]]
+}
+
+@test "the auth dir not writable by the container's user" {
+	local auth="$BATS_FILE_TMPDIR/dr-nobody/auth"
+	doctor dr-nobody
+	finding auth-dir-not-writable error
+	[[ "$(jqo '.findings[] | select(.code == "auth-dir-not-writable") | .what')" == *"uid 65534"* ]]
+	# Its group (given by --user 65534:65534) with group write may write.
+	chown 0:65534 "$auth"
+	chmod 0770 "$auth"
+	doctor dr-nobody
+	absent auth-dir-not-writable
+	# So may its owner.
+	chown 65534:65534 "$auth"
+	chmod 0700 "$auth"
+	doctor dr-nobody
+	absent auth-dir-not-writable
+}
+
+@test "config.yaml and the auth dir in the container's filesystem; no deployment root" {
+	cpactl_run doctor --json --container dr-inside
+	[ "$status" -eq 0 ] || [ "$status" -eq 3 ] || { show; false; }
+	[[ "$output$stderr" != *SECRET-FIXTURE* ]]
+	finding config-in-container info
+	finding auth-in-container info
+	finding no-deployment-root info
+	doctor dr-inside --root "$BATS_FILE_TMPDIR/dr-inside"
+	absent no-deployment-root
+	finding no-snapshot warning
+}
+
+@test "config.yaml readable by others (0644), then by the group only (0640)" {
+	local f="$BATS_FILE_TMPDIR/dr-authmode/config.yaml"
+	chmod 0644 "$f"
+	doctor dr-authmode
+	finding config-readable error
+	chmod 0640 "$f"
+	doctor dr-authmode
+	finding config-readable warning
+	chmod 0600 "$f"
+	doctor dr-authmode
+	absent config-readable
+}
+
+# Tests run as root, who reads every file: cpactl-nodac is root without
+# CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH, so files owned by another user
+# with mode 0600/0700 are as closed to it as to an operator who does not own
+# the deployment.
+@test "unprivileged cpactl: config.yaml, the journal and the snapshots it cannot read" {
+	local root="$BATS_FILE_TMPDIR/dr-perm"
+	# Owned by cpactl's user: all three read.
+	CPACTL="$BATS_FILE_TMPDIR/cpactl-nodac" cpactl_run doctor --json --container dr-perm
+	[ "$(jqo .container)" = dr-perm ] || { show; false; }
+	absent config-unreadable
+	absent journal-unreadable
+	absent snapshots-unreadable
+	[ -d "$root/backup" ] && [ -d "$root/.cpactl" ]
+	chown 65534:65534 "$root/config.yaml"
+	chown -R 65534:65534 "$root/backup" "$root/.cpactl"
+	CPACTL="$BATS_FILE_TMPDIR/cpactl-nodac" doctor dr-perm
+	finding config-unreadable warning
+	finding journal-unreadable warning
+	finding snapshots-unreadable warning
+	# Not taken for "no snapshot".
+	absent no-snapshot
+	# root itself still reads them.
+	cpactl_run doctor --json --container dr-perm
+	[ "$(jqo .container)" = dr-perm ] || { show; false; }
+	absent config-unreadable
+	absent journal-unreadable
+	absent snapshots-unreadable
+	chown -R 0:0 "$root/config.yaml" "$root/backup" "$root/.cpactl"
 }
 
 @test "--root with several containers is refused; without --container each is doctored" {

@@ -78,12 +78,19 @@ static void test_probe_invalid_key_names_the_upstream_trap(void **state)
 	finding_list_release(&l);
 }
 
-static void test_probe_other_401_is_upstream(void **state)
+/* /v1/models never reaches an upstream: a 401 CPA does not word is not
+ * blamed on a provider key, and its body (which could echo a key) is not
+ * quoted. */
+static void test_probe_other_401_is_not_cpa(void **state)
 {
 	struct finding_list l = FINDING_LIST_INIT;
 	(void)state;
-	doctor_probe_finding(&l, "cpa", 401, "invalid x-api-key", 1, -1);
-	assert_one(&l, "api-upstream-401", FINDING_ERROR);
+	doctor_probe_finding(&l, "cpa", 401, "invalid x-api-key SECRET-FIXTURE-x", 1, -1);
+	assert_one(&l, "api-error", FINDING_ERROR);
+	assert_non_null(strstr(l.items[0].what, "401"));
+	assert_non_null(strstr(l.items[0].what, "not one of CPA's own"));
+	assert_null(strstr(l.items[0].what, "SECRET-FIXTURE"));
+	assert_null(strstr(l.items[0].fix, "upstream"));
 	finding_list_release(&l);
 }
 
@@ -205,7 +212,7 @@ int main(void)
 		cmocka_unit_test(test_probe_safe_mode),
 		cmocka_unit_test(test_probe_missing_key_sent_or_not),
 		cmocka_unit_test(test_probe_invalid_key_names_the_upstream_trap),
-		cmocka_unit_test(test_probe_other_401_is_upstream),
+		cmocka_unit_test(test_probe_other_401_is_not_cpa),
 		cmocka_unit_test(test_probe_other_answers),
 		cmocka_unit_test(test_memory_threshold),
 		cmocka_unit_test(test_restart_thresholds),
