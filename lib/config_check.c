@@ -209,14 +209,12 @@ static void add(struct check *c, enum finding_severity severity, const char *cod
 static void add(struct check *c, enum finding_severity severity, const char *code, const char *subject,
 		const char *fix, const char *what_fmt, ...)
 {
-	char what[1024];
 	va_list ap;
 
 	va_start(ap, what_fmt);
-	vsnprintf(what, sizeof(what), what_fmt, ap);
-	va_end(ap);
-	if (finding_add(c->out, severity, code, subject, subject ? line_of(c, subject) : 0, what, fix) < 0)
+	if (finding_addv(c->out, severity, code, subject, subject ? line_of(c, subject) : 0, fix, what_fmt, ap) < 0)
 		c->failed = 1;
+	va_end(ap);
 }
 
 /* The value at a dotted path, or NULL. */

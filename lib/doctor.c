@@ -57,13 +57,11 @@ static void add(struct doctor_run *r, enum finding_severity severity, const char
 static void add(struct doctor_run *r, enum finding_severity severity, const char *code, const char *subject,
 		const char *fix, const char *what_fmt, ...)
 {
-	char what[1024];
 	va_list ap;
 
 	va_start(ap, what_fmt);
-	vsnprintf(what, sizeof(what), what_fmt, ap);
+	note(r, finding_addv(r->out, severity, code, subject, 0, fix, what_fmt, ap));
 	va_end(ap);
-	note(r, finding_add(r->out, severity, code, subject, 0, what, fix));
 }
 
 /* --- the judges ------------------------------------------------------------ */

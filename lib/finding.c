@@ -45,16 +45,25 @@ int finding_add(struct finding_list *list, enum finding_severity severity, const
 	return 0;
 }
 
+int finding_addv(struct finding_list *list, enum finding_severity severity, const char *code,
+		 const char *subject, int line, const char *fix, const char *what_fmt, va_list ap)
+{
+	char what[1024];
+
+	vsnprintf(what, sizeof(what), what_fmt, ap);
+	return finding_add(list, severity, code, subject, line, what, fix);
+}
+
 int finding_addf(struct finding_list *list, enum finding_severity severity, const char *code,
 		 const char *subject, int line, const char *fix, const char *what_fmt, ...)
 {
-	char what[1024];
 	va_list ap;
+	int rc;
 
 	va_start(ap, what_fmt);
-	vsnprintf(what, sizeof(what), what_fmt, ap);
+	rc = finding_addv(list, severity, code, subject, line, fix, what_fmt, ap);
 	va_end(ap);
-	return finding_add(list, severity, code, subject, line, what, fix);
+	return rc;
 }
 
 int finding_list_worst(const struct finding_list *list)

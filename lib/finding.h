@@ -15,6 +15,7 @@
 #define CPACTL_FINDING_H
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <stddef.h>
 
 enum finding_severity {
@@ -44,6 +45,12 @@ struct finding_list {
  * 0.  Returns 0, or -1 when out of memory (the list stays valid). */
 int finding_add(struct finding_list *list, enum finding_severity severity, const char *code,
 		const char *subject, int line, const char *what, const char *fix);
+
+/* finding_addf with a va_list, for callers with printf-style wrappers of
+ * their own. */
+int finding_addv(struct finding_list *list, enum finding_severity severity, const char *code,
+		 const char *subject, int line, const char *fix, const char *what_fmt, va_list ap)
+	__attribute__((format(printf, 7, 0)));
 
 /* printf-style `what`; `fix` is a plain string. */
 int finding_addf(struct finding_list *list, enum finding_severity severity, const char *code,
