@@ -58,7 +58,7 @@ FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FLIB_OBJ  := $(LIB_SRC:%.c=$(F)/%.o)
 FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(F)/%)
 
-DEPS_PACKAGES := gcc make pkg-config libc6-dev libcurl4-openssl-dev libjansson-dev libyaml-dev \
+DEPS_PACKAGES := docker-compose gcc make pkg-config libc6-dev libcurl4-openssl-dev libjansson-dev libyaml-dev \
 	libarchive-dev libgit2-dev libssl-dev libcmocka-dev bats docker.io iproute2 iptables \
 	curl jq mandoc procps tar python3 zsh fish clang libclang-rt-14-dev
 

@@ -3,6 +3,7 @@
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,6 +25,12 @@ static const struct cli_option global_options[] = {
 	{ "version", 'V', NULL, "print cpactl's version" },
 	{ "notify", 0, "URL", "POST a JSON summary of how the run ended to URL\n"
 			      "                             (http:// or https://; default: $CPACTL_NOTIFY_URL)" },
+	{ "profile", 0, "NAME", "the kind of proxy: cpa, claude-code-proxy or http\n"
+				"                             (default: label io.cpactl.profile, else the image name)" },
+	{ "api-port", 0, "PORT", "the port the API listens on inside the container" },
+	{ "probe-path", 0, "PATH", "the HTTP path that says the proxy serves\n"
+				   "                             (cpa: /v1/models; claude-code-proxy and http: /health)" },
+	{ "env-file", 0, "FILE", "the env file that holds the proxy's settings (not cpa)" },
 	{ NULL, 0, NULL, NULL },
 };
 
@@ -118,10 +125,65 @@ int cli_parse(struct cli *cli, int argc, char **argv, option_fn on_option, void 
 		case 5: cli_help(stdout, cli->verb); return -2;
 		case 6: printf("cpactl %s\n", CPACTL_VERSION); return -2;
 		case 7: cli->notify_url = optarg; break;
+		case 8:
+			if (!profile_by_name(optarg)) {
+				cli_usage(cli, "unknown profile '%s' (known: %s)", optarg, PROFILE_NAMES);
+				return -1;
+			}
+			cli->profile = optarg;
+			break;
+		case 9: {
+			char *end;
+			long port = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end || port < 1 || port > 65535) {
+				cli_usage(cli, "--api-port '%s' is not a port (1-65535)", optarg);
+				return -1;
+			}
+			cli->api_port = (int)port;
+			break;
+		}
+		case 10:
+			if (optarg[0] != '/' || strpbrk(optarg, " \t\r\n")) {
+				cli_usage(cli, "--probe-path '%s' must be a path that starts with '/'", optarg);
+				return -1;
+			}
+			cli->probe_path = optarg;
+			break;
+		case 11:
+			free(cli->env_file);
+			cli->env_file = realpath(optarg, NULL);
+			if (!cli->env_file) {
+				cli_usage(cli, "--env-file '%s': %s", optarg, strerror(errno));
+				return -1;
+			}
+			break;
 		default: break;
 		}
 	}
 	return optind;
+}
+
+int cli_global_takes_arg(const char *arg)
+{
+	for (size_t i = 0; global_options[i].name; i++) {
+		if (!global_options[i].arg)
+			continue;
+		if ((arg[0] == '-' && arg[1] == '-' && strcmp(arg + 2, global_options[i].name) == 0) ||
+		    (global_options[i].short_name && arg[0] == '-' && arg[1] == global_options[i].short_name &&
+		     arg[2] == '\0'))
+			return 1;
+	}
+	return 0;
+}
+
+void cli_discover_options(const struct cli *cli, struct discover_options *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->container = cli->container;
+	opts->profile = cli->profile;
+	opts->api_port = cli->api_port;
+	opts->probe_path = cli->probe_path;
+	opts->env_file = cli->env_file;
 }
 
 int cli_docker(struct cli *cli, struct cpactl_error *err)

@@ -47,6 +47,10 @@ struct cli {
 	int verbose;
 	const char *host;       /* -H/--host */
 	const char *container;  /* --container */
+	const char *profile;    /* --profile */
+	int api_port;           /* --api-port, 0 when not given */
+	const char *probe_path; /* --probe-path */
+	char *env_file;         /* --env-file, made absolute (malloc'd) */
 	struct docker_client *docker;
 	const struct verb *verb;
 	const char *notify_url;  /* --notify or $CPACTL_NOTIFY_URL, checked by main.c */
@@ -73,6 +77,14 @@ typedef int (*option_fn)(struct cli *cli, void *ctx, int index, const char *arg)
  * index of the first operand in argv (argv is permuted), -1 on a usage error
  * (already reported), or -2 when --help or --version was printed. */
 int cli_parse(struct cli *cli, int argc, char **argv, option_fn on_option, void *ctx);
+
+/* The discovery options the global options ask for (--container, --profile,
+ * --api-port, --probe-path, --env-file). */
+void cli_discover_options(const struct cli *cli, struct discover_options *opts);
+
+/* 1 when `arg` is a global option that takes its value as the next word
+ * ("--container NAME", "-H HOST"), from the one table of global options. */
+int cli_global_takes_arg(const char *arg);
 
 /* Opens the engine connection (once). */
 int cli_docker(struct cli *cli, struct cpactl_error *err);

@@ -162,7 +162,31 @@ static int shown_text(struct config_run *r, const struct buf *raw, struct buf *s
 			return error_set(&r->err, ERR_NOMEM, "out of memory");
 		return 0;
 	}
-	return secret_mask_yaml(raw->data, raw->len, shown, &r->err);
+	if (r->target)
+		return profile_mask_settings(r->target->profile, raw->data, raw->len, shown, &r->err);
+	/* The kind of proxy is unknown (--root without a container): the text
+	 * may be an env file, which also parses as one YAML scalar and would
+	 * pass the YAML masking untouched.  Both maskings, then. */
+	{
+		struct buf env = BUF_INIT;
+		int rc = secret_mask_env(raw->data ? raw->data : "", raw->len, &env, &r->err);
+		if (rc == 0)
+			rc = secret_mask_yaml(env.data ? env.data : "", env.len, shown, &r->err);
+		buf_wipe(&env);
+		return rc;
+	}
+}
+
+/* config check, apply and restore know CPA's config.yaml only. */
+static int require_cpa(struct config_run *r, const char *what)
+{
+	if (!r->target || r->target->profile->cpa)
+		return 0;
+	return error_set(&r->err, ERR_USAGE,
+			 "config %s checks and applies CPA's config.yaml; '%s' is a %s container whose settings "
+			 "are in an env file: edit it, then 'cpactl upgrade --force' (the same image) tests "
+			 "and applies it, and 'cpactl rollback' restores a snapshot's",
+			 what, r->target->name, r->target->profile->name);
 }
 
 static json_t *json_text(struct config_run *r, const struct buf *text)
@@ -398,7 +422,8 @@ static int config_check_cmd(struct config_run *r, int argc, char **argv)
 		if (read_file_operand(r, file, &data) < 0)
 			goto out;
 	} else {
-		if (cli_one_target(r->cli, 0, &r->targets, &r->count, &r->target, &r->err) < 0 || read_live(r, &data) < 0)
+		if (cli_one_target(r->cli, 0, &r->targets, &r->count, &r->target, &r->err) < 0 ||
+		    require_cpa(r, "check") < 0 || read_live(r, &data) < 0)
 			goto out;
 		file = r->target->config_host ? r->target->config_host : "config.yaml";
 		version = r->target->version;
@@ -428,7 +453,7 @@ static int apply_bytes(struct config_run *r, const struct buf *data, const char 
 	json_t *findings = NULL, *report = NULL;
 	int worst, rc = -1;
 
-	if (open_deployment(r, 1) < 0)
+	if (open_deployment(r, 1) < 0 || require_cpa(r, "apply") < 0)
 		goto out;
 	worst = run_check(r, data, source, r->target->version, &findings);
 	if (worst == -2)

@@ -113,7 +113,7 @@ int cmd_discover(struct cli *cli, int argc, char **argv)
 		return first == -2 ? EXIT_OK : EXIT_USAGE;
 	if (first < argc)
 		return cli_usage(cli, "unexpected argument '%s'", argv[first]);
-	opts.container = cli->container;
+	cli_discover_options(cli, &opts);
 	opts.skip_version = args.no_version;
 	if (cli_docker(cli, &err) < 0 || discover_targets(cli->docker, &opts, &targets, &count, &err) < 0)
 		goto out;

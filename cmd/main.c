@@ -138,8 +138,7 @@ const struct verb *verb_find(const char *name)
  * parser, which knows them too. */
 static int is_global_with_arg(const char *a)
 {
-	return strcmp(a, "-H") == 0 || strcmp(a, "--host") == 0 || strcmp(a, "--container") == 0 ||
-	       strcmp(a, "--notify") == 0;
+	return cli_global_takes_arg(a);
 }
 
 /* The notification URL, found before any parsing so that even a usage error
@@ -253,6 +252,7 @@ int main(int argc, char **argv)
 	argc--;
 	rc = verb->run(&cli, argc, argv);
 	docker_client_close(cli.docker);
+	free(cli.env_file);
 	cli_notify(&cli, rc);
 	json_decref(cli.final_document);
 	return rc;

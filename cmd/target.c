@@ -17,9 +17,9 @@
 int cli_targets(struct cli *cli, int skip_version, struct cpa_target **targets, size_t *count,
 		struct cpactl_error *err)
 {
-	struct discover_options opts = { 0 };
+	struct discover_options opts;
 
-	opts.container = cli->container;
+	cli_discover_options(cli, &opts);
 	opts.skip_version = skip_version;
 	if (cli_docker(cli, err) < 0 || discover_targets(cli->docker, &opts, targets, count, err) < 0)
 		return -1;

@@ -57,10 +57,16 @@ int deployment_resolve(const struct cpa_target *t, const char *root_override,
 		buf_append_str(&root, root_override);
 	} else if (env && *env) {
 		buf_append_str(&root, env);
-	} else if (t && t->config_storage && strcmp(t->config_storage, "bind") == 0 && t->config_path &&
-		   t->config_path[0] == '/') {
+	} else if (t && t->config_storage &&
+		   (strcmp(t->config_storage, "bind") == 0 || strcmp(t->config_storage, "host") == 0) &&
+		   t->config_path && t->config_path[0] == '/') {
 		const char *slash = strrchr(t->config_path, '/');
 		buf_append(&root, t->config_path, slash == t->config_path ? 1 : (size_t)(slash - t->config_path));
+	} else if (t && t->profile && !t->profile->cpa) {
+		return error_set(err, ERR_USAGE,
+				 "no deployment root for container '%s': no env file of its settings was "
+				 "found; name it with --env-file FILE, or a directory with --root DIR",
+				 t->name ? t->name : "?");
 	} else {
 		return error_set(err, ERR_USAGE,
 				 "no deployment root for container '%s': its config.yaml is not a bind "

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "buf.h"
@@ -178,7 +179,25 @@ static void read_compose(struct cpa_target *t, json_t *labels)
 			       "working_dir", dir, "config_files", files);
 }
 
+/* The profile a container names itself (label), or its image suggests. */
+static const struct profile *profile_of_inspect(json_t *inspect)
+{
+	json_t *config = json_object_get(inspect, "Config");
+	const char *label = json_string_value(json_object_get(json_object_get(config, "Labels"), CPACTL_PROFILE_LABEL));
+	const struct profile *p = profile_by_name(label);
+
+	if (!p)
+		p = profile_for_image(json_string_value(json_object_get(config, "Image")));
+	return p ? p : &profile_cpa;
+}
+
 int cpa_target_from_inspect(json_t *inspect, struct cpa_target *t, struct cpactl_error *err)
+{
+	return target_from_inspect(inspect, profile_of_inspect(inspect), t, err);
+}
+
+int target_from_inspect(json_t *inspect, const struct profile *profile, struct cpa_target *t,
+			struct cpactl_error *err)
 {
 	json_t *config = json_object_get(inspect, "Config");
 	json_t *state = json_object_get(inspect, "State");
@@ -189,13 +208,15 @@ int cpa_target_from_inspect(json_t *inspect, struct cpa_target *t, struct cpactl
 	json_t *e;
 
 	memset(t, 0, sizeof(*t));
+	t->profile = profile;
+	t->probe_path = strdup(profile->probe_path);
 	t->inspect = json_incref(inspect);
 	t->problems = json_array();
 	t->providers = json_object();
 	t->auth_files = json_object();
 	t->allow_remote = -1;
 	t->uptime_seconds = -1;
-	t->api_container_port = CPA_API_PORT;
+	t->api_container_port = profile->api_port;
 	if (!json_is_object(inspect) || !json_is_object(config) || !name)
 		return error_set(err, ERR_ENGINE, "the engine's inspect data lacks Name or Config");
 	t->name = strdup(name[0] == '/' ? name + 1 : name);
@@ -214,10 +235,15 @@ int cpa_target_from_inspect(json_t *inspect, struct cpa_target *t, struct cpactl
 		t->restart_policy = strdup("no");
 	}
 	t->tty = json_is_true(json_object_get(config, "Tty"));
+	read_compose(t, json_object_get(config, "Labels"));
+	if (!profile->cpa) {
+		if (!t->name || !t->id || !t->problems || !t->providers || !t->auth_files || !t->probe_path)
+			return error_set(err, ERR_NOMEM, "out of memory");
+		return 0;
+	}
 	t->config_in_container = config_path_in_container(inspect);
 	locate(json_object_get(inspect, "Mounts"), t->config_in_container, &t->config_path,
 	       &t->config_storage);
-	read_compose(t, json_object_get(config, "Labels"));
 	/* With a remote store, the files cpactl sees are not what CPA uses. */
 	env = json_object_get(config, "Env");
 	json_array_foreach(env, i, e) {
@@ -232,7 +258,7 @@ int cpa_target_from_inspect(json_t *inspect, struct cpa_target *t, struct cpactl
 			break;
 		}
 	}
-	if (!t->name || !t->id || !t->problems || !t->providers || !t->auth_files ||
+	if (!t->name || !t->id || !t->problems || !t->providers || !t->auth_files || !t->probe_path ||
 	    !t->config_in_container || !t->config_path)
 		return error_set(err, ERR_NOMEM, "out of memory");
 	return 0;
@@ -358,6 +384,167 @@ static void read_version(struct docker_client *c, struct cpa_target *t, int skip
 	buf_free(&out);
 }
 
+/* --- the other profiles: settings in an env file ------------------------------ */
+
+/* The value of NAME in the container's Env (borrowed), or NULL. */
+static const char *container_env(json_t *inspect, const char *name)
+{
+	json_t *env = json_object_get(json_object_get(inspect, "Config"), "Env"), *e;
+	size_t i, n = strlen(name);
+	const char *found = NULL;
+
+	json_array_foreach(env, i, e) {
+		const char *s = json_string_value(e);
+		if (s && strncmp(s, name, n) == 0 && s[n] == '=')
+			found = s + n + 1;
+	}
+	return found;
+}
+
+static int is_env_file_name(const char *path)
+{
+	const char *base = path ? strrchr(path, '/') : NULL;
+	size_t n;
+
+	base = base ? base + 1 : path;
+	if (!base || !*base)
+		return 0;
+	n = strlen(base);
+	return strcmp(base, ".env") == 0 || (n > 4 && strcmp(base + n - 4, ".env") == 0);
+}
+
+/* Where the settings live: --env-file, else a bind-mounted *.env file, else
+ * the .env beside the compose file (compose reads it for env_file and for
+ * variables in the compose file). */
+static void find_env_file(struct docker_client *c, struct cpa_target *t, const struct discover_options *o)
+{
+	json_t *mounts = json_object_get(t->inspect, "Mounts"), *m;
+	const char *dir = json_string_value(json_object_get(t->compose, "working_dir"));
+	struct buf b = BUF_INIT;
+	struct stat st;
+	size_t i;
+
+	json_array_foreach(mounts, i, m) {
+		const char *type = json_string_value(json_object_get(m, "Type"));
+		const char *src = json_string_value(json_object_get(m, "Source"));
+		const char *dest = json_string_value(json_object_get(m, "Destination"));
+		if (!type || strcmp(type, "bind") != 0 || !src || !dest)
+			continue;
+		if (o->env_file ? strcmp(src, o->env_file) == 0 : is_env_file_name(dest)) {
+			t->config_in_container = strdup(dest);
+			t->config_path = strdup(src);
+			t->config_storage = strdup("bind");
+			t->config_host = host_path_of(c, "bind", src);
+			return;
+		}
+	}
+	if (o->env_file) {
+		buf_append_str(&b, o->env_file);
+	} else if (dir && docker_client_is_local(c)) {
+		buf_appendf(&b, "%s/.env", dir);
+		if (stat(b.data, &st) < 0) {
+			buf_free(&b);
+			return;
+		}
+	} else {
+		return;
+	}
+	t->config_path = strdup(b.data);
+	t->config_storage = strdup("host");
+	t->config_host = buf_detach(&b);
+}
+
+/* The port the API listens on inside the container, when the profile does
+ * not fix it: the only port the container exposes or publishes. */
+static int only_port(json_t *inspect)
+{
+	json_t *exposed = json_object_get(json_object_get(inspect, "Config"), "ExposedPorts");
+	json_t *bindings = json_object_get(json_object_get(inspect, "HostConfig"), "PortBindings");
+	const char *key;
+	json_t *v;
+	int port = 0, n = 0;
+
+	json_object_foreach(json_object_size(bindings) ? bindings : exposed, key, v) {
+		if (!strstr(key, "/tcp"))
+			continue;
+		port = atoi(key);
+		n++;
+	}
+	return n == 1 ? port : 0;
+}
+
+static void read_env_settings(struct docker_client *c, struct cpa_target *t, const struct discover_options *o)
+{
+	const struct profile *p = t->profile;
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+	struct buf text = BUF_INIT;
+	const char *port_env = p->port_env ? container_env(t->inspect, p->port_env) : NULL;
+	char version[64];
+
+	find_env_file(c, t, o);
+	if (t->config_path && (!t->config_storage || !t->config_host)) {
+		add_problem(t, "out of memory%s", NULL);
+		return;
+	}
+	t->config_ok = 1;
+	if (t->config_path &&
+	    container_read_file_at(c, t->id, t->config_in_container, t->config_host, CONFIG_MAX_BYTES, &text, NULL,
+				   &e) < 0) {
+		add_problem(t, "the env file cannot be read: %s", e.message);
+		t->config_ok = 0;
+	}
+	if (port_env && atoi(port_env) > 0 && atoi(port_env) < 65536)
+		t->api_container_port = atoi(port_env);
+	if (!t->api_container_port)
+		t->api_container_port = only_port(t->inspect);
+	if (!t->api_container_port && !o->api_port)
+		add_problem(t, "the API port is unknown: the container exposes none or several; name it with "
+			       "--api-port%s", NULL);
+	if (p->key_env) {
+		const char *key = container_env(t->inspect, p->key_env);
+		if (key && *key)
+			t->probe_key = strdup(key);
+		else if (text.len && env_text_get(text.data, text.len, p->key_env, &t->probe_key) == 1 &&
+			 !*t->probe_key) {
+			free(t->probe_key);
+			t->probe_key = NULL;
+		}
+	}
+	/* No binary to ask: the version is the image tag's. */
+	if (cpa_version_from_image(t->image, version, sizeof(version)) == 0) {
+		t->version = strdup(version);
+		t->version_source = strdup("image-tag");
+	} else {
+		t->version_source = strdup("unknown");
+	}
+	buf_wipe(&text);
+}
+
+/* The profile of a container found by discovery: --profile, the label, the
+ * image's name, one of the image's tags (a tag that moved on leaves an id or
+ * cpactl-rollback:...), else CPA. */
+static const struct profile *profile_of(struct docker_client *c, json_t *inspect, const struct discover_options *o)
+{
+	json_t *config = json_object_get(inspect, "Config");
+	const char *label = json_string_value(json_object_get(json_object_get(config, "Labels"), CPACTL_PROFILE_LABEL));
+	const char *image_id = json_string_value(json_object_get(inspect, "Image"));
+	const struct profile *p = profile_by_name(o->profile);
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+	json_t *image = NULL, *tag;
+	size_t i;
+
+	if (!p)
+		p = profile_by_name(label);
+	if (!p)
+		p = profile_for_image(json_string_value(json_object_get(config, "Image")));
+	if (!p && image_id && docker_image_inspect(c, image_id, &image, &e) == 0)
+		json_array_foreach(json_object_get(image, "RepoTags"), i, tag)
+			if (!p)
+				p = profile_for_image(json_string_value(tag));
+	json_decref(image);
+	return p ? p : &profile_cpa;
+}
+
 /* Is this list entry a CPA target?  Image references that are bare ids (the
  * tag moved on after a pull) are resolved through the image's tags. */
 static int is_candidate(struct docker_client *c, json_t *entry, const struct discover_options *opts,
@@ -403,7 +590,9 @@ static int is_candidate(struct docker_client *c, json_t *entry, const struct dis
 	}
 	if (label)
 		return strcmp(label, "true") == 0;
-	if (cpa_image_matches(image) || (command && strstr(command, "CLIProxyAPI")))
+	if (profile_by_name(json_string_value(json_object_get(labels, CPACTL_PROFILE_LABEL))))
+		return 1;
+	if (cpa_image_matches(image) || profile_for_image(image) || (command && strstr(command, "CLIProxyAPI")))
 		return 1;
 	if (!image_id)
 		return 0;
@@ -413,7 +602,7 @@ static int is_candidate(struct docker_client *c, json_t *entry, const struct dis
 	if (docker_image_inspect(c, image_id, &inspect, &e) == 0) {
 		tags = json_object_get(inspect, "RepoTags");
 		json_array_foreach(tags, i, tag)
-			if (cpa_image_matches(json_string_value(tag)))
+			if (cpa_image_matches(json_string_value(tag)) || profile_for_image(json_string_value(tag)))
 				match = 1;
 	}
 	json_object_set_new(image_cache, image_id, json_boolean(match));
@@ -440,6 +629,9 @@ int discover_targets(struct docker_client *c, const struct discover_options *opt
 	}
 	json_array_foreach(list, i, entry) {
 		const char *id = json_string_value(json_object_get(entry, "Id"));
+		const struct discover_options no_override = { 0 };
+		const struct profile *profile;
+		struct cpa_target *t;
 		json_t *inspect = NULL;
 		struct cpactl_error e = CPACTL_ERROR_INIT;
 
@@ -452,17 +644,34 @@ int discover_targets(struct docker_client *c, const struct discover_options *opt
 			*err = e;
 			goto out;
 		}
-		if (cpa_target_from_inspect(inspect, &targets[n], err) < 0) {
+		profile = profile_of(c, inspect, opts);
+		/* --profile without --container picks the containers of that kind. */
+		if (opts->profile && !opts->container && profile_of(c, inspect, &no_override) != profile) {
+			json_decref(inspect);
+			continue;
+		}
+		if (target_from_inspect(inspect, profile, &targets[n], err) < 0) {
 			json_decref(inspect);
 			n++;
 			goto out;
 		}
 		json_decref(inspect);
-		read_config(c, &targets[n]);
-		find_api_port(&targets[n], targets[n].inspect);
-		read_auth_dir(c, &targets[n]);
-		read_version(c, &targets[n], opts->skip_version);
-		n++;
+		t = &targets[n++];
+		if (profile->cpa) {
+			read_config(c, t);
+			read_auth_dir(c, t);
+		} else {
+			read_env_settings(c, t, opts);
+		}
+		if (opts->api_port > 0)
+			t->api_container_port = opts->api_port;
+		if (opts->probe_path) {
+			free(t->probe_path);
+			t->probe_path = strdup(opts->probe_path);
+		}
+		find_api_port(t, t->inspect);
+		if (profile->cpa)
+			read_version(c, t, opts->skip_version);
 	}
 	if (opts->container && n == 0) {
 		error_set(err, ERR_NOT_FOUND,
@@ -488,6 +697,7 @@ void cpa_targets_free(struct cpa_target *targets, size_t count)
 		return;
 	for (size_t i = 0; i < count; i++) {
 		struct cpa_target *t = &targets[i];
+		free(t->probe_path);
 		free(t->name);
 		free(t->id);
 		free(t->image);
@@ -527,8 +737,9 @@ json_t *cpa_target_to_json(const struct cpa_target *t)
 	if (t->has_api_port)
 		port = json_pack("{s:s,s:i}", "host_ip", t->api_host_ip, "host_port", t->api_host_port);
 	return json_pack(
-		"{s:s,s:s,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:o,s:I,s:s?,s:o,s:i,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,"
+		"{s:s,s:s,s:s,s:s,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:o,s:I,s:s?,s:o,s:i,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,"
 		"s:o,s:b,s:I,s:O,s:O,s:O,s:O}",
+		"profile", t->profile ? t->profile->name : "cpa", "probe_path", t->probe_path ? t->probe_path : "",
 		"name", t->name, "id", t->id, "image", t->image, "image_id", t->image_id,
 		"version", t->version, "version_source", t->version_source, "state", t->state,
 		"started_at", t->started_at, "uptime_seconds",

@@ -23,10 +23,14 @@
 
 #include "docker.h"
 #include "error.h"
+#include "profile.h"
 
 #define CPACTL_TARGET_LABEL "io.cpactl.target"
+#define CPACTL_PROFILE_LABEL "io.cpactl.profile"
 
 struct cpa_target {
+	const struct profile *profile; /* what kind of proxy (borrowed, static) */
+	char *probe_path;        /* the health path probed (profile's or --probe-path) */
 	char *name;              /* without the leading '/' */
 	char *id;
 	char *image;             /* the reference the container was created from */
@@ -42,10 +46,14 @@ struct cpa_target {
 	char api_host_ip[64];
 	int api_host_port;
 	int api_container_port;  /* the port CPA listens on inside (config `port`) */
-	char *config_in_container;   /* e.g. /CLIProxyAPI/config.yaml */
+	/* The settings file: config.yaml for CPA, the env file for the other
+	 * profiles (NULL paths when none was found: the settings then live only
+	 * in the container's environment, which container.json keeps). */
+	char *config_in_container;   /* e.g. /CLIProxyAPI/config.yaml; NULL: not mounted */
 	char *config_path;       /* host path, "volume:NAME/sub", or "container:PATH" */
-	char *config_storage;    /* "bind", "volume" or "container" */
-	char *auth_in_container; /* e.g. /root/.cli-proxy-api */
+	char *config_storage;    /* "bind", "volume", "container", or "host" (an env file
+				  * the container does not mount: --env-file, compose's .env) */
+	char *auth_in_container; /* e.g. /root/.cli-proxy-api; NULL when the profile has none */
 	char *auth_dir;          /* host path, "volume:NAME/sub", or "container:PATH" */
 	char *auth_storage;      /* "bind", "volume" or "container" */
 	char *config_host;       /* host path of config.yaml when it is a bind mount on a
@@ -67,6 +75,10 @@ struct cpa_target {
 struct discover_options {
 	const char *container;   /* only this one (name or id), which need not look like CPA */
 	int skip_version;        /* do not exec --version (faster) */
+	const char *profile;     /* --profile: the profile of every target found */
+	int api_port;            /* --api-port: the API port inside the container, 0 = the profile's */
+	const char *probe_path;  /* --probe-path, NULL = the profile's */
+	const char *env_file;    /* --env-file: the settings env file on the host */
 };
 
 /* Finds and describes targets.  *out receives an array of *count targets the
@@ -88,7 +100,10 @@ json_t *cpa_target_to_json(const struct cpa_target *t);
 
 /* Fills `t` from one container's inspect data: everything but the version and
  * the files (used by discover_targets and by unit tests).  Takes a reference
- * to `inspect`. */
+ * to `inspect`.  The profile comes from the label io.cpactl.profile, else the
+ * image name, else CPA; target_from_inspect() is given one. */
 int cpa_target_from_inspect(json_t *inspect, struct cpa_target *t, struct cpactl_error *err);
+int target_from_inspect(json_t *inspect, const struct profile *profile, struct cpa_target *t,
+			struct cpactl_error *err);
 
 #endif

@@ -21,8 +21,11 @@
 #include "config_check.h"
 #include "container_files.h"
 #include "deployment.h"
+#include "atomic_file.h"
 #include "health.h"
+#include "history.h"
 #include "journal.h"
+#include "verdict.h"
 #include "snapshot.h"
 
 #define CONFIG_MAX_BYTES ((size_t)4 * 1024 * 1024)
@@ -231,12 +234,16 @@ static void check_ports(struct doctor_run *r)
 			const char *port = json_string_value(json_object_get(b, "HostPort"));
 			if (!doctor_binding_is_public(ip))
 				continue;
-			add(r, FINDING_WARNING, "port-on-all-interfaces", key,
-			    "publish it on the loopback only (-p 127.0.0.1:PORT:8317, or \"127.0.0.1:PORT:8317\" "
-			    "in compose) and put a TLS reverse proxy in front when clients are remote",
+			char hint[200];
+			snprintf(hint, sizeof(hint),
+				 "publish it on the loopback only (-p 127.0.0.1:PORT:%d, or \"127.0.0.1:PORT:%d\" in "
+				 "compose) and put a TLS reverse proxy in front when clients are remote",
+				 atoi(key), atoi(key));
+			add(r, FINDING_WARNING, "port-on-all-interfaces", key, hint,
 			    "port %s of '%s' is published on all interfaces (%s:%s): anyone who reaches the "
-			    "host reaches CPA",
-			    key, r->t->name, ip && *ip ? ip : "0.0.0.0", port ? port : "?");
+			    "host reaches %s",
+			    key, r->t->name, ip && *ip ? ip : "0.0.0.0", port ? port : "?",
+			    r->t->profile->cpa ? "CPA" : "the proxy");
 			break; /* one finding per port, whatever the address families */
 		}
 	}
@@ -264,7 +271,9 @@ static void check_runtime(struct doctor_run *r)
 	size_t i;
 	int no_new_privileges = 0;
 
-	for (i = 0; secret_env_vars[i]; i++) {
+	/* An env-file proxy takes its keys from the environment by design:
+	 * check_env_file() looks at where they are written instead. */
+	for (i = 0; r->t->profile->cpa && secret_env_vars[i]; i++) {
 		const char *v = env_value(env, secret_env_vars[i]);
 		if (!v || !*v)
 			continue;
@@ -274,7 +283,7 @@ static void check_runtime(struct doctor_run *r)
 		    "%s is set in the environment of '%s': anyone who may run 'docker inspect' reads it",
 		    secret_env_vars[i], r->t->name);
 	}
-	for (i = 0; remote_store_vars[i]; i++) {
+	for (i = 0; r->t->profile->cpa && remote_store_vars[i]; i++) {
 		const char *v = env_value(env, remote_store_vars[i]);
 		if (!v || !*v)
 			continue;
@@ -303,6 +312,24 @@ static void check_runtime(struct doctor_run *r)
 	note(r, doctor_restart_finding(r->out, r->t->name, r->t->state, r->t->restart_count, r->t->uptime_seconds));
 }
 
+/* A health endpoint's answer (the profiles other than CPA's). */
+static void check_health_endpoint(struct doctor_run *r, const struct health_report *h)
+{
+	const char *path = r->t->probe_path;
+
+	if (!h->http_status)
+		add(r, FINDING_ERROR, "api-unreachable", r->t->name,
+		    "check that the container runs and that its API port is published to this host "
+		    "('docker port'), then look at 'docker logs'",
+		    "%s did not answer: %s", path, h->probe_error[0] ? h->probe_error : "no answer");
+	else if (json_array_size(h->reasons))
+		add(r, FINDING_ERROR, "api-error", r->t->name,
+		    "look at 'docker logs' for the cause (an upstream key or URL that is wrong, a missing "
+		    "setting), then run 'cpactl status'",
+		    "%s answered HTTP %ld%s%s: the proxy does not say it is healthy", path, h->http_status,
+		    h->probe_status[0] ? ", status " : "", h->probe_status);
+}
+
 /* Memory and the API, through the same look `cpactl status` takes. */
 static void check_health(struct doctor_run *r)
 {
@@ -320,6 +347,8 @@ static void check_health(struct doctor_run *r)
 		add(r, FINDING_INFO, "api-not-published", r->t->name,
 		    "publish the API port on 127.0.0.1 if the host should reach it",
 		    "no host port reaches the API port of '%s', so /v1/models was not probed", r->t->name);
+	else if (!r->t->profile->cpa)
+		check_health_endpoint(r, &h);
 	else if (h.http_status || h.probe_error[0])
 		note(r, doctor_probe_finding(r->out, r->t->name, h.http_status, h.probe_error, r->t->probe_key != NULL,
 					     h.models));
@@ -625,6 +654,70 @@ out:
 	deployment_release(&d);
 }
 
+/* The env file of a proxy that keeps its settings in one: its mode, and
+ * whether git has it (or a compose file holding one of its secrets). */
+static void check_env_file(struct doctor_run *r)
+{
+	const struct cpa_target *t = r->t;
+	const char *files = json_string_value(json_object_get(t->compose, "config_files"));
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+	struct stat st;
+	int tracked = 0;
+
+	if (!t->config_host) {
+		add(r, FINDING_INFO, "env-file-unknown", t->name,
+		    "keep the settings in an env file readable by root only (compose: env_file: .env) and name it "
+		    "with --env-file, so backups and rollbacks carry it",
+		    "no env file of '%s' was found: its settings and keys are only in the container's "
+		    "environment", t->name);
+	} else if (stat(t->config_host, &st) < 0) {
+		add(r, FINDING_ERROR, "env-file-missing", t->config_host,
+		    "put it back from a snapshot (ROOT/backup/<ID>/settings.env) before the container is recreated",
+		    "the env file '%s' does not exist (%s)", t->config_host, strerror(errno));
+	} else {
+		note(r, doctor_secret_mode_finding(r->out, "env-file-readable", t->config_host, st.st_mode & 0077,
+						   "the env file"));
+		if (history_file_in_git(t->config_host, &tracked, &e) < 0)
+			add(r, FINDING_INFO, "env-file-committed", t->config_host, "check the repository by hand",
+			    "cannot tell whether git tracks the env file: %s", e.message);
+		else if (tracked)
+			add(r, FINDING_ERROR, "env-file-committed", t->config_host,
+			    "remove it from git (git rm --cached), add it to .gitignore, and change the keys it held: "
+			    "whoever can read the repository or its history has them",
+			    "the env file '%s' is committed to a git repository with its keys", t->config_host);
+	}
+	/* A compose file that is committed and spells a key out. */
+	if (files && *files) {
+		struct buf one = BUF_INIT, text = BUF_INIT;
+		json_t *secrets = env_secret_values(t->inspect, NULL), *s;
+		size_t n = strcspn(files, ","), i;
+		int has_secret = 0;
+		char *data = NULL;
+		size_t len = 0;
+
+		buf_append(&one, files, n);
+		error_clear(&e);
+		if (one.len && read_small_file(one.data, CONFIG_MAX_BYTES, &data, &len, &e) == 0) {
+			buf_append(&text, data, len);
+			json_array_foreach(secrets, i, s)
+				if (json_string_length(s) >= 8 && memmem(text.data, text.len, json_string_value(s),
+									 json_string_length(s)))
+					has_secret = 1;
+			if (has_secret && history_file_in_git(one.data, &tracked, &e) == 0 && tracked)
+				add(r, FINDING_ERROR, "secret-committed", one.data,
+				    "move the keys into the env file (env_file: .env, kept out of git) and change them",
+				    "the compose file '%s' holds a key in clear and is committed to a git repository",
+				    one.data);
+		}
+		if (data)
+			memset(data, 0, len);
+		free(data);
+		buf_wipe(&text);
+		buf_free(&one);
+		json_decref(secrets);
+	}
+}
+
 int doctor_check(struct docker_client *c, const struct cpa_target *t, const struct doctor_options *o,
 		 struct finding_list *out, struct cpactl_error *err)
 {
@@ -633,8 +726,12 @@ int doctor_check(struct docker_client *c, const struct cpa_target *t, const stru
 	check_ports(&r);
 	check_runtime(&r);
 	check_health(&r);
-	check_config(&r);
-	check_auth_dir(&r);
+	if (t->profile->cpa) {
+		check_config(&r);
+		check_auth_dir(&r);
+	} else {
+		check_env_file(&r);
+	}
 	check_deployment(&r);
 	if (r.nomem)
 		return error_set(err, ERR_NOMEM, "out of memory");

@@ -12,7 +12,7 @@
 
 static void reason(struct health_report *r, const char *fmt, const char *a)
 {
-	char text[512];
+	char text[700];
 	snprintf(text, sizeof(text), fmt, a ? a : "");
 	json_array_append_new(r->reasons, json_string(text));
 }
@@ -85,27 +85,34 @@ int health_check(struct docker_client *c, const struct cpa_target *t, long timeo
 		/* A port published on all interfaces of a remote engine is reached at
 		 * the engine's own address. */
 		const char *host = remote ? remote : probe_host_for_binding(t->api_host_ip);
-		if (probe_get(host, t->api_host_port, "/v1/models", t->probe_key, timeout_ms, &p, &e) == 0) {
+		const struct profile *profile = t->profile ? t->profile : &profile_cpa;
+		const char *path = t->probe_path ? t->probe_path : profile->probe_path;
+		if (probe_get(host, t->api_host_port, path, t->probe_key, timeout_ms, &p, &e) == 0) {
 			r->http_status = p.http_status;
 			r->latency_ms = p.latency_ms;
 			snprintf(r->probe_error, sizeof(r->probe_error), "%s", p.error_text);
+			snprintf(r->probe_status, sizeof(r->probe_status), "%s", p.status);
 			if (p.models)
 				r->models = (long)json_array_size(p.models);
-			if (p.http_status != 200) {
-				char text[400];
-				snprintf(text, sizeof(text), "/v1/models answered %ld%s%s%s", p.http_status,
-					 p.error_text[0] ? " (" : "", p.error_text, p.error_text[0] ? ")" : "");
+			if (profile->cpa ? p.http_status != 200 : !probe_answer_ok(profile->expect, &p)) {
+				char text[600];
+				snprintf(text, sizeof(text), "%s answered %ld%s%s%s%s%s", path, p.http_status,
+					 p.error_text[0] ? " (" : "", p.error_text, p.error_text[0] ? ")" : "",
+					 p.status[0] ? ", status " : "", p.status);
 				reason(r, "%s", text);
 			}
 		} else {
+			char text[600];
 			snprintf(r->probe_error, sizeof(r->probe_error), "%s", p.error_text);
-			reason(r, "/v1/models did not answer: %s", p.error_text);
+			snprintf(text, sizeof(text), "%s did not answer: %s", path, p.error_text);
+			reason(r, "%s", text);
 		}
 	}
 	if (running && docker_container_stats(c, t->id, &stats, &e) == 0)
 		read_stats(stats, r);
 	error_clear(&e);
-	if (docker_container_logs(c, t->id, HEALTH_LOG_LINES, t->tty, &logs, &e) == 0) {
+	if ((!t->profile || t->profile->cpa) &&
+	    docker_container_logs(c, t->id, HEALTH_LOG_LINES, t->tty, &logs, &e) == 0) {
 		r->error_lines = cpa_count_error_lines(buf_str(&logs));
 		r->loaded_clients = cpa_loaded_clients(buf_str(&logs));
 		if (r->error_lines > 0)
@@ -121,10 +128,14 @@ int health_check(struct docker_client *c, const struct cpa_target *t, long timeo
 json_t *health_report_to_json(const struct cpa_target *t, const struct health_report *r)
 {
 	json_t *latency = r->http_status ? json_real(r->latency_ms) : json_null();
-	return json_pack("{s:s,s:s,s:s?,s:s?,s:b,s:o,s:s?,s:o,s:o,s:I,s:o,s:o,s:o,s:o,s:o,s:O}",
-			 "name", t->name, "id", t->id, "version", t->version, "state", t->state,
+	return json_pack("{s:s,s:s,s:s,s:s,s:s?,s:s?,s:b,s:o,s:s?,s:s?,s:o,s:o,s:I,s:o,s:o,s:o,s:o,s:o,s:O}",
+			 "name", t->name, "id", t->id,
+			 "profile", t->profile ? t->profile->name : "cpa",
+			 "probe_path", t->probe_path ? t->probe_path : "/v1/models",
+			 "version", t->version, "state", t->state,
 			 "healthy", r->healthy,
 			 "http_status", r->http_status ? json_integer(r->http_status) : json_null(),
+			 "probe_status", r->probe_status[0] ? r->probe_status : NULL,
 			 "probe_error", r->probe_error[0] ? r->probe_error : NULL,
 			 "models", r->models >= 0 ? json_integer(r->models) : json_null(),
 			 "latency_ms", latency,

@@ -22,6 +22,7 @@ struct health_report {
 	int healthy;
 	long http_status;       /* 0 when nothing answered */
 	char probe_error[256];  /* CPA's error text or the transport error */
+	char probe_status[64];  /* a health endpoint's JSON "status" */
 	long models;            /* -1 when unknown */
 	double latency_ms;
 	long restart_count;

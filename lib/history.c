@@ -477,3 +477,48 @@ out:
 	git_end();
 	return rc;
 }
+
+int history_file_in_git(const char *path, int *tracked, struct cpactl_error *err)
+{
+	git_repository *repo = NULL;
+	git_buf root = GIT_BUF_INIT;
+	const char *workdir;
+	unsigned int flags = 0;
+	int rc = -1, r;
+
+	*tracked = 0;
+	git_begin();
+	/* Any repository the file lies in, found upwards as git would; the
+	 * deployment's own history is a bare one and never matches. */
+	r = git_repository_discover(&root, path, 0, NULL);
+	if (r == GIT_ENOTFOUND) {
+		rc = 0;
+		goto out;
+	}
+	if (r < 0 || git_repository_open(&repo, root.ptr) < 0) {
+		git_failure(err, ERR_IO, "cannot open the git repository around '%s'", path);
+		goto out;
+	}
+	workdir = git_repository_workdir(repo);
+	if (!workdir || strncmp(path, workdir, strlen(workdir)) != 0) {
+		rc = 0;
+		goto out;
+	}
+	r = git_status_file(&flags, repo, path + strlen(workdir));
+	if (r == GIT_ENOTFOUND) {
+		rc = 0;
+		goto out;
+	}
+	if (r < 0) {
+		git_failure(err, ERR_IO, "cannot ask git about '%s'", path);
+		goto out;
+	}
+	/* Committed (unchanged or changed since) or staged: git has its bytes. */
+	*tracked = !(flags & (GIT_STATUS_WT_NEW | GIT_STATUS_IGNORED));
+	rc = 0;
+out:
+	git_repository_free(repo);
+	git_buf_dispose(&root);
+	git_end();
+	return rc;
+}

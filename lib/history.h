@@ -62,4 +62,10 @@ int history_diff(const char *old_name, const char *old_text, size_t old_len, con
 /* 1 when `rev` has the shape of a snapshot id (YYYYmmdd-HHMMSS). */
 int history_is_snapshot_id(const char *rev);
 
+/* *tracked = 1 when the absolute path `path` is committed or staged in a git
+ * repository around it (an env file with keys pushed with the code), 0 when
+ * it is not in one, untracked or ignored.  Returns 0, or -1 when a
+ * repository is there but cannot be read. */
+int history_file_in_git(const char *path, int *tracked, struct cpactl_error *err);
+
 #endif

@@ -75,6 +75,12 @@ static void parse_answer(struct probe_transfer *t)
 	if (json_is_string(json_object_get(j, "error")))
 		snprintf(t->result->error_text, sizeof(t->result->error_text), "%s",
 			 json_string_value(json_object_get(j, "error")));
+	else if (json_is_string(json_object_get(j, "detail"))) /* FastAPI's errors */
+		snprintf(t->result->error_text, sizeof(t->result->error_text), "%s",
+			 json_string_value(json_object_get(j, "detail")));
+	if (json_is_string(json_object_get(j, "status")))
+		snprintf(t->result->status, sizeof(t->result->status), "%s",
+			 json_string_value(json_object_get(j, "status")));
 	data = json_object_get(j, "data");
 	if (t->result->http_status == 200 && json_is_array(data)) {
 		t->result->models = json_array();
@@ -144,6 +150,20 @@ out:
 	buf_wipe(&auth);
 	buf_free(&t.body);
 	return rc;
+}
+
+int probe_answer_ok(enum probe_expect expect, const struct probe_result *r)
+{
+	switch (expect) {
+	case EXPECT_MODELS:
+		return r->http_status == 200 && r->models;
+	case EXPECT_STATUS:
+		return r->http_status == 200 && profile_status_is_healthy(r->status);
+	case EXPECT_2XX:
+		return r->http_status >= 200 && r->http_status < 300 &&
+		       (!r->status[0] || profile_status_is_healthy(r->status));
+	}
+	return 0;
 }
 
 void probe_result_release(struct probe_result *r)

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "error.h"
+#include "profile.h"
 
 struct probe_result {
 	long http_status;     /* 0 when nothing answered */
@@ -24,6 +25,7 @@ struct probe_result {
 	char error_text[256]; /* CPA's {"error": ...} or the transport error */
 	int safe_mode;        /* X-CPA-SAFE-MODE header was present */
 	char version[64];     /* X-CPA-VERSION header, if any */
+	char status[64];      /* a JSON answer's "status" string (health endpoints) */
 };
 
 /* GETs http://host:port/path with `key` as a bearer token (NULL: none).
@@ -33,6 +35,11 @@ int probe_get(const char *host, int port, const char *path, const char *key, lon
 	      struct probe_result *result, struct cpactl_error *err);
 
 void probe_result_release(struct probe_result *r);
+
+/* 1 when an answer is what the profile expects of a serving proxy: a 200
+ * model list (CPA), a 200 whose JSON "status" says healthy, or any 2xx whose
+ * "status", if it has one, does not say otherwise. */
+int probe_answer_ok(enum probe_expect expect, const struct probe_result *r);
 
 /* The address to probe for a published port: 127.0.0.1 for "", 0.0.0.0 and
  * the loopback range; "::1" for "::"; the address itself otherwise. */

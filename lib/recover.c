@@ -107,7 +107,9 @@ static int restore_config(struct recovery *r, struct cpactl_error *err)
 		goto out;
 	}
 	if (snapshot)
-		buf_appendf(&src, "%s/%s/config.yaml", r->d->backup_dir, snapshot);
+		buf_appendf(&src, "%s/%s/%s", r->d->backup_dir, snapshot,
+			    journal_get_string(&r->j, "settings_part") ? journal_get_string(&r->j, "settings_part")
+								       : "config.yaml");
 	if (!snapshot || access(src.data, R_OK) != 0) {
 		buf_reset(&src);
 		if (scratch)
@@ -138,7 +140,9 @@ static int restore_config(struct recovery *r, struct cpactl_error *err)
 	} else if (atomic_replace_file(host, data, len, err) < 0) {
 		goto out;
 	}
-	note(r, "config.yaml restored to its state before the %s", r->operation ? r->operation : "operation");
+	note(r, "%s restored to its state before the %s",
+	     journal_get_string(&r->j, "settings_part") ? "the env file" : "config.yaml",
+	     r->operation ? r->operation : "operation");
 	rc = 0;
 out:
 	if (data)
@@ -173,6 +177,11 @@ static int serves(struct recovery *r, const char *id)
 
 	opts.container = id;
 	opts.skip_version = 1;
+	/* The kind of proxy the operation was run on (--profile and the like). */
+	opts.profile = journal_get_string(&r->j, "profile");
+	opts.probe_path = journal_get_string(&r->j, "probe_path");
+	if (opts.profile && strcmp(opts.profile, profile_cpa.name) != 0) /* CPA's is in its config */
+		opts.api_port = (int)json_integer_value(json_object_get(json_object_get(r->j.doc, "context"), "api_port"));
 	memset(&v, 0, sizeof(v));
 	if (discover_targets(r->c, &opts, &targets, &count, &e) < 0 || count != 1 || !targets[0].has_api_port)
 		goto out;
@@ -183,6 +192,8 @@ static int serves(struct recovery *r, const char *id)
 	jo.probe_key = targets[0].probe_key;
 	jo.expected_clients = -1;
 	jo.tty = targets[0].tty;
+	jo.profile = targets[0].profile;
+	jo.probe_path = targets[0].probe_path;
 	if (judge_container(r->c, targets[0].id, &jo, &v, &e) == 0 && v.ok)
 		ok = 1;
 	else if (v.reasons && json_array_size(v.reasons))

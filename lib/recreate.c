@@ -681,8 +681,8 @@ static int plan_candidate_ports(struct plan_context *c)
 static int is_config_or_auth_path(const struct recreate_options *o, const char *path,
 				  size_t len)
 {
-	return path_matches(path, len, o->config_in_container, 1) ||
-	       path_matches(path, len, o->auth_in_container, 1);
+	return (o->config_in_container && path_matches(path, len, o->config_in_container, 1)) ||
+	       (o->auth_in_container && path_matches(path, len, o->auth_in_container, 1));
 }
 
 /* The candidate must never write production's config or auth files: every
@@ -729,16 +729,23 @@ static int plan_candidate_mounts(struct plan_context *c)
 			removed++;
 		}
 	}
-	if (buf_appendf(&b, "%s:%s", o->scratch_config, o->config_in_container) < 0 ||
-	    json_array_append_new(binds, json_string(buf_str(&b))) < 0)
+	/* A profile without a mounted settings file or an auth dir (an env-file
+	 * proxy) has nothing of production's to protect there. */
+	if (o->config_in_container &&
+	    (buf_appendf(&b, "%s:%s", o->scratch_config, o->config_in_container) < 0 ||
+	     json_array_append_new(binds, json_string(buf_str(&b))) < 0))
 		goto out;
 	buf_reset(&b);
-	if (buf_appendf(&b, "%s:%s", o->scratch_auth, o->auth_in_container) < 0 ||
-	    json_array_append_new(binds, json_string(buf_str(&b))) < 0)
+	if (o->auth_in_container &&
+	    (buf_appendf(&b, "%s:%s", o->scratch_auth, o->auth_in_container) < 0 ||
+	     json_array_append_new(binds, json_string(buf_str(&b))) < 0))
 		goto out;
 	ret = add_note(c, "%zu mounts at '%s' or '%s' were replaced: the candidate uses the "
-		       "scratch copies '%s' and '%s'", removed, o->config_in_container,
-		       o->auth_in_container, o->scratch_config, o->scratch_auth);
+		       "scratch copies '%s' and '%s'", removed,
+		       o->config_in_container ? o->config_in_container : "(none)",
+		       o->auth_in_container ? o->auth_in_container : "(none)",
+		       o->config_in_container ? o->scratch_config : "(none)",
+		       o->auth_in_container ? o->scratch_auth : "(none)");
 out:
 	buf_free(&b);
 	json_decref(old_binds);
@@ -772,10 +779,12 @@ static int check_options(const struct recreate_options *o, struct cpactl_error *
 	if (o->test_port < 1 || o->test_port > 65535)
 		return error_set(err, ERR_USAGE, "the candidate's test port '%d' is not a port",
 				 o->test_port);
-	if (check_path("config path in the container", o->config_in_container, err) < 0 ||
-	    check_path("auth dir in the container", o->auth_in_container, err) < 0 ||
-	    check_path("scratch config", o->scratch_config, err) < 0 ||
-	    check_path("scratch auth dir", o->scratch_auth, err) < 0)
+	/* Each of the two is optional (a profile without it), but not half given. */
+	if ((o->config_in_container &&
+	     (check_path("config path in the container", o->config_in_container, err) < 0 ||
+	      check_path("scratch config", o->scratch_config, err) < 0)) ||
+	    (o->auth_in_container && (check_path("auth dir in the container", o->auth_in_container, err) < 0 ||
+				      check_path("scratch auth dir", o->scratch_auth, err) < 0)))
 		return -1;
 	return 0;
 }

@@ -133,6 +133,18 @@ static int read_snapshot(struct rollback *r, json_t *list, struct cpactl_error *
 	    !(r->snap_container = load_part(r->snap_path, "container.json", err)) ||
 	    !(r->snap_image = load_part(r->snap_path, "image-inspect.json", err)))
 		return -1;
+	{
+		/* A snapshot of another kind of proxy is not this container's past. */
+		const char *kind = json_string_value(
+			json_object_get(json_object_get(r->manifest, "baseline"), "profile"));
+		if (!kind)
+			kind = profile_cpa.name; /* snapshots from before profiles */
+		if (strcmp(kind, r->t->profile->name) != 0)
+			return error_set(err, ERR_FAILED,
+					 "snapshot %s is of a %s deployment, and '%s' is %s: refusing to roll back "
+					 "to it (name the profile with --profile if discovery guessed wrong)",
+					 r->snap_id, kind, r->t->name, r->t->profile->name);
+	}
 	r->snap_version = json_string_value(json_object_get(r->manifest, "version"));
 	r->image_id = json_string_value(json_object_get(json_object_get(r->manifest, "image"), "id"));
 	if (!r->image_id)
@@ -253,9 +265,16 @@ static int prepare_config(struct rollback *r, struct cpactl_error *err)
 	json_t *doc = NULL;
 	int rc = -1;
 
+	const char *part = snapshot_settings_part(r->t);
+
 	if (!r->t->config_host) {
-		sayf(r, "note: config.yaml of '%s' is not a bind mount on this machine: it is not restored",
-		     r->t->name);
+		if (r->t->profile->cpa)
+			sayf(r, "note: config.yaml of '%s' is not a bind mount on this machine: it is not restored",
+			     r->t->name);
+		else
+			sayf(r, "note: no env file of '%s' on this machine: its settings come back with the snapshot's "
+				"container environment only",
+			     r->t->name);
 		rc = 0;
 		goto out;
 	}
@@ -273,13 +292,16 @@ static int prepare_config(struct rollback *r, struct cpactl_error *err)
 			      0600, err) < 0)
 		goto out;
 	buf_reset(&path);
-	buf_appendf(&path, "%s/config.yaml", r->snap_path);
+	buf_appendf(&path, "%s/%s", r->snap_path, part);
 	if (read_small_file(path.data, CONFIG_MAX, &data, &len, &e) < 0) {
-		sayf(r, "note: snapshot %s has no config.yaml (taken with --no-config): the live one stays", r->snap_id);
+		sayf(r, "note: snapshot %s has no %s: the live one stays", r->snap_id, part);
 		rc = 0;
 		goto out;
 	}
-	if (yaml_parse(data, len, "config.yaml", &doc, err) == 0)
+	if (!r->t->profile->cpa) {
+		struct buf text = { data, len, len };
+		r->secrets = env_secret_values(r->snap_container, &text);
+	} else if (yaml_parse(data, len, "config.yaml", &doc, err) == 0)
 		r->secrets = secret_values_of(doc);
 	else
 		error_clear(err);
@@ -305,6 +327,8 @@ static int prepare_auth(struct rollback *r, struct cpactl_error *err)
 	json_t *summary;
 	int rc = -1;
 
+	if (!r->t->auth_in_container)
+		return 0; /* a profile without an auth dir */
 	if (!r->t->auth_host) {
 		sayf(r, "note: the auth dir of '%s' is not a bind mount on this machine: auth files are not restored",
 		     r->t->name);
@@ -377,6 +401,8 @@ static int rollback_judge(void *ctx, const char *id, int old_release, struct ver
 	jo.expected_clients = -1;
 	jo.expected_version = old_release ? NULL : r->snap_version;
 	jo.tty = r->t->tty;
+	jo.profile = r->t->profile;
+	jo.probe_path = r->t->probe_path;
 	jo.secrets = r->secrets;
 	jo.interrupted = r->o->interrupted;
 	return judge_container(r->c, id, &jo, v, err);
@@ -498,6 +524,11 @@ int rollback_run(struct docker_client *c, struct cpa_target *t, const struct dep
 	journal_set(&r.journal, "old_id", json_string(t->id));
 	journal_set(&r.journal, "target_snapshot", json_string(r.snap_id));
 	journal_set(&r.journal, "config_host", t->config_host ? json_string(t->config_host) : NULL);
+	journal_set(&r.journal, "profile", json_string(t->profile->name));
+	journal_set(&r.journal, "probe_path", t->probe_path ? json_string(t->probe_path) : NULL);
+	journal_set(&r.journal, "api_port", json_integer(t->api_container_port));
+	if (!t->profile->cpa)
+		journal_set(&r.journal, "settings_part", json_string(snapshot_settings_part(t)));
 	if (step(&r, "preflight", err) < 0)
 		goto out;
 	if (t->image_id && strcmp(t->image_id, r.image_id) == 0 && !o->auth_exact)
@@ -547,7 +578,7 @@ int rollback_run(struct docker_client *c, struct cpa_target *t, const struct dep
 	if (o->dry_run) {
 		sayf(&r, "dry run: '%s' would be brought back to snapshot %s (%s)%s; nothing was changed", t->name,
 		     r.snap_id, r.snap_version ? r.snap_version : "version unknown",
-		     r.config_changes ? ", config.yaml replaced" : "");
+		     r.config_changes ? (t->profile->cpa ? ", config.yaml replaced" : ", env file replaced") : "");
 		outcome = ROLLBACK_DRY_RUN;
 		rc = 0;
 		goto out;

@@ -34,6 +34,16 @@
 #define MANIFEST_MAX ((size_t)64 * 1024 * 1024)
 #define AUTH_READ_TRIES 3
 
+const struct profile *snapshot_profile(const struct cpa_target *t)
+{
+	return t && t->profile ? t->profile : &profile_cpa;
+}
+
+const char *snapshot_settings_part(const struct cpa_target *t)
+{
+	return snapshot_profile(t)->settings_part;
+}
+
 static char *path_join(const char *a, const char *b)
 {
 	struct buf p = BUF_INIT;
@@ -663,6 +673,7 @@ static char *baseline_md(const struct cpa_target *t, const char *id)
 		snprintf(port, sizeof(port), "%d", t->api_host_port);
 	buf_appendf(&b, "# Baseline %s\n", id);
 	buf_appendf(&b, "Container: %s\n", t->name);
+	buf_appendf(&b, "Profile: %s (health %s)\n", snapshot_profile(t)->name, t->probe_path ? t->probe_path : "?");
 	buf_appendf(&b, "Image: %s\n", t->image ? t->image : "unknown");
 	buf_appendf(&b, "Image ID: %s\n", t->image_id ? t->image_id : "unknown");
 	if (t->version && strcmp(t->version_source ? t->version_source : "", "exec") == 0)
@@ -671,6 +682,10 @@ static char *baseline_md(const struct cpa_target *t, const char *id)
 		buf_appendf(&b, "Version: %s (from %s)\n", t->version ? t->version : "unknown",
 			    t->version_source ? t->version_source : "nowhere");
 	buf_appendf(&b, "Port: %s\n", port);
+	if (!snapshot_profile(t)->cpa) {
+		buf_appendf(&b, "Settings: %s\n", t->config_path ? t->config_path : "the container's environment only");
+		return buf_detach(&b);
+	}
 	buf_appendf(&b, "Auth Dir: %s\n", t->auth_dir ? t->auth_dir : "unknown");
 	buf_appendf(&b, "Config: %s\n", t->config_path ? t->config_path : "unknown");
 	buf_appendf(&b, "Remote Management: allow-remote %s, secret-key %s\n",
@@ -693,7 +708,8 @@ static json_t *baseline_json(const struct cpa_target *t)
 	json_t *port = t->has_api_port
 			       ? json_pack("{s:s,s:i}", "host_ip", t->api_host_ip, "host_port", t->api_host_port)
 			       : json_null();
-	return json_pack("{s:s,s:s?,s:s?,s:s?,s:s?,s:o,s:i,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?}", "container", t->name,
+	return json_pack("{s:s,s:s,s:s?,s:s?,s:s?,s:s?,s:s?,s:o,s:i,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?}",
+			 "profile", snapshot_profile(t)->name, "probe_path", t->probe_path, "container", t->name,
 			 "container_id", t->id, "image", t->image, "image_id", t->image_id, "version", t->version,
 			 "api_port", port, "container_port", t->api_container_port, "auth_dir", t->auth_dir,
 			 "auth_in_container", t->auth_in_container, "config_path", t->config_path,
@@ -780,20 +796,30 @@ int snapshot_create(struct docker_client *c, const struct cpa_target *t, const s
 		goto out;
 	format_time(time(NULL), "%Y-%m-%dT%H:%M:%SZ", created, sizeof(created));
 
-	/* config.yaml first: without it a snapshot is of little use. */
-	if (container_read_file_at(c, t->id, t->config_in_container, t->config_host, CONFIG_MAX, &config, NULL,
-				   err) < 0) {
+	/* The settings first (config.yaml): without them a snapshot is of little
+	 * use.  A proxy whose settings are only in its environment has none to
+	 * read: container.json keeps that environment. */
+	if (!t->config_in_container && !t->config_host) {
+		if (snapshot_profile(t)->cpa) {
+			error_set(err, ERR_FAILED, "cannot back up config.yaml of '%s': it was not found", t->name);
+			goto out;
+		}
+		warn_add(r, "no env file was found: the settings are those of the container's environment, kept in "
+			    "container.json (name the file with --env-file)%s", NULL);
+	} else if (container_read_file_at(c, t->id, t->config_in_container, t->config_host, CONFIG_MAX, &config,
+					  NULL, err) < 0) {
 		if (!o->no_config) {
 			struct cpactl_error inner = *err;
 			error_clear(err);
 			error_set(err, inner.kind == ERR_ENGINE_UNREACHABLE ? inner.kind : ERR_FAILED,
-				  "cannot back up config.yaml of '%s': %s (use --no-config to go on without it)",
-				  t->name, inner.message);
+				  "cannot back up %s of '%s': %s (use --no-config to go on without it)",
+				  snapshot_settings_part(t), t->name, inner.message);
 			goto out;
 		}
 		error_clear(err);
-		warn_add(r, "config.yaml was not backed up (--no-config)%s", NULL);
-	} else if (write_part(tmpdir, "config.yaml", config.data ? config.data : "", config.len, parts, err) < 0) {
+		warn_add(r, "%s was not backed up (--no-config)", snapshot_settings_part(t));
+	} else if (write_part(tmpdir, snapshot_settings_part(t), config.data ? config.data : "", config.len, parts,
+			      err) < 0) {
 		goto out;
 	}
 	if (interrupted(o))
@@ -804,7 +830,7 @@ int snapshot_create(struct docker_client *c, const struct cpa_target *t, const s
 		goto out;
 	if (image_inspect && write_json_part(tmpdir, "image-inspect.json", image_inspect, parts, err) < 0)
 		goto out;
-	if (snapshot_auth(c, t, tmpdir, o, parts, auth_files, r, err) < 0)
+	if (t->auth_in_container && snapshot_auth(c, t, tmpdir, o, parts, auth_files, r, err) < 0)
 		goto out;
 	auth_bytes = (uint64_t)json_integer_value(json_object_get(json_object_get(parts, "auth.tar"), "size"));
 	if (interrupted(o))
@@ -1196,14 +1222,14 @@ int snapshot_commit_config(const struct deployment *d, const char *snapshot_path
 
 	*committed = 0;
 	oid[0] = '\0';
-	buf_appendf(&path, "%s/config.yaml", snapshot_path);
+	buf_appendf(&path, "%s/%s", snapshot_path, snapshot_settings_part(t));
 	if (read_small_file(path.data, CONFIG_MAX, &data, &len, &inner) < 0) {
 		rc = 0;
 		goto out;
 	}
 	/* Names, versions and ids only: a commit message never holds a secret. */
-	buf_appendf(&message, "%s %s: CPA %s, image %s\n\ncontainer: %s\nsnapshot: %s\n", why, snapshot_id,
-		    t->version ? t->version : "unknown", t->image ? t->image : "unknown", t->name, snapshot_id);
+	buf_appendf(&message, "%s %s: %s %s, image %s\n\ncontainer: %s\nsnapshot: %s\n", why, snapshot_id,
+		    snapshot_profile(t)->cpa ? "CPA" : snapshot_profile(t)->name, t->version ? t->version : "unknown", t->image ? t->image : "unknown", t->name, snapshot_id);
 	rc = history_commit(d->history_dir, data, len, message.data, oid, committed, err);
 out:
 	if (data)

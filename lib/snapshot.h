@@ -7,8 +7,9 @@
  *   baseline.md         the runbook's baseline, for people
  *   container.json      the container's inspect data (to recreate it exactly)
  *   image-inspect.json  the image's inspect data (its defaults, to subtract)
- *   config.yaml         the live config, byte for byte
- *   auth.tar            the auth dir, a pax tar written with libarchive
+ *   config.yaml         the live config, byte for byte (settings.env: the env
+ *                       file of a claude-code-proxy or http profile)
+ *   auth.tar            the auth dir (CPA only), a pax tar written with libarchive
  *                       (names, modes, owners, mtimes kept)
  *   image-layers.json   the entries of the image's save stream; regular files
  *                       point to blobs of the store by SHA-256
@@ -61,6 +62,12 @@ struct snapshot_result {
 	char *rollback_tag;     /* cpactl-rollback:<name>-<ID>, or NULL if tagging failed */
 	json_t *warnings;       /* array of strings */
 };
+
+/* The target's profile (CPA when it has none), and the name its settings
+ * file has in a snapshot: "config.yaml" for CPA, "settings.env" for the
+ * profiles whose settings live in an env file. */
+const struct profile *snapshot_profile(const struct cpa_target *t);
+const char *snapshot_settings_part(const struct cpa_target *t);
 
 /* Takes a snapshot of target `t` into deployment `d` (which must be prepared
  * and locked by the caller). */

@@ -156,7 +156,17 @@ static int preflight(struct upgrade *u, struct cpactl_error *err)
 			return error_set(err, ERR_FAILED, "preflight: %s", json_string_value(problem));
 		return error_set(err, ERR_FAILED, "preflight: config.yaml of '%s' cannot be read", u->t->name);
 	}
-	if (!u->t->config_host || !u->t->auth_host)
+	if (!u->t->profile->cpa) {
+		/* A mounted env file gets a scratch copy: it must be on this machine. */
+		if (u->t->config_in_container && !u->t->config_host)
+			return error_set(err, ERR_USAGE,
+					 "preflight: the env file of '%s' must be a bind mount on this machine "
+					 "for the candidate's scratch copy (it is %s)",
+					 u->t->name, u->t->config_storage);
+		if (!u->t->api_container_port)
+			return error_set(err, ERR_USAGE, "preflight: the API port of '%s' is unknown: name it with "
+							 "--api-port", u->t->name);
+	} else if (!u->t->config_host || !u->t->auth_host)
 		return error_set(err, ERR_USAGE,
 				 "preflight: config.yaml and the auth dir of '%s' must be bind mounts on this "
 				 "machine for the candidate's scratch copies (config %s, auth %s)",
@@ -193,15 +203,15 @@ static void production_baseline(struct upgrade *u)
 
 	u->prod_clients = -1;
 	if (u->t->has_api_port &&
-	    probe_get(probe_host_for_binding(u->t->api_host_ip), u->t->api_host_port, "/v1/models", u->t->probe_key,
+	    probe_get(probe_host_for_binding(u->t->api_host_ip), u->t->api_host_port, u->t->probe_path, u->t->probe_key,
 		      5000, &p, &e) == 0 &&
 	    p.http_status == 200 && p.models)
 		u->prod_models = json_incref(p.models);
-	else
+	else if (u->t->profile->cpa)
 		sayf(u, "note: production does not answer /v1/models now: its model list is not compared");
 	probe_result_release(&p);
 	error_clear(&e);
-	if (docker_container_logs(u->c, u->t->id, 5000, u->t->tty, &logs, &e) == 0)
+	if (u->t->profile->cpa && docker_container_logs(u->c, u->t->id, 5000, u->t->tty, &logs, &e) == 0)
 		u->prod_clients = cpa_loaded_clients(buf_str(&logs));
 	buf_free(&logs);
 }
@@ -218,10 +228,11 @@ static int write_private(const char *path, const char *data, size_t len, struct 
 static int prepare_scratch(struct upgrade *u, struct cpactl_error *err)
 {
 	struct buf dir = BUF_INIT, cfg = BUF_INIT, auth = BUF_INIT, tar = BUF_INIT, marker = BUF_INIT;
-	const char *base = strrchr(u->t->auth_in_container, '/');
+	const char *auth_in = u->t->auth_in_container;
+	const char *base = auth_in ? strrchr(auth_in, '/') : NULL;
 	int rc = -1;
 
-	base = base && base[1] ? base + 1 : u->t->auth_in_container;
+	base = base && base[1] ? base + 1 : auth_in;
 	buf_appendf(&dir, "%s/scratch/%s", u->d->state_dir, u->op_id);
 	buf_appendf(&cfg, "%s/config.yaml", dir.data);
 	buf_appendf(&auth, "%s/auth", dir.data);
@@ -248,8 +259,11 @@ static int prepare_scratch(struct upgrade *u, struct cpactl_error *err)
 		if (r < 0)
 			goto out;
 	}
-	if (container_archive_to_file(u->c, u->t->id, u->t->auth_in_container, tar.data, u->o->interrupted, NULL,
-				      err) < 0)
+	if (!auth_in) { /* a profile without an auth dir (an env-file proxy) */
+		rc = 0;
+		goto out;
+	}
+	if (container_archive_to_file(u->c, u->t->id, auth_in, tar.data, u->o->interrupted, NULL, err) < 0)
 		goto out;
 	if (archive_extract_into(tar.data, auth.data, base, err) < 0)
 		goto out;
@@ -290,6 +304,8 @@ static int judge(struct upgrade *u, const char *id, const char *host, int port, 
 	jo.allow_missing_models = u->o->allow_missing_models;
 	jo.allow_fewer_clients = u->o->allow_fewer_clients;
 	jo.tty = u->t->tty;
+	jo.profile = u->t->profile;
+	jo.probe_path = u->t->probe_path;
 	jo.secrets = u->secrets;
 	jo.interrupted = u->o->interrupted;
 	return judge_container(u->c, id, &jo, v, err);
@@ -302,8 +318,10 @@ static json_t *masked_diff(struct upgrade *u, struct cpactl_error *err)
 	json_t *out = NULL;
 
 	(void)u;
-	if (secret_mask_yaml(u->config_before.data ? u->config_before.data : "", u->config_before.len, &a, err) < 0 ||
-	    secret_mask_yaml(u->config_after.data ? u->config_after.data : "", u->config_after.len, &b, err) < 0 ||
+	if (profile_mask_settings(u->t->profile, u->config_before.data ? u->config_before.data : "",
+				  u->config_before.len, &a, err) < 0 ||
+	    profile_mask_settings(u->t->profile, u->config_after.data ? u->config_after.data : "", u->config_after.len,
+				  &b, err) < 0 ||
 	    history_diff("config.yaml", a.data ? a.data : "", a.len, "config.yaml (migrated)", b.data ? b.data : "", b.len,
 			 &patch, err) < 0)
 		goto out;
@@ -335,6 +353,8 @@ static int run_candidate(struct upgrade *u, const char *expected_version, struct
 	ro.test_port = u->o->test_port;
 	ro.config_in_container = u->t->config_in_container;
 	ro.auth_in_container = u->t->auth_in_container;
+	if (!u->t->profile->cpa && !u->t->config_in_container)
+		ro.config_in_container = NULL;
 	ro.scratch_config = cfg.data;
 	ro.scratch_auth = auth.data;
 	if (recreate_plan_build(u->t->inspect, u->old_image, &ro, &plan, err) < 0)
@@ -356,8 +376,9 @@ static int run_candidate(struct upgrade *u, const char *expected_version, struct
 		error_clear(err);
 		v->ok = 0;
 	} else {
-		sayf(u, "candidate %s started on 127.0.0.1:%d (scratch copies of config.yaml and the auth dir)",
-		     u->target_ref, u->o->test_port);
+		sayf(u, "candidate %s started on 127.0.0.1:%d (%s)", u->target_ref, u->o->test_port,
+		     u->t->profile->cpa ? "scratch copies of config.yaml and the auth dir"
+		     : u->t->config_in_container ? "a scratch copy of the env file" : "production's environment");
 		if (step(u, "candidate-judge", err) < 0 ||
 		    judge(u, u->candidate_id, "127.0.0.1", u->o->test_port, expected_version, v, err) < 0)
 			goto out;
@@ -686,6 +707,11 @@ int upgrade_run(struct docker_client *c, struct cpa_target *t, const struct depl
 	journal_set(&u.journal, "old_id", json_string(t->id));
 	journal_set(&u.journal, "target", json_string(u.target_ref));
 	journal_set(&u.journal, "config_host", t->config_host ? json_string(t->config_host) : NULL);
+	journal_set(&u.journal, "profile", json_string(t->profile->name));
+	journal_set(&u.journal, "probe_path", t->probe_path ? json_string(t->probe_path) : NULL);
+	journal_set(&u.journal, "api_port", json_integer(t->api_container_port));
+	if (!t->profile->cpa)
+		journal_set(&u.journal, "settings_part", json_string(snapshot_settings_part(t)));
 
 	/* 2. Preflight. */
 	if (step(&u, "preflight", err) < 0)
@@ -694,17 +720,21 @@ int upgrade_run(struct docker_client *c, struct cpa_target *t, const struct depl
 		goto out;
 	if (preflight(&u, err) < 0)
 		goto out;
-	if (container_read_file_at(c, t->id, t->config_in_container, t->config_host, CONFIG_MAX, &u.config_before,
+	if ((t->config_in_container || t->config_host) &&
+	    container_read_file_at(c, t->id, t->config_in_container, t->config_host, CONFIG_MAX, &u.config_before,
 				   NULL, err) < 0)
 		goto out;
-	if (yaml_parse(u.config_before.data ? u.config_before.data : "", u.config_before.len, "config.yaml", &config_doc,
-		       err) < 0) {
+	if (!t->profile->cpa) {
+		u.secrets = env_secret_values(t->inspect, &u.config_before);
+	} else if (yaml_parse(u.config_before.data ? u.config_before.data : "", u.config_before.len, "config.yaml",
+			      &config_doc, err) < 0) {
 		/* A broken live file is what a config apply may be there to fix. */
 		if (!o->config_data)
 			goto out;
 		error_clear(err);
 	}
-	u.secrets = config_doc ? secret_values_of(config_doc) : json_array();
+	if (!u.secrets)
+		u.secrets = config_doc ? secret_values_of(config_doc) : json_array();
 	u.old_restart = json_incref(json_object_get(json_object_get(t->inspect, "HostConfig"), "RestartPolicy"));
 	if (!u.old_restart)
 		u.old_restart = json_pack("{s:s}", "Name", "no");

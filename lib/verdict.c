@@ -119,10 +119,70 @@ static int running_state(struct docker_client *c, const char *id, long *exit_cod
 	return running;
 }
 
+/* Adds the value of one NAME=VALUE (len bytes) when NAME is a secret's. */
+static void add_env_secret(json_t *out, const char *s, size_t len)
+{
+	const char *eq = memchr(s, '=', len);
+	char name[256];
+
+	if (!eq || eq == s || (size_t)(eq - s) >= sizeof(name) || eq + 1 == s + len)
+		return;
+	memcpy(name, s, (size_t)(eq - s));
+	name[eq - s] = '\0';
+	if (env_name_is_secret(name))
+		json_array_append_new(out, json_stringn(eq + 1, (size_t)(s + len - eq - 1)));
+}
+
+json_t *env_secret_values(json_t *inspect, const struct buf *env_file)
+{
+	json_t *out = json_array(), *e;
+	const char *p = env_file && env_file->data ? env_file->data : "", *end = p + (env_file ? env_file->len : 0);
+	size_t i;
+
+	if (!out)
+		return NULL;
+	json_array_foreach(json_object_get(json_object_get(inspect, "Config"), "Env"), i, e)
+		if (json_is_string(e))
+			add_env_secret(out, json_string_value(e), json_string_length(e));
+	/* The env file's values, as written (quotes too: a log may print either). */
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *line_end = nl ? nl : end;
+		char *value = NULL;
+		while (p < line_end && (*p == ' ' || *p == '\t'))
+			p++;
+		if (line_end - p > 7 && strncmp(p, "export ", 7) == 0)
+			p += 7;
+		add_env_secret(out, p, (size_t)(line_end - p));
+		{
+			const char *eq = memchr(p, '=', (size_t)(line_end - p));
+			if (eq && eq > p) {
+				char name[256];
+				size_t n = (size_t)(eq - p);
+				if (n < sizeof(name)) {
+					memcpy(name, p, n);
+					name[n] = '\0';
+					if (env_name_is_secret(name) &&
+					    env_text_get(p, (size_t)(line_end - p), name, &value) == 1 && *value)
+						json_array_append_new(out, json_string(value));
+				}
+			}
+		}
+		if (value) {
+			memset(value, 0, strlen(value));
+			free(value);
+		}
+		p = nl ? nl + 1 : end;
+	}
+	return out;
+}
+
 int judge_container(struct docker_client *c, const char *id, const struct judge_options *o,
 		    struct verdict *v, struct cpactl_error *err)
 {
 	double start = now_ms(), deadline = start + (double)o->timeout_ms, first_answer = 0;
+	const struct profile *profile = o->profile;
+	const char *path = o->probe_path;
 	struct buf logs = BUF_INIT;
 	struct probe_result p;
 	struct cpactl_error e = CPACTL_ERROR_INIT;
@@ -134,13 +194,18 @@ int judge_container(struct docker_client *c, const char *id, const struct judge_
 
 	memset(v, 0, sizeof(*v));
 	memset(&p, 0, sizeof(p));
+	if (!profile)
+		profile = &profile_cpa;
+	if (!path)
+		path = profile->probe_path;
 	v->reasons = json_array();
 	v->notes = json_array();
 	v->clients = -1;
 	if (!v->reasons || !v->notes)
 		return error_set(err, ERR_NOMEM, "out of memory");
 
-	/* 1. Wait for a 200 on /v1/models, watching that it does not exit. */
+	/* 1. Wait for the answer the profile expects (a 200 model list on
+	 * /v1/models for CPA), watching that it does not exit. */
 	for (;;) {
 		if (o->interrupted && *o->interrupted) {
 			reason(v, "interrupted before the verdict%s%s", NULL, NULL);
@@ -158,13 +223,13 @@ int judge_container(struct docker_client *c, const char *id, const struct judge_
 		}
 		error_clear(&e);
 		probe_result_release(&p);
-		if (probe_get(o->host, o->port, "/v1/models", o->probe_key, 2000, &p, &e) == 0) {
+		if (probe_get(o->host, o->port, path, o->probe_key, 2000, &p, &e) == 0) {
 			last_status = p.http_status;
 			snprintf(last_error, sizeof(last_error), "%s", p.error_text);
-			if (p.http_status == 200 && p.models) {
+			if (probe_answer_ok(profile->expect, &p)) {
 				served = 1;
 				v->ready_ms = now_ms() - start;
-				v->models = json_incref(p.models);
+				v->models = p.models ? json_incref(p.models) : NULL;
 				break;
 			}
 			if (!first_answer)
@@ -172,6 +237,13 @@ int judge_container(struct docker_client *c, const char *id, const struct judge_
 			else if (now_ms() - first_answer > ANSWER_GRACE_MS) {
 				char status[32];
 				snprintf(status, sizeof(status), "%ld", p.http_status);
+				if (!profile->cpa) {
+					char what[200];
+					snprintf(what, sizeof(what), "%s%s%s", status, p.status[0] ? ", status " : "",
+						 p.status);
+					reason(v, "the health path %s answered %s", path, what);
+					break;
+				}
 				reason(v, "/v1/models answered %s with the configured key%s", status,
 				       p.safe_mode ? " (CPA's safe mode: api-keys still hold the template values)"
 				       : p.error_text[0] ? (strcmp(p.error_text, "Invalid API key") == 0
@@ -186,11 +258,12 @@ int judge_container(struct docker_client *c, const char *id, const struct judge_
 			char secs[32];
 			snprintf(secs, sizeof(secs), "%.0f", (double)o->timeout_ms / 1000.0);
 			if (last_status) {
-				char status[32];
+				char status[32], what[300];
 				snprintf(status, sizeof(status), "%ld", last_status);
-				reason(v, "/v1/models did not answer 200 within %s s (last answer %s)", secs, status);
+				snprintf(what, sizeof(what), "%s did not answer as expected within %s s", path, secs);
+				reason(v, "%s (last answer %s)", what, status);
 			} else {
-				reason(v, "/v1/models did not answer within %s s%s", secs, "");
+				reason(v, "%s did not answer within %s s", path, secs);
 			}
 			break;
 		}
@@ -199,8 +272,8 @@ int judge_container(struct docker_client *c, const char *id, const struct judge_
 	v->http_status = last_status;
 
 	if (served) {
-		/* 2. Its client count, from the start-up log. */
-		for (;;) {
+		/* 2. Its client count, from the start-up log (CPA's). */
+		for (; profile->cpa;) {
 			buf_reset(&logs);
 			error_clear(&e);
 			if (docker_container_logs(c, id, 2000, o->tty, &logs, &e) == 0)
@@ -270,7 +343,7 @@ int judge_container(struct docker_client *c, const char *id, const struct judge_
 			}
 			line = end ? end + 1 : NULL;
 		}
-		if (cpa_parse_version_line(buf_str(&logs), v->version, sizeof(v->version)) < 0)
+		if (!profile->cpa || cpa_parse_version_line(buf_str(&logs), v->version, sizeof(v->version)) < 0)
 			v->version[0] = '\0';
 		v->log_tail = strdup(last_lines(buf_str(&logs), LOG_TAIL_LINES));
 	}

@@ -21,7 +21,9 @@
 #include <signal.h>
 
 #include "docker.h"
+#include "buf.h"
 #include "error.h"
+#include "profile.h"
 
 struct judge_options {
 	long timeout_ms;
@@ -36,6 +38,10 @@ struct judge_options {
 	int tty;                    /* the container's Config.Tty */
 	json_t *secrets;            /* array of strings to redact from log lines */
 	const volatile sig_atomic_t *interrupted;
+	/* What to ask and expect (NULL profile: CPA's /v1/models).  The steps
+	 * that read CPA's log (client count, version line) need profile->cpa. */
+	const struct profile *profile;
+	const char *probe_path;
 };
 
 struct verdict {
@@ -60,6 +66,11 @@ void verdict_release(struct verdict *v);
 /* Every secret value of a parsed config.yaml (values under secret keys), for
  * redaction.  A new array. */
 json_t *secret_values_of(json_t *config);
+
+/* The secret values of an env-file proxy, for redaction: the values of the
+ * secret variables (env_name_is_secret) of the container's Env and of the
+ * env file's text (may be empty).  A new array. */
+json_t *env_secret_values(json_t *inspect, const struct buf *env_file);
 
 /* Replaces each occurrence of each string of `secrets` in text by "***". */
 void redact_secrets(char *text, json_t *secrets);
