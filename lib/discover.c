@@ -386,8 +386,7 @@ static void read_version(struct docker_client *c, struct cpa_target *t, int skip
 
 /* --- the other profiles: settings in an env file ------------------------------ */
 
-/* The value of NAME in the container's Env (borrowed), or NULL. */
-static const char *container_env(json_t *inspect, const char *name)
+const char *discover_env_value(json_t *inspect, const char *name)
 {
 	json_t *env = json_object_get(json_object_get(inspect, "Config"), "Env"), *e;
 	size_t i, n = strlen(name);
@@ -478,7 +477,7 @@ static void read_env_settings(struct docker_client *c, struct cpa_target *t, con
 	const struct profile *p = t->profile;
 	struct cpactl_error e = CPACTL_ERROR_INIT;
 	struct buf text = BUF_INIT;
-	const char *port_env = p->port_env ? container_env(t->inspect, p->port_env) : NULL;
+	const char *port_env = p->port_env ? discover_env_value(t->inspect, p->port_env) : NULL;
 	char version[64];
 
 	find_env_file(c, t, o);
@@ -501,7 +500,7 @@ static void read_env_settings(struct docker_client *c, struct cpa_target *t, con
 		add_problem(t, "the API port is unknown: the container exposes none or several; name it with "
 			       "--api-port%s", NULL);
 	if (p->key_env) {
-		const char *key = container_env(t->inspect, p->key_env);
+		const char *key = discover_env_value(t->inspect, p->key_env);
 		if (key && *key)
 			t->probe_key = strdup(key);
 		else if (text.len && env_text_get(text.data, text.len, p->key_env, &t->probe_key) == 1 &&

@@ -94,6 +94,10 @@ void cpa_targets_free(struct cpa_target *targets, size_t count);
  * the path is in the container's own filesystem. */
 json_t *discover_mount_of(json_t *mounts, const char *path);
 
+/* The value of NAME in an inspect's Config.Env (borrowed; the last one
+ * wins, as in the container), or NULL. */
+const char *discover_env_value(json_t *inspect, const char *name);
+
 /* The JSON description of a target (a new reference), as documented in
  * man cpactl-discover.  Never holds a secret. */
 json_t *cpa_target_to_json(const struct cpa_target *t);

@@ -249,24 +249,9 @@ static void check_ports(struct doctor_run *r)
 	}
 }
 
-static const char *env_value(json_t *env, const char *name)
-{
-	json_t *e;
-	size_t i, n = strlen(name);
-
-	json_array_foreach(env, i, e) {
-		const char *s = json_string_value(e);
-		if (s && strncmp(s, name, n) == 0 && s[n] == '=')
-			return s + n + 1;
-	}
-	return NULL;
-}
-
 static void check_runtime(struct doctor_run *r)
 {
-	json_t *config = json_object_get(r->t->inspect, "Config");
 	json_t *host = json_object_get(r->t->inspect, "HostConfig");
-	json_t *env = json_object_get(config, "Env");
 	json_t *opt;
 	size_t i;
 	int no_new_privileges = 0;
@@ -274,7 +259,7 @@ static void check_runtime(struct doctor_run *r)
 	/* An env-file proxy takes its keys from the environment by design:
 	 * check_env_file() looks at where they are written instead. */
 	for (i = 0; r->t->profile->cpa && secret_env_vars[i]; i++) {
-		const char *v = env_value(env, secret_env_vars[i]);
+		const char *v = discover_env_value(r->t->inspect, secret_env_vars[i]);
 		if (!v || !*v)
 			continue;
 		add(r, FINDING_WARNING, "secret-in-environment", secret_env_vars[i],
@@ -284,7 +269,7 @@ static void check_runtime(struct doctor_run *r)
 		    secret_env_vars[i], r->t->name);
 	}
 	for (i = 0; r->t->profile->cpa && remote_store_vars[i]; i++) {
-		const char *v = env_value(env, remote_store_vars[i]);
+		const char *v = discover_env_value(r->t->inspect, remote_store_vars[i]);
 		if (!v || !*v)
 			continue;
 		add(r, FINDING_INFO, "remote-store", remote_store_vars[i],

@@ -58,7 +58,7 @@ wait_health() {
 setup_file() {
 	. "$BATS_TEST_DIRNAME/../engine.sh"
 	export PROJ PORT TP ROOT P_CLEAN P_PUBLIC P_NONNP P_NORESTART P_ENVMODE P_GIT P_UNH P_HANG
-	export P_ENVOPT P_HTTP HTTP_ROOT
+	export P_ENVOPT P_HTTP HTTP_ROOT P_KEYFILE
 	PROJ=ccp$RANDOM
 	PORT=$(free_port)
 	TP=$(free_port)
@@ -72,11 +72,23 @@ setup_file() {
 	P_HANG=$(free_port)
 	P_ENVOPT=$(free_port)
 	P_HTTP=$(free_port)
+	P_KEYFILE=$(free_port)
 	ROOT="$BATS_FILE_TMPDIR/ccp-prod"
 	HTTP_ROOT="$BATS_FILE_TMPDIR/ccp-http"
 
 	ccp_compose ccp-prod "$PORT"
 	ccp_compose ccp-clean "$P_CLEAN"
+
+	# A compose file that spells the client key out, committed with the code.
+	local k="$BATS_FILE_TMPDIR/ccp-keyfile"
+	bash "$BATS_TEST_DIRNAME/../fixtures/deploy-ccp.sh" "$k" >/dev/null
+	sed -i "s|    env_file: .env|    env_file: .env\n    environment:\n      - ANTHROPIC_API_KEY=$CLIENT_KEY|" \
+		"$k/docker-compose.yml"
+	git -C "$k" init -q
+	git -C "$k" add docker-compose.yml
+	git -C "$k" -c user.name=test -c user.email=test@example.invalid commit -q -m compose
+	CCP_NAME=ccp-keyfile CCP_PORT=$P_KEYFILE docker-compose -p "$PROJ-ccp-keyfile" -f "$k/docker-compose.yml" \
+		up -d >/dev/null 2>&1
 
 	run_ccp ccp-public v1.0.0 -p "0.0.0.0:$P_PUBLIC:8082" "${SAFE[@]}"
 	run_ccp ccp-nonnp v1.0.0 -p "127.0.0.1:$P_NONNP:8082" --restart unless-stopped
@@ -99,7 +111,7 @@ setup_file() {
 
 	wait_health "$PORT" && wait_health "$P_CLEAN" && wait_health "$P_PUBLIC" && wait_health "$P_NONNP" &&
 		wait_health "$P_NORESTART" && wait_health "$P_ENVMODE" && wait_health "$P_GIT" &&
-		wait_health "$P_UNH" && wait_health "$P_ENVOPT" && wait_health "$P_HTTP"
+		wait_health "$P_UNH" && wait_health "$P_ENVOPT" && wait_health "$P_HTTP" && wait_health "$P_KEYFILE"
 }
 
 teardown_file() {
@@ -369,6 +381,32 @@ upgrade() {
 	[ "$(label_of ccp-prod com.docker.compose.service)" = proxy ]
 }
 
+# --- crash recovery ------------------------------------------------------------------
+
+@test "upgrade killed at each promotion step: recover leaves the proxy serving, .env whole" {
+	local step sum
+	sum=$(sha256sum <"$ROOT/.env")
+	for step in candidate-judge promote-create promote-stop-old promote-rename-old promote-rename-new \
+		promote-start-new verify; do
+		CPACTL_TEST_KILL_AT=$step run "$CPACTL" upgrade --container ccp-prod --image "$IMAGE:v1.1.0" --no-pull \
+			--yes --test-port "$TP" --timeout 10
+		[ "$status" -eq 137 ] || { echo "$step: upgrade was not killed (exit $status)"; echo "$output"; false; }
+		cpactl_run recover --container ccp-prod --json
+		[ "$status" -eq 0 ] || { echo "$step"; show; false; }
+		no_secret
+		[ "$(health_code)" = 200 ] || { echo "$step: production does not serve"; false; }
+		[ "$(sha256sum <"$ROOT/.env")" = "$sum" ] || { echo "$step: the .env changed"; false; }
+		[ "$(docker ps -q --filter name=ccp-prod | wc -l)" = 1 ] || { echo "$step: not one container runs"; false; }
+		[ ! -e "$ROOT/.cpactl/journal.json" ] || { echo "$step: the journal is still there"; false; }
+		# Back to v1.0.0 for the next round, whichever way recover went.
+		if [ "$(served_version)" != v1.0.0 ]; then
+			cpactl_run rollback "$(cat "$BATS_FILE_TMPDIR/first-id")" --container ccp-prod --yes
+			[ "$status" -eq 0 ] || { echo "$step"; show; false; }
+		fi
+		docker ps -aq --filter name=ccp-prod-cpactl | xargs -r docker rm -f >/dev/null
+	done
+}
+
 # --- doctor --------------------------------------------------------------------------
 
 @test "doctor: the clean compose deployment has nothing above info, exit 0" {
@@ -426,6 +464,15 @@ upgrade() {
 	git -C "$dir" -c user.name=test -c user.email=test@example.invalid commit -q -m settings
 	doctor ccp-git
 	problem env-file-committed
+}
+
+@test "doctor: a committed compose file that spells out a key (secret-committed)" {
+	doctor ccp-keyfile
+	finding secret-committed error
+	# Its .env is not in git (only the compose file was added).
+	absent env-file-committed
+	cpactl_run doctor --json --container ccp-clean
+	absent secret-committed
 }
 
 @test "doctor: /health answers 503 unhealthy (api-error)" {
