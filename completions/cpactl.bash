@@ -7,7 +7,8 @@
 # `cpactl --help` and `cpactl help VERB` exactly (tests/docs_check.sh checks it).
 
 _cpactl_verbs="discover status backup upgrade rollback recover list verify archive config doctor help"
-_cpactl_global_opts="--json --host --container --quiet --verbose --help --version --notify"
+_cpactl_global_opts="--json --host --container --quiet --verbose --help --version --notify --profile --api-port --probe-path --env-file"
+_cpactl_profiles="cpa claude-code-proxy http"
 _cpactl_discover_opts="--no-version"
 _cpactl_status_opts="--timeout"
 _cpactl_backup_opts="--root --no-image --no-config --wait"
@@ -114,7 +115,7 @@ _cpactl() {
             ((i++))
             ;;
         --container=* | --root=*) list_args+=("$w") ;;
-        --timeout | --wait | --image | --test-port | --keep | --notify) ((i++)) ;;
+        --timeout | --wait | --image | --test-port | --keep | --notify | --profile | --api-port | --probe-path | --env-file) ((i++)) ;;
         --) ;;
         -*) ;;
         *)
@@ -138,9 +139,16 @@ _cpactl() {
         compopt -o filenames 2>/dev/null
         COMPREPLY=($(compgen -d -- "$cur"))
         ;;
-    --timeout | --wait | --image | --test-port | --keep | --notify)
+    --profile)
+        COMPREPLY=($(compgen -W "$_cpactl_profiles" -- "$cur"))
+        ;;
+    --env-file)
+        compopt -o filenames 2>/dev/null
+        COMPREPLY=($(compgen -f -- "$cur"))
+        ;;
+    --timeout | --wait | --image | --test-port | --keep | --notify | --api-port | --probe-path)
         # Free values: seconds, a port, an image reference (listing the engine's
-        # images would need docker; not worth it here), a count.
+        # images would need docker; not worth it here), a count, a URL path.
         ;;
     *)
         case $cur in
@@ -158,7 +166,16 @@ _cpactl() {
             compopt -o filenames 2>/dev/null
             COMPREPLY=($(compgen -P "$prefix" -d -- "${cur#--root=}"))
             ;;
-        --timeout=* | --wait=* | --image=* | --test-port=* | --keep=* | --notify=*)
+        --profile=*)
+            prefix=--profile=
+            COMPREPLY=($(compgen -P "$prefix" -W "$_cpactl_profiles" -- "${cur#--profile=}"))
+            ;;
+        --env-file=*)
+            prefix=--env-file=
+            compopt -o filenames 2>/dev/null
+            COMPREPLY=($(compgen -P "$prefix" -f -- "${cur#--env-file=}"))
+            ;;
+        --timeout=* | --wait=* | --image=* | --test-port=* | --keep=* | --notify=* | --api-port=* | --probe-path=*)
             ;;
         -*)
             opts=$_cpactl_global_opts

@@ -55,7 +55,7 @@ function __cpactl_operands
             continue
         end
         switch $t
-            case -H --host --container --root --timeout --wait --image --test-port --keep
+            case -H --host --container --root --timeout --wait --image --test-port --keep --notify --profile --api-port --probe-path --env-file
                 set skip 1
             case '-*'
             case '*'
@@ -133,6 +133,10 @@ complete -c cpactl -s v -l verbose -d 'say more about what is done'
 complete -c cpactl -s h -l help -d 'show the help'
 complete -c cpactl -s V -l version -d "print cpactl's version"
 complete -c cpactl -l notify -x -d 'POST a JSON summary of how the run ended to URL'
+complete -c cpactl -l profile -x -a 'cpa claude-code-proxy http' -d 'the kind of proxy'
+complete -c cpactl -l api-port -x -d 'the port the API listens on inside the container'
+complete -c cpactl -l probe-path -x -d 'the HTTP path that says the proxy serves'
+complete -c cpactl -l env-file -r -F -d "the env file that holds the proxy's settings (not cpa)"
 
 # discover
 complete -c cpactl -n '__fish_seen_subcommand_from discover' -l no-version -d 'do not run the binary for its version'

@@ -68,6 +68,10 @@ _cpactl() {
     '(-h --help)'{-h,--help}'[show the help]'
     '(-V --version)'{-V,--version}"[print cpactl's version]"
     '--notify=[POST a JSON summary of how the run ended to URL]:URL (http:// or https://):_urls'
+    '--profile=[the kind of proxy]:profile:(cpa claude-code-proxy http)'
+    '--api-port=[the port the API listens on inside the container]:port'
+    '--probe-path=[the HTTP path that says the proxy serves]:path (starting with /)'
+    "--env-file=[the env file that holds the proxy's settings (not cpa)]:env file:_files"
   )
   verbs=(
     'discover:find every CPA container and describe it'
