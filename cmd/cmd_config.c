@@ -184,8 +184,8 @@ static int require_cpa(struct config_run *r, const char *what)
 		return 0;
 	return error_set(&r->err, ERR_USAGE,
 			 "config %s checks and applies CPA's config.yaml; '%s' is a %s container whose settings "
-			 "are in an env file: edit it, then 'cpactl upgrade --force' (the same image) tests "
-			 "and applies it, and 'cpactl rollback' restores a snapshot's",
+			 "are in an env file: take a 'cpactl backup', edit the file and recreate the container "
+			 "as it was made (docker compose up -d); 'cpactl rollback' restores a snapshot's",
 			 what, r->target->name, r->target->profile->name);
 }
 
