@@ -278,8 +278,10 @@ static int read_live(struct config_run *r, struct buf *out)
 	const struct cpa_target *t = r->target;
 	int is_dir = 0;
 
-	if (!t || !t->config_in_container)
-		return error_set(&r->err, ERR_NOT_FOUND, "cannot tell where the container keeps config.yaml");
+	/* An env file compose reads (not mounted) has a host path only. */
+	if (!t || (!t->config_in_container && !t->config_host))
+		return error_set(&r->err, ERR_NOT_FOUND, "cannot tell where the container keeps %s",
+				 t && !t->profile->cpa ? "its env file" : "config.yaml");
 	if (cli_docker(r->cli, &r->err) < 0)
 		return -1;
 	/* On the host through its bind mount when there is one. */

@@ -81,7 +81,15 @@ static void print_target(const struct cpa_target *t)
 		t->state ? t->state : "-", uptime, t->restart_count,
 		t->restart_policy ? t->restart_policy : "-");
 	fprintf(stderr, "  api           %s -> %d/tcp\n", port, t->api_container_port);
-	fprintf(stderr, "  config        %s (%s)\n", t->config_path, t->config_storage);
+	if (!t->profile->cpa) {
+		fprintf(stderr, "  profile       %s, health GET %s\n", t->profile->name, t->probe_path);
+		fprintf(stderr, "  settings      %s (%s)\n", t->config_path ? t->config_path : "the container's environment",
+			t->config_storage ? t->config_storage : "no env file found");
+		fprintf(stderr, "  client key    %s\n", t->probe_key ? "set" : "none");
+		goto tail;
+	}
+	fprintf(stderr, "  config        %s (%s)\n", t->config_path ? t->config_path : "-",
+		t->config_storage ? t->config_storage : "-");
 	fprintf(stderr, "  auth dir      %s (%s)\n", t->auth_dir ? t->auth_dir : "-",
 		t->auth_storage ? t->auth_storage : "-");
 	fprintf(stderr, "  api keys      %ld\n", t->api_keys);
@@ -90,6 +98,7 @@ static void print_target(const struct cpa_target *t)
 		t->secret_key_set ? "set" : "not set");
 	fprintf(stderr, "  providers     %s\n", providers);
 	fprintf(stderr, "  auth files    %s\n", auth);
+tail:
 	if (t->compose)
 		fprintf(stderr, "  compose       project %s, service %s\n",
 			json_string_value(json_object_get(t->compose, "project")) ?: "-",

@@ -314,6 +314,21 @@ upgrade() {
 	[[ "$output" == *"# claude-code-proxy settings (cpactl test fixture)"* ]]
 	# Line for line the live file, but for the masked values.
 	[ "$(printf '%s\n' "$output" | wc -l)" = "$(wc -l <"$ROOT/.env")" ]
+	# A diff of the live file against the history: masked on both sides.
+	cp -p "$ROOT/.env" "$BATS_FILE_TMPDIR/env-keep"
+	sed -i "s/^OPENAI_API_KEY=.*/OPENAI_API_KEY=SECRET-FIXTURE-ccp-rotated-77c2/; s/^SMALL_MODEL=.*/SMALL_MODEL=gpt-4.1-mini/" \
+		"$ROOT/.env"
+	cpactl_run config diff --container ccp-prod
+	cp -p "$BATS_FILE_TMPDIR/env-keep" "$ROOT/.env"
+	[ "$status" -eq 0 ] || { show; false; }
+	no_secret
+	[[ "$output" == *"+SMALL_MODEL=gpt-4.1-mini"* ]] || { show; false; }
+	# A changed key shows as changed, never as its value.
+	[[ "$output" != *"OPENAI_API_KEY"* ]] || [[ "$output" == *"OPENAI_API_KEY=***"* ]] || { show; false; }
+	# config apply is CPA's: a usage error that says what to do instead.
+	cpactl_run config apply "$ROOT/.env" --container ccp-prod --yes
+	[ "$status" -eq 2 ] || { show; false; }
+	[[ "$stderr" == *"env file"* ]] || { show; false; }
 }
 
 # --- upgrade -------------------------------------------------------------------------
@@ -498,6 +513,17 @@ upgrade() {
 	[ "$(jqo '.[0].container_port')" = 8082 ]
 	[ "$(jqo '.[0].api_port.host_ip')" = 127.0.0.1 ]
 	[ "$(jqo '.[0].api_port.host_port')" = "$P_HTTP" ]
+	# For people: the profile, the health path, where the settings are.
+	cpactl_run discover --container ccp-http "${HTTP[@]}"
+	[ "$status" -eq 0 ] || { show; false; }
+	no_secret
+	[[ "$stderr" == *"profile       http, health GET /health"* ]] || { show; false; }
+	[[ "$stderr" == *"settings      the container's environment (no env file found)"* ]] || { show; false; }
+	[[ "$stderr" != *"(null)"* ]] || { show; false; }
+	cpactl_run discover --container ccp-prod
+	[ "$status" -eq 0 ] || { show; false; }
+	[[ "$stderr" == *"settings      $ROOT/.env (host)"* ]] || { show; false; }
+	[[ "$stderr" == *"client key    set"* ]] || { show; false; }
 }
 
 @test "--profile http: backup under --root, list and verify" {
@@ -522,4 +548,30 @@ upgrade() {
 	no_secret
 	[ "$(jqo '.[0].healthy')" = true ]
 	[ "$(probe_status)" = 200 ]
+}
+
+@test "--profile http: upgrade to v1.1.0 and rollback to the backup, the environment kept" {
+	local env_before id
+	env_before=$(env_of ccp-http)
+	cpactl_run upgrade --container ccp-http "${HTTP[@]}" --root "$HTTP_ROOT" --image "$IMAGE:v1.1.0" --no-pull \
+		--test-port "$TP" --timeout 20 --yes --json
+	[ "$status" -eq 0 ] || { show; false; }
+	no_secret
+	[ "$(served_version "$P_HTTP")" = v1.1.0 ]
+	[ "$(env_of ccp-http)" = "$env_before" ] || { echo "the environment changed"; false; }
+	id=$(jqo .snapshot)
+	[ -n "$id" ] && [ "$id" != null ] || { show; false; }
+	# A release that never says it is healthy is refused, production untouched.
+	cpactl_run upgrade --container ccp-http "${HTTP[@]}" --root "$HTTP_ROOT" --image "$IMAGE:v1.1.1-unhealthy" \
+		--no-pull --test-port "$TP" --timeout 6 --yes
+	[ "$status" -eq 1 ] || { show; false; }
+	[ "$(served_version "$P_HTTP")" = v1.1.0 ]
+	cpactl_run rollback "$id" --container ccp-http "${HTTP[@]}" --root "$HTTP_ROOT" --yes --json
+	[ "$status" -eq 0 ] || { show; false; }
+	no_secret
+	[ "$(served_version "$P_HTTP")" = v1.0.0 ]
+	[ "$(health_code "$P_HTTP")" = 200 ]
+	[ "$(env_of ccp-http)" = "$env_before" ] || { echo "the environment changed"; false; }
+	[ "$(messages_code "$P_HTTP" "$CLIENT_KEY")" = 200 ]
+	[ "$(messages_code "$P_HTTP" wrong-key)" = 401 ]
 }
