@@ -54,6 +54,14 @@ void progress_init(struct progress *p, const struct cli *cli)
 	p->tty = isatty(STDERR_FILENO);
 	p->plain = no_color && *no_color;
 	p->started = now_seconds();
+	p->log_seconds = PROGRESS_LOG_SECONDS;
+	{
+		const char *test = getenv("CPACTL_TEST_PROGRESS_SECONDS");
+		char *end;
+		double s = test ? strtod(test, &end) : 0;
+		if (test && *test && !*end && s > 0)
+			p->log_seconds = s;
+	}
 }
 
 void progress_set_total(struct progress *p, const char *phase, uint64_t total)
@@ -89,7 +97,7 @@ void progress_update(void *ctx, const char *phase, uint64_t bytes)
 		p->last_draw = t;
 		return;
 	}
-	if (t - p->last_draw < (p->tty ? 0.2 : PROGRESS_LOG_SECONDS))
+	if (t - p->last_draw < (p->tty ? 0.2 : p->log_seconds))
 		return;
 	p->last_draw = t;
 	elapsed = t - p->started > 0.001 ? t - p->started : 0.001;

@@ -23,6 +23,8 @@
 
 #define PROGRESS_MAX_LAYERS 128
 #define PROGRESS_LOG_SECONDS 30.0
+/* Test-only: CPACTL_TEST_PROGRESS_SECONDS=S logs every S seconds instead, so a
+ * test sees the plain lines without a transfer of half a minute. */
 
 struct progress_layer {
 	char id[72];
@@ -37,6 +39,7 @@ struct progress {
 	size_t width;       /* of the last line drawn, to blank it without escapes */
 	double started;
 	double last_draw;
+	double log_seconds;  /* PROGRESS_LOG_SECONDS, or CPACTL_TEST_PROGRESS_SECONDS (tests) */
 	char phase[24];     /* the phase drawn last: a new one restarts the rate */
 	char total_phase[24];
 	uint64_t total;     /* of total_phase; 0 when unknown */

@@ -819,9 +819,13 @@ int upgrade_run(struct docker_client *c, struct cpa_target *t, const struct depl
 			  u.target_ref);
 		goto out;
 	}
-	sayf(&u, "candidate passed: %s, %ld models, %ld clients, ready in %.0f ms",
-	     cand.version[0] ? cand.version : "version unknown", cand.models ? (long)json_array_size(cand.models) : 0,
-	     cand.clients, cand.ready_ms);
+	if (t->profile->cpa)
+		sayf(&u, "candidate passed: %s, %ld models, %ld clients, ready in %.0f ms",
+		     cand.version[0] ? cand.version : "version unknown",
+		     cand.models ? (long)json_array_size(cand.models) : 0, cand.clients, cand.ready_ms);
+	else
+		sayf(&u, "candidate passed: %s answered healthy (HTTP %ld), ready in %.0f ms", t->probe_path,
+		     cand.http_status, cand.ready_ms);
 
 	/* 7. Config migration (config apply: the change itself, or the
 	 * candidate's rewrite of it). */

@@ -64,6 +64,19 @@ ESC=$'\033'
 	[[ $output != *"image unchanged"* ]] || { echo "$output"; false; }
 }
 
+@test "when stderr is a pipe, a long transfer logs plain lines (every 30 s; here every 0.1 s)" {
+	run bash -c "env -u NO_COLOR CPACTL_TEST_PROGRESS_SECONDS=0.1 '$CPACTL' backup --container tt-prod \
+		--root '$BATS_TEST_TMPDIR/root' 2>&1 | cat"
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	printf '%s\n' "$output" >"$CPACTL_OUTPUT_LOG/pipe-$(date +%s%N).out"
+	# Whole lines: no carriage return, no escape sequence; bytes and a rate.
+	[[ $output != *$'\r'* ]] || { echo "$output" | cat -v; false; }
+	[[ $output != *"$ESC"* ]] || { echo "$output" | cat -v; false; }
+	[ "$(grep -cE '^image: [0-9.]+ (kB|MB|GB)( of [0-9.]+ (MB|GB))? \([0-9.]+ (B|kB|MB|GB)/s(, [0-9hms]+ left)?\)$' <<<"$output")" -ge 2 ] ||
+		{ echo "$output"; false; }
+	[[ $output == *"snapshot "*", "*" new on disk"* ]] || { echo "$output"; false; }
+}
+
 @test "-q on a terminal: no progress line, no message" {
 	on_tty "env -u NO_COLOR $CPACTL -q backup --container tt-prod --root $BATS_TEST_TMPDIR/root"
 	[ "$status" -eq 0 ] || { echo "$output"; false; }

@@ -559,6 +559,7 @@ upgrade() {
 	no_secret
 	[ "$(served_version "$P_HTTP")" = v1.1.0 ]
 	[ "$(env_of ccp-http)" = "$env_before" ] || { echo "the environment changed"; false; }
+	[[ "$stderr" == *"candidate passed: /health answered healthy (HTTP 200)"* ]] || { show; false; }
 	id=$(jqo .snapshot)
 	[ -n "$id" ] && [ "$id" != null ] || { show; false; }
 	# A release that never says it is healthy is refused, production untouched.
