@@ -58,7 +58,7 @@ wait_health() {
 setup_file() {
 	. "$BATS_TEST_DIRNAME/../engine.sh"
 	export PROJ PORT TP ROOT P_CLEAN P_PUBLIC P_NONNP P_NORESTART P_ENVMODE P_GIT P_UNH P_HANG
-	export P_ENVOPT P_HTTP HTTP_ROOT P_KEYFILE
+	export P_ENVOPT P_HTTP HTTP_ROOT P_KEYFILE P_ENVGONE
 	PROJ=ccp$RANDOM
 	PORT=$(free_port)
 	TP=$(free_port)
@@ -73,6 +73,7 @@ setup_file() {
 	P_ENVOPT=$(free_port)
 	P_HTTP=$(free_port)
 	P_KEYFILE=$(free_port)
+	P_ENVGONE=$(free_port)
 	ROOT="$BATS_FILE_TMPDIR/ccp-prod"
 	HTTP_ROOT="$BATS_FILE_TMPDIR/ccp-http"
 
@@ -97,6 +98,7 @@ setup_file() {
 	run_ccp ccp-git v1.0.0 -p "127.0.0.1:$P_GIT:8082" "${SAFE[@]}"
 	run_ccp ccp-unhealthy v1.1.1-unhealthy -p "127.0.0.1:$P_UNH:8082" "${SAFE[@]}"
 	run_ccp ccp-hang v1.1.1-hang -p "127.0.0.1:$P_HANG:8082" "${SAFE[@]}"
+	run_ccp ccp-envgone v1.0.0 -p "127.0.0.1:$P_ENVGONE:8082" "${SAFE[@]}"
 
 	local d="$BATS_FILE_TMPDIR/ccp-envopt"
 	bash "$BATS_TEST_DIRNAME/../fixtures/deploy-ccp.sh" "$d" >/dev/null
@@ -111,7 +113,7 @@ setup_file() {
 
 	wait_health "$PORT" && wait_health "$P_CLEAN" && wait_health "$P_PUBLIC" && wait_health "$P_NONNP" &&
 		wait_health "$P_NORESTART" && wait_health "$P_ENVMODE" && wait_health "$P_GIT" &&
-		wait_health "$P_UNH" && wait_health "$P_ENVOPT" && wait_health "$P_HTTP" && wait_health "$P_KEYFILE"
+		wait_health "$P_UNH" && wait_health "$P_ENVOPT" && wait_health "$P_HTTP" && wait_health "$P_KEYFILE" && wait_health "$P_ENVGONE"
 }
 
 teardown_file() {
@@ -434,7 +436,7 @@ upgrade() {
 	[ "$(jqo '[.findings[] | select(.severity != "info")] | length')" = 0 ] || { show; false; }
 	local c
 	for c in port-on-all-interfaces no-new-privileges no-restart-policy env-file-readable \
-		env-file-committed api-error api-unreachable; do
+		env-file-committed env-file-missing env-file-unknown secret-committed api-error api-unreachable; do
 		absent "$c"
 	done
 }
@@ -488,6 +490,23 @@ upgrade() {
 	absent env-file-committed
 	cpactl_run doctor --json --container ccp-clean
 	absent secret-committed
+}
+
+@test "doctor: the mounted .env gone from the host (env-file-missing)" {
+	cpactl_run doctor --json --container ccp-envgone
+	no_secret
+	absent env-file-missing
+	rm "$BATS_FILE_TMPDIR/ccp-envgone/.env"
+	doctor ccp-envgone
+	finding env-file-missing error
+}
+
+@test "doctor: no env file at all, the settings only in the environment (env-file-unknown)" {
+	cpactl_run doctor --json --container ccp-http "${HTTP[@]}"
+	no_secret
+	finding env-file-unknown info
+	cpactl_run doctor --json --container ccp-clean
+	absent env-file-unknown
 }
 
 @test "doctor: /health answers 503 unhealthy (api-error)" {
