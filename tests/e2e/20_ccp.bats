@@ -595,3 +595,28 @@ upgrade() {
 	[ "$(messages_code "$P_HTTP" "$CLIENT_KEY")" = 200 ]
 	[ "$(messages_code "$P_HTTP" wrong-key)" = 401 ]
 }
+
+@test "bad values of the profile options: a usage error that says what is wrong, exit 2" {
+	cpactl_run discover --profile nginx
+	[ "$status" -eq 2 ] || { show; false; }
+	[[ "$stderr" == *"unknown profile 'nginx' (known: cpa, claude-code-proxy, http)"* ]] || { show; false; }
+	cpactl_run status --api-port 70000
+	[ "$status" -eq 2 ] || { show; false; }
+	[[ "$stderr" == *"--api-port '70000' is not a port"* ]] || { show; false; }
+	cpactl_run --api-port x status
+	[ "$status" -eq 2 ] || { show; false; }
+	cpactl_run status --probe-path health
+	[ "$status" -eq 2 ] || { show; false; }
+	[[ "$stderr" == *"must be a path that starts with '/'"* ]] || { show; false; }
+	cpactl_run backup --env-file "$BATS_FILE_TMPDIR/no-such.env" --container ccp-http
+	[ "$status" -eq 2 ] || { show; false; }
+	[[ "$stderr" == *"no-such.env"* ]] || { show; false; }
+	# A container without an env file and without --root: where would the backup go?
+	cpactl_run backup --container ccp-http "${HTTP[@]}"
+	[ "$status" -eq 2 ] || { show; false; }
+	[[ "$stderr" == *"--env-file FILE"* ]] || { show; false; }
+	# Before the verb as well as after it.
+	cpactl_run --profile http --api-port 8082 --probe-path /health --container ccp-http status --json
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(jqo '.[0].profile')" = http ]
+}
