@@ -626,6 +626,22 @@ static int plan_candidate_networks(struct plan_context *c, const char *mode,
 	return set_networking_config(c, primary, json_object());
 }
 
+static int plan_profile_label(struct plan_context *c)
+{
+	json_t *labels = json_object_get(c->body, "Labels");
+
+	if (!c->o->profile_label)
+		return 0;
+	if (!json_is_object(labels)) {
+		labels = json_object();
+		if (!labels || json_object_set_new(c->body, "Labels", labels) < 0)
+			return -1;
+	}
+	if (json_object_set_new(labels, "io.cpactl.profile", json_string(c->o->profile_label)) < 0)
+		return -1;
+	return add_note(c, "labelled io.cpactl.profile=%s: it runs under cpactl's rollback tag", c->o->profile_label);
+}
+
 /* --- candidate ------------------------------------------------------------------ */
 
 static int plan_candidate_labels(struct plan_context *c)
@@ -816,7 +832,7 @@ static int build_steps(struct plan_context *c)
 		return -1;
 	if (!candidate)
 		return remount_anonymous_volumes(c) < 0 || plan_exposed_ports(c) < 0 ||
-		       plan_production_networks(c, mode, kind) < 0 ? -1 : 0;
+		       plan_production_networks(c, mode, kind) < 0 || plan_profile_label(c) < 0 ? -1 : 0;
 	return plan_candidate_labels(c) < 0 || plan_candidate_ports(c) < 0 ||
 	       plan_candidate_mounts(c) < 0 || plan_candidate_networks(c, mode, kind) < 0 ? -1 : 0;
 }

@@ -57,6 +57,10 @@ struct recreate_options {
 	const char *auth_in_container;  /* e.g. /root/.cli-proxy-api */
 	const char *scratch_config;     /* host path of the scratch copy of config.yaml */
 	const char *scratch_auth;       /* host path of the scratch copy of the auth dir */
+	/* production only: when set, the label io.cpactl.profile=VALUE, so that a
+	 * container that runs under cpactl's rollback tag (whose name says
+	 * nothing of the proxy) is still known for what it is. */
+	const char *profile_label;
 };
 
 /*

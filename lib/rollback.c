@@ -438,6 +438,10 @@ static int promote(struct rollback *r, struct cpactl_error *err)
 	if (!r->reuse_id) {
 		ro.role = RECREATE_PRODUCTION;
 		ro.new_image = r->image_ref;
+		/* Under cpactl-rollback:<name>-<ID>, discovery would take any
+		 * proxy for CPA: the label keeps its profile. */
+		if (!r->t->profile->cpa && strncmp(r->image_ref, ROLLBACK_REPO ":", strlen(ROLLBACK_REPO) + 1) == 0)
+			ro.profile_label = r->t->profile->name;
 		if (recreate_plan_build(r->snap_container, r->snap_image, &ro, &plan, err) < 0)
 			goto out;
 	}

@@ -58,7 +58,7 @@ wait_health() {
 setup_file() {
 	. "$BATS_TEST_DIRNAME/../engine.sh"
 	export PROJ PORT TP ROOT P_CLEAN P_PUBLIC P_NONNP P_NORESTART P_ENVMODE P_GIT P_UNH P_HANG
-	export P_ENVOPT P_HTTP HTTP_ROOT P_KEYFILE P_ENVGONE
+	export P_ENVOPT P_HTTP HTTP_ROOT P_KEYFILE P_ENVGONE P_MOVED
 	PROJ=ccp$RANDOM
 	PORT=$(free_port)
 	TP=$(free_port)
@@ -74,6 +74,7 @@ setup_file() {
 	P_HTTP=$(free_port)
 	P_KEYFILE=$(free_port)
 	P_ENVGONE=$(free_port)
+	P_MOVED=$(free_port)
 	ROOT="$BATS_FILE_TMPDIR/ccp-prod"
 	HTTP_ROOT="$BATS_FILE_TMPDIR/ccp-http"
 
@@ -118,6 +119,10 @@ setup_file() {
 
 teardown_file() {
 	docker ps -aq --filter name=ccp- | xargs -r docker rm -f >/dev/null 2>&1 || true
+	# Tags this file made, by name (the fixture images themselves are shared).
+	docker rmi "$IMAGE:moving" >/dev/null 2>&1 || true
+	docker images --format '{{.Repository}}:{{.Tag}}' cpactl-rollback | grep ':ccp-' |
+		xargs -r docker rmi >/dev/null 2>&1 || true
 	# The compose projects' networks (docker-compose up made one each).
 	docker network ls -q --filter "name=$PROJ-" | xargs -r docker network rm >/dev/null 2>&1 || true
 }
@@ -619,4 +624,32 @@ upgrade() {
 	cpactl_run --profile http --api-port 8082 --probe-path /health --container ccp-http status --json
 	[ "$status" -eq 0 ] || { show; false; }
 	[ "$(jqo '.[0].profile')" = http ]
+}
+
+@test "rollback when the snapshot's tag has moved: cpactl's rollback tag, still a claude-code-proxy" {
+	docker tag "$IMAGE:v1.0.0" "$IMAGE:moving"
+	run_ccp ccp-moved moving -p "127.0.0.1:$P_MOVED:8082" "${SAFE[@]}"
+	wait_health "$P_MOVED"
+	cpactl_run backup --json --container ccp-moved
+	[ "$status" -eq 0 ] || { show; false; }
+	local id
+	id=$(jqo .id)
+	# The tag moves on to another release, and production follows it.
+	docker tag "$IMAGE:v1.1.0" "$IMAGE:moving"
+	cpactl_run upgrade --container ccp-moved --image "$IMAGE:moving" --no-pull --test-port "$TP" --timeout 20 --yes
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(served_version "$P_MOVED")" = v1.1.0 ]
+	cpactl_run rollback "$id" --container ccp-moved --yes
+	[ "$status" -eq 0 ] || { show; false; }
+	no_secret
+	[ "$(served_version "$P_MOVED")" = v1.0.0 ]
+	[[ "$(docker inspect -f '{{.Config.Image}}' ccp-moved)" == cpactl-rollback:ccp-moved-* ]]
+	[ "$(label_of ccp-moved io.cpactl.profile)" = claude-code-proxy ]
+	# Without any option, discovery and status still know what it is.
+	cpactl_run discover --json --container ccp-moved
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(jqo '.[0].profile')" = claude-code-proxy ]
+	cpactl_run status --json --container ccp-moved
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(jqo '.[0].probe_path')" = /health ]
 }

@@ -481,6 +481,27 @@ static void test_labels(void **state)
 	recreate_plan_release(&plan);
 }
 
+/* A proxy that runs under cpactl's rollback tag keeps its profile in a label;
+ * without profile_label, no label is added. */
+static void test_profile_label(void **state)
+{
+	struct recreate_options o = production;
+	struct recreate_plan plan;
+	json_t *labels;
+
+	(void)state;
+	o.profile_label = "claude-code-proxy";
+	build_fixture(NULL, &o, &plan);
+	labels = get(plan.create_body, "Labels");
+	assert_string_equal(json_string_value(get(labels, "io.cpactl.profile")), "claude-code-proxy");
+	assert_string_equal(json_string_value(get(labels, "traefik.enable")), "true");
+	assert_true(note_has(&plan, "io.cpactl.profile=claude-code-proxy"));
+	recreate_plan_release(&plan);
+	build_fixture(NULL, &production, &plan);
+	assert_null(get(get(plan.create_body, "Labels"), "io.cpactl.profile"));
+	recreate_plan_release(&plan);
+}
+
 static void test_volumes_and_exposed_ports(void **state)
 {
 	struct recreate_plan plan;
@@ -920,6 +941,7 @@ int main(void)
 		cmocka_unit_test(test_workdir_user_different_kept),
 		cmocka_unit_test(test_healthcheck_keeps_only_user_fields),
 		cmocka_unit_test(test_labels),
+		cmocka_unit_test(test_profile_label),
 		cmocka_unit_test(test_volumes_and_exposed_ports),
 		cmocka_unit_test(test_hostname_short_id_cleared),
 		cmocka_unit_test(test_hostname_custom_kept),
