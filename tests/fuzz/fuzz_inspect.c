@@ -24,9 +24,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct cpactl_error err = CPACTL_ERROR_INIT;
 	struct cpa_target *target;
 	struct recreate_plan plan = { 0 };
-	struct recreate_options candidate = { RECREATE_CANDIDATE, "cpa:next", 8317, 40000, "/CLIProxyAPI/config.yaml",
-					      "/root/.cli-proxy-api", "/tmp/scratch/config.yaml", "/tmp/scratch/auth" };
-	struct recreate_options production = { RECREATE_PRODUCTION, "cpa:next", 0, 0, NULL, NULL, NULL, NULL };
+	struct recreate_options candidate = {
+		.role = RECREATE_CANDIDATE,
+		.new_image = "cpa:next",
+		.container_port = 8317,
+		.test_port = 40000,
+		.config_in_container = "/CLIProxyAPI/config.yaml",
+		.auth_in_container = "/root/.cli-proxy-api",
+		.scratch_config = "/tmp/scratch/config.yaml",
+		.scratch_auth = "/tmp/scratch/auth",
+	};
+	/* The label too, so its code path is fuzzed with the rest of the plan. */
+	struct recreate_options production = {
+		.role = RECREATE_PRODUCTION,
+		.new_image = "cpa:next",
+		.profile_label = "claude-code-proxy",
+	};
 	json_t *doc = json_loadb((const char *)data, size, 0, NULL), *container = doc, *image = doc;
 
 	if (!doc)
