@@ -2,7 +2,8 @@
 #
 #   make            build build/cpactl (developer build: warnings are errors)
 #   make deps       install the Debian packages the build, tests and demo need
-#   make check      unit + end-to-end tests, then again under ASan/UBSan
+#   make check      unit tests, docs, then the ASan/UBSan build: unit and end-to-end tests
+#   make e2e        the end-to-end tests on the developer build (E2E_JOBS=2 engines)
 #   make fuzz       every libFuzzer target for FUZZ_SECONDS (60) each (clang)
 #   make fuzz-merge fold what the last runs found into tests/fuzz/corpus/
 #   make demo       the main job on a private engine and a fake CPA
@@ -62,7 +63,7 @@ DEPS_PACKAGES := docker-compose gcc make pkg-config libc6-dev libcurl4-openssl-d
 	libarchive-dev libgit2-dev libssl-dev libcmocka-dev bats docker.io iproute2 iptables \
 	curl jq mandoc procps tar python3 zsh fish clang libclang-rt-14-dev
 
-.PHONY: all deps check unit e2e check-asan fuzz fuzz-merge demo bench install uninstall clean lint
+.PHONY: all deps check unit e2e check-asan fuzz fuzz-merge demo bench install uninstall clean
 
 all: $(B)/cpactl
 
@@ -81,6 +82,11 @@ $(B)/tests/%: tests/unit/%.c $(UNIT_HELPERS) $(B)/libcpactl.a $(LIB_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(UNIT_HELPERS) $(B)/libcpactl.a $(PKG_LIBS) -lcmocka -lpthread
 
+# test_cli judges cmd/cli.c itself (how a verb ends), so it links that too.
+$(B)/tests/test_cli: tests/unit/test_cli.c $(B)/cmd/cli.o $(UNIT_HELPERS) $(B)/libcpactl.a $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/cmd/cli.o $(UNIT_HELPERS) $(B)/libcpactl.a $(PKG_LIBS) -lcmocka -lpthread
+
 # The sanitizer build: same sources, own objects.
 $(A)/%.o: %.c $(LIB_HDR)
 	@mkdir -p $(dir $@)
@@ -96,6 +102,10 @@ $(A)/cpactl: $(ACMD_OBJ) $(A)/libcpactl.a
 $(A)/tests/%: tests/unit/%.c $(UNIT_HELPERS) $(A)/libcpactl.a $(LIB_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< $(UNIT_HELPERS) $(A)/libcpactl.a $(PKG_LIBS) -lcmocka -lpthread
+
+$(A)/tests/test_cli: tests/unit/test_cli.c $(A)/cmd/cli.o $(UNIT_HELPERS) $(A)/libcpactl.a $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< $(A)/cmd/cli.o $(UNIT_HELPERS) $(A)/libcpactl.a $(PKG_LIBS) -lcmocka -lpthread
 
 $(F)/%.o: %.c $(LIB_HDR)
 	@mkdir -p $(dir $@)
@@ -132,7 +142,7 @@ check-asan: $(A)/cpactl $(AUNIT_BIN)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		sh tests/run-unit.sh $(AUNIT_BIN)
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		CPACTL=$(abspath $(A)/cpactl) CPACTL_SUITE=asan bash tests/e2e/run.sh
+		CPACTL=$(abspath $(A)/cpactl) CPACTL_SUITE=e2e-asan bash tests/e2e/run.sh
 
 fuzz: $(FUZZ_BIN)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh $(FUZZ_BIN)

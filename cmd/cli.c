@@ -14,24 +14,46 @@
 
 #include "../lib/notify.h"
 
+/* The global options, in the order --help prints them: the table's rows and
+ * cli_parse()'s cases are named by it, so a new option shifts nothing. */
+enum global_option {
+	GLOBAL_OPT_JSON,
+	GLOBAL_OPT_HOST,
+	GLOBAL_OPT_CONTAINER,
+	GLOBAL_OPT_QUIET,
+	GLOBAL_OPT_VERBOSE,
+	GLOBAL_OPT_HELP,
+	GLOBAL_OPT_VERSION,
+	GLOBAL_OPT_NOTIFY,
+	GLOBAL_OPT_PROFILE,
+	GLOBAL_OPT_API_PORT,
+	GLOBAL_OPT_PROBE_PATH,
+	GLOBAL_OPT_ENV_FILE,
+	GLOBAL_OPT_COUNT
+};
+
 static const struct cli_option global_options[] = {
-	{ "json", 0, NULL, "print one JSON document on stdout (also on failure)" },
-	{ "host", 'H', "HOST", "docker engine, unix:///path or tcp://host:port\n"
-			       "                             (default: $DOCKER_HOST, else /var/run/docker.sock)" },
-	{ "container", 0, "NAME", "act on this container only (name or id)" },
-	{ "quiet", 'q', NULL, "print nothing for people but errors" },
-	{ "verbose", 'v', NULL, "say more about what is done" },
-	{ "help", 'h', NULL, "show this help" },
-	{ "version", 'V', NULL, "print cpactl's version" },
-	{ "notify", 0, "URL", "POST a JSON summary of how the run ended to URL\n"
-			      "                             (http:// or https://; default: $CPACTL_NOTIFY_URL)" },
-	{ "profile", 0, "NAME", "the kind of proxy: cpa, claude-code-proxy or http\n"
-				"                             (default: label io.cpactl.profile, else the image name)" },
-	{ "api-port", 0, "PORT", "the port the API listens on inside the container" },
-	{ "probe-path", 0, "PATH", "the HTTP path that says the proxy serves\n"
-				   "                             (cpa: /v1/models; claude-code-proxy and http: /health)" },
-	{ "env-file", 0, "FILE", "the env file that holds the proxy's settings (not cpa)" },
-	{ NULL, 0, NULL, NULL },
+	[GLOBAL_OPT_JSON] = { "json", 0, NULL, "print one JSON document on stdout (also on failure)" },
+	[GLOBAL_OPT_HOST] = { "host", 'H', "HOST",
+			      "docker engine, unix:///path or tcp://host:port\n"
+			      "                             (default: $DOCKER_HOST, else /var/run/docker.sock)" },
+	[GLOBAL_OPT_CONTAINER] = { "container", 0, "NAME", "act on this container only (name or id)" },
+	[GLOBAL_OPT_QUIET] = { "quiet", 'q', NULL, "print nothing for people but errors" },
+	[GLOBAL_OPT_VERBOSE] = { "verbose", 'v', NULL, "say more about what is done" },
+	[GLOBAL_OPT_HELP] = { "help", 'h', NULL, "show this help" },
+	[GLOBAL_OPT_VERSION] = { "version", 'V', NULL, "print cpactl's version" },
+	[GLOBAL_OPT_NOTIFY] = { "notify", 0, "URL",
+				"POST a JSON summary of how the run ended to URL\n"
+				"                             (http:// or https://; default: $CPACTL_NOTIFY_URL)" },
+	[GLOBAL_OPT_PROFILE] = { "profile", 0, "NAME",
+				 "the kind of proxy: cpa, claude-code-proxy or http\n"
+				 "                             (default: label io.cpactl.profile, else the image name)" },
+	[GLOBAL_OPT_API_PORT] = { "api-port", 0, "PORT", "the port the API listens on inside the container" },
+	[GLOBAL_OPT_PROBE_PATH] = { "probe-path", 0, "PATH",
+				    "the HTTP path that says the proxy serves\n"
+				    "                             (cpa: /v1/models; claude-code-proxy and http: /health)" },
+	[GLOBAL_OPT_ENV_FILE] = { "env-file", 0, "FILE", "the env file that holds the proxy's settings (not cpa)" },
+	[GLOBAL_OPT_COUNT] = { NULL, 0, NULL, NULL },
 };
 
 #define GLOBAL_BASE 1000
@@ -117,22 +139,22 @@ int cli_parse(struct cli *cli, int argc, char **argv, option_fn on_option, void 
 			continue;
 		}
 		switch (id - GLOBAL_BASE) {
-		case 0: cli->json = 1; break;
-		case 1: cli->host = optarg; break;
-		case 2: cli->container = optarg; break;
-		case 3: cli->quiet = 1; break;
-		case 4: cli->verbose++; break;
-		case 5: cli_help(stdout, cli->verb); return -2;
-		case 6: printf("cpactl %s\n", CPACTL_VERSION); return -2;
-		case 7: cli->notify_url = optarg; break;
-		case 8:
+		case GLOBAL_OPT_JSON: cli->json = 1; break;
+		case GLOBAL_OPT_HOST: cli->host = optarg; break;
+		case GLOBAL_OPT_CONTAINER: cli->container = optarg; break;
+		case GLOBAL_OPT_QUIET: cli->quiet = 1; break;
+		case GLOBAL_OPT_VERBOSE: cli->verbose++; break;
+		case GLOBAL_OPT_HELP: cli_help(stdout, cli->verb); return -2;
+		case GLOBAL_OPT_VERSION: printf("cpactl %s\n", CPACTL_VERSION); return -2;
+		case GLOBAL_OPT_NOTIFY: cli->notify_url = optarg; break;
+		case GLOBAL_OPT_PROFILE:
 			if (!profile_by_name(optarg)) {
 				cli_usage(cli, "unknown profile '%s' (known: %s)", optarg, PROFILE_NAMES);
 				return -1;
 			}
 			cli->profile = optarg;
 			break;
-		case 9: {
+		case GLOBAL_OPT_API_PORT: {
 			char *end;
 			long port = strtol(optarg, &end, 10);
 			if (*optarg == '\0' || *end || port < 1 || port > 65535) {
@@ -142,14 +164,14 @@ int cli_parse(struct cli *cli, int argc, char **argv, option_fn on_option, void 
 			cli->api_port = (int)port;
 			break;
 		}
-		case 10:
+		case GLOBAL_OPT_PROBE_PATH:
 			if (optarg[0] != '/' || strpbrk(optarg, " \t\r\n")) {
 				cli_usage(cli, "--probe-path '%s' must be a path that starts with '/'", optarg);
 				return -1;
 			}
 			cli->probe_path = optarg;
 			break;
-		case 11:
+		case GLOBAL_OPT_ENV_FILE:
 			free(cli->env_file);
 			cli->env_file = realpath(optarg, NULL);
 			if (!cli->env_file) {
@@ -270,10 +292,19 @@ int exit_code_for(enum error_kind kind)
 	}
 }
 
-int cli_finish(struct cli *cli, json_t *result, const struct cpactl_error *err, int code)
+int cli_finish(struct cli *cli, json_t *result, int rc, const struct cpactl_error *err, int code)
 {
+	struct cpactl_error internal = CPACTL_ERROR_INIT;
 	int failed = err && err->kind != ERR_NONE;
 	json_t *doc = result;
+
+	/* A failure the engine did not explain is still a failure: never exit 0. */
+	if (rc < 0 && !failed) {
+		error_set(&internal, ERR_FAILED, "internal error: %s failed without saying why (a bug: please report it)",
+			  cli->verb ? cli->verb->name : "the command");
+		err = &internal;
+		failed = 1;
+	}
 
 	if (failed) {
 		json_t *e = json_pack("{s:s,s:s}", "code", error_kind_name(err->kind), "message",

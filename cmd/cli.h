@@ -69,8 +69,9 @@ struct verb {
 	verb_fn run;
 };
 
-/* Called for each option of the verb's own table: index into that table and
- * the argument (NULL for flags).  Returns 0, or -1 after cli_usage(). */
+/* Called for each option of the verb's own table: its index in that table
+ * (one of the table's enum, below) and the argument (NULL for flags).
+ * Returns 0, or -1 after cli_usage(). */
 typedef int (*option_fn)(struct cli *cli, void *ctx, int index, const char *arg);
 
 /* Parses global and verb options anywhere on the command line.  Returns the
@@ -101,8 +102,10 @@ int cli_usage(struct cli *cli, const char *fmt, ...) __attribute__((format(print
 
 /* Ends a verb: prints `result` (stolen) as the JSON document when --json, or
  * the error (as JSON or on stderr) when err is set, and returns the exit code:
- * `code` on success, the code of the error's kind otherwise. */
-int cli_finish(struct cli *cli, json_t *result, const struct cpactl_error *err, int code);
+ * `code` on success, the code of the error's kind otherwise.  `rc` is what the
+ * verb's work returned: a failure (< 0) that set no error is an internal
+ * error, exit 1, never a silent success. */
+int cli_finish(struct cli *cli, json_t *result, int rc, const struct cpactl_error *err, int code);
 
 int exit_code_for(enum error_kind kind);
 
@@ -128,8 +131,8 @@ int cli_deployment(struct cli *cli, const char *root, int need_target, struct cp
 		   size_t *count, struct cpa_target **target, struct deployment *d,
 		   struct cpactl_error *err);
 
-/* An option_fn for verbs whose only option is --root DIR (index 0): ctx is
- * a const char ** that receives it. */
+/* An option_fn for verbs whose only option is --root DIR (ROOT_OPT_ROOT):
+ * ctx is a const char ** that receives it. */
 int cli_root_option(struct cli *cli, void *ctx, int index, const char *arg);
 
 /* Appends to `into` a sentence about the unfinished operation in the
@@ -167,22 +170,94 @@ int cmd_status(struct cli *cli, int argc, char **argv);
 int cmd_backup(struct cli *cli, int argc, char **argv);
 int cmd_upgrade(struct cli *cli, int argc, char **argv);
 int cmd_recover(struct cli *cli, int argc, char **argv);
-extern const struct cli_option recover_options[];
-extern const struct cli_option upgrade_options[];
 int cmd_rollback(struct cli *cli, int argc, char **argv);
-extern const struct cli_option rollback_options[];
 int cmd_list(struct cli *cli, int argc, char **argv);
 int cmd_verify(struct cli *cli, int argc, char **argv);
 int cmd_config(struct cli *cli, int argc, char **argv);
 int cmd_archive(struct cli *cli, int argc, char **argv);
-extern const struct cli_option archive_options[];
+int cmd_doctor(struct cli *cli, int argc, char **argv);
+
+/* The verbs' option tables (cmd_<verb>.c), used by main.c's verb table.  Each
+ * is indexed by its enum: a table names its rows ([UPGRADE_OPT_IMAGE] = ...)
+ * and its option_fn its cases (case UPGRADE_OPT_IMAGE:), so inserting an
+ * option cannot shift which code handles the others.  The order of an enum is
+ * the order --help prints; its _COUNT is the zeroed entry that ends the
+ * table. */
+enum discover_option { DISCOVER_OPT_NO_VERSION, DISCOVER_OPT_COUNT };
 extern const struct cli_option discover_options[];
+
+enum status_option { STATUS_OPT_TIMEOUT, STATUS_OPT_COUNT };
+extern const struct cli_option status_options[];
+
+enum backup_option { BACKUP_OPT_ROOT, BACKUP_OPT_NO_IMAGE, BACKUP_OPT_NO_CONFIG, BACKUP_OPT_WAIT, BACKUP_OPT_COUNT };
 extern const struct cli_option backup_options[];
+
+enum upgrade_option {
+	UPGRADE_OPT_IMAGE,
+	UPGRADE_OPT_TEST_PORT,
+	UPGRADE_OPT_TIMEOUT,
+	UPGRADE_OPT_YES,
+	UPGRADE_OPT_DRY_RUN,
+	UPGRADE_OPT_NO_BACKUP,
+	UPGRADE_OPT_NO_PULL,
+	UPGRADE_OPT_FORCE,
+	UPGRADE_OPT_ALLOW_MISSING_MODELS,
+	UPGRADE_OPT_ALLOW_FEWER_CLIENTS,
+	UPGRADE_OPT_ALLOW_DOWNGRADE,
+	UPGRADE_OPT_KEEP_CONFIG,
+	UPGRADE_OPT_ROOT,
+	UPGRADE_OPT_WAIT,
+	UPGRADE_OPT_UPDATE_COMPOSE_FILE,
+	UPGRADE_OPT_COUNT
+};
+extern const struct cli_option upgrade_options[];
+
+enum recover_option { RECOVER_OPT_ROOT, RECOVER_OPT_WAIT, RECOVER_OPT_COUNT };
+extern const struct cli_option recover_options[];
+
+enum rollback_option {
+	ROLLBACK_OPT_AUTH,
+	ROLLBACK_OPT_YES,
+	ROLLBACK_OPT_DRY_RUN,
+	ROLLBACK_OPT_NO_BACKUP,
+	ROLLBACK_OPT_TIMEOUT,
+	ROLLBACK_OPT_ROOT,
+	ROLLBACK_OPT_WAIT,
+	ROLLBACK_OPT_COUNT
+};
+extern const struct cli_option rollback_options[];
+
+/* The tables of the verbs whose only option is --root DIR (list, verify):
+ * cli_root_option() handles them. */
+enum root_option { ROOT_OPT_ROOT, ROOT_OPT_COUNT };
 extern const struct cli_option list_options[];
 extern const struct cli_option verify_options[];
+
+enum config_option {
+	CONFIG_OPT_ROOT,
+	CONFIG_OPT_SHOW_SECRETS,
+	CONFIG_OPT_YES,
+	CONFIG_OPT_DRY_RUN,
+	CONFIG_OPT_TEST_PORT,
+	CONFIG_OPT_TIMEOUT,
+	CONFIG_OPT_WAIT,
+	CONFIG_OPT_NO_BACKUP,
+	CONFIG_OPT_RELOAD,
+	CONFIG_OPT_COUNT
+};
 extern const struct cli_option config_options[];
-extern const struct cli_option status_options[];
-int cmd_doctor(struct cli *cli, int argc, char **argv);
+
+enum archive_option {
+	ARCHIVE_OPT_ROOT,
+	ARCHIVE_OPT_KEEP,
+	ARCHIVE_OPT_PRUNE_IMAGES,
+	ARCHIVE_OPT_DRY_RUN,
+	ARCHIVE_OPT_WAIT,
+	ARCHIVE_OPT_COUNT
+};
+extern const struct cli_option archive_options[];
+
+enum doctor_option { DOCTOR_OPT_ROOT, DOCTOR_OPT_TIMEOUT, DOCTOR_OPT_COUNT };
 extern const struct cli_option doctor_options[];
 
 #endif

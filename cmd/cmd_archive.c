@@ -17,12 +17,14 @@
 #include "progress.h"
 
 const struct cli_option archive_options[] = {
-	{ "root", 0, "DIR", "deployment root (default: $CPACTL_ROOT, else the directory of config.yaml)" },
-	{ "keep", 0, "N", "archive directories to keep, newest first (default 2, at least 1)" },
-	{ "prune-images", 0, NULL, "also remove the engine's dangling images" },
-	{ "dry-run", 0, NULL, "print what would be moved, deleted and retired; change nothing" },
-	{ "wait", 0, "SECONDS", "wait this long for another cpactl to release the lock" },
-	{ NULL, 0, NULL, NULL },
+	[ARCHIVE_OPT_ROOT] = { "root", 0, "DIR",
+				"deployment root (default: $CPACTL_ROOT, else the directory of config.yaml)" },
+	[ARCHIVE_OPT_KEEP] = { "keep", 0, "N", "archive directories to keep, newest first (default 2, at least 1)" },
+	[ARCHIVE_OPT_PRUNE_IMAGES] = { "prune-images", 0, NULL, "also remove the engine's dangling images" },
+	[ARCHIVE_OPT_DRY_RUN] = { "dry-run", 0, NULL,
+				   "print what would be moved, deleted and retired; change nothing" },
+	[ARCHIVE_OPT_WAIT] = { "wait", 0, "SECONDS", "wait this long for another cpactl to release the lock" },
+	[ARCHIVE_OPT_COUNT] = { NULL, 0, NULL, NULL },
 };
 
 struct archive_args {
@@ -38,16 +40,16 @@ static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
 	long keep;
 
 	switch (index) {
-	case 0: a->root = arg; break;
-	case 1:
+	case ARCHIVE_OPT_ROOT: a->root = arg; break;
+	case ARCHIVE_OPT_KEEP:
 		keep = strtol(arg, &end, 10);
 		if (!*arg || *end || keep < 1 || keep > 10000)
 			return cli_usage(cli, "--keep wants a number of archives from 1 to 10000, not '%s'", arg), -1;
 		a->o.keep = (int)keep;
 		break;
-	case 2: a->o.prune_images = 1; break;
-	case 3: a->o.dry_run = 1; break;
-	case 4:
+	case ARCHIVE_OPT_PRUNE_IMAGES: a->o.prune_images = 1; break;
+	case ARCHIVE_OPT_DRY_RUN: a->o.dry_run = 1; break;
+	case ARCHIVE_OPT_WAIT:
 		if (cli_parse_seconds(cli, "--wait", arg, &a->wait) < 0)
 			return -1;
 		break;
@@ -64,7 +66,7 @@ int cmd_archive(struct cli *cli, int argc, char **argv)
 	struct lock lock = { -1 };
 	json_t *report = NULL;
 	size_t count = 0;
-	int first;
+	int first, rc = -1;
 
 	args.o.keep = RETENTION_DEFAULT_KEEP;
 	first = cli_parse(cli, argc, argv, on_option, &args);
@@ -86,7 +88,8 @@ int cmd_archive(struct cli *cli, int argc, char **argv)
 	say(cli, "%s the snapshots of '%s' under '%s', keeping %d archive%s",
 	    args.o.dry_run ? "planning to archive" : "archiving", t->name, d.root, args.o.keep,
 	    args.o.keep == 1 ? "" : "s");
-	if (retention_run(cli->docker, t, &d, &args.o, &report, &err) == 0) {
+	rc = retention_run(cli->docker, t, &d, &args.o, &report, &err);
+	if (rc == 0) {
 		char freed[32];
 		human_bytes((uint64_t)json_integer_value(json_object_get(report, "bytes_freed")), freed, sizeof(freed));
 		if (args.o.dry_run)
@@ -99,5 +102,5 @@ out:
 	lock_release(&lock);
 	deployment_release(&d);
 	cpa_targets_free(targets, count);
-	return cli_finish(cli, report, &err, EXIT_OK);
+	return cli_finish(cli, report, rc, &err, EXIT_OK);
 }

@@ -18,11 +18,13 @@
 #include "progress.h"
 
 const struct cli_option backup_options[] = {
-	{ "root", 0, "DIR", "deployment root (default: $CPACTL_ROOT, else the directory of config.yaml)" },
-	{ "no-image", 0, NULL, "do not save the image (the snapshot cannot be restored offline)" },
-	{ "no-config", 0, NULL, "go on when config.yaml cannot be read" },
-	{ "wait", 0, "SECONDS", "wait this long for another cpactl to release the lock" },
-	{ NULL, 0, NULL, NULL },
+	[BACKUP_OPT_ROOT] = { "root", 0, "DIR",
+			       "deployment root (default: $CPACTL_ROOT, else the directory of config.yaml)" },
+	[BACKUP_OPT_NO_IMAGE] = { "no-image", 0, NULL,
+				   "do not save the image (the snapshot cannot be restored offline)" },
+	[BACKUP_OPT_NO_CONFIG] = { "no-config", 0, NULL, "go on when config.yaml cannot be read" },
+	[BACKUP_OPT_WAIT] = { "wait", 0, "SECONDS", "wait this long for another cpactl to release the lock" },
+	[BACKUP_OPT_COUNT] = { NULL, 0, NULL, NULL },
 };
 
 struct backup_args {
@@ -36,10 +38,10 @@ static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
 {
 	struct backup_args *a = ctx;
 	switch (index) {
-	case 0: a->root = arg; break;
-	case 1: a->no_image = 1; break;
-	case 2: a->no_config = 1; break;
-	case 3:
+	case BACKUP_OPT_ROOT: a->root = arg; break;
+	case BACKUP_OPT_NO_IMAGE: a->no_image = 1; break;
+	case BACKUP_OPT_NO_CONFIG: a->no_config = 1; break;
+	case BACKUP_OPT_WAIT:
 		if (cli_parse_seconds(cli, "--wait", arg, &a->wait) < 0)
 			return -1;
 		break;
@@ -59,7 +61,7 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 	struct progress progress;
 	json_t *result = NULL;
 	size_t count = 0;
-	int first;
+	int first, rc = -1;
 
 	first = cli_parse(cli, argc, argv, on_option, &args);
 	if (first < 0)
@@ -125,6 +127,7 @@ int cmd_backup(struct cli *cli, int argc, char **argv)
 			   t->name, "version", t->version, "image", t->image, "bytes", (json_int_t)r.bytes,
 			   "new_bytes", (json_int_t)r.new_bytes, "image_reused", r.image_reused,
 			   "rollback_tag", r.rollback_tag, "warnings", r.warnings);
+	rc = 0;
 out:
 	lock_release(&lock);
 	snapshot_result_release(&r);
@@ -134,5 +137,5 @@ out:
 		error_set(&err, ERR_FAILED,
 			  "interrupted by a signal: an unfinished snapshot is never listed; run 'cpactl "
 			  "backup' again");
-	return cli_finish(cli, result, &err, EXIT_OK);
+	return cli_finish(cli, result, rc, &err, EXIT_OK);
 }

@@ -19,6 +19,7 @@
 
 #include "../lib/atomic_file.h"
 #include "../lib/buf.h"
+#include "../lib/cpa.h"
 #include "../lib/config_check.h"
 #include "../lib/config_reload.h"
 #include "../lib/container_files.h"
@@ -32,29 +33,25 @@
 #include "cli.h"
 #include "interact.h"
 
-/* A config.yaml larger than this is not a config.yaml. */
-#define CONFIG_MAX_BYTES ((size_t)16 * 1024 * 1024)
-
-enum {
-	OPT_ROOT, OPT_SHOW_SECRETS, OPT_YES, OPT_DRY_RUN, OPT_TEST_PORT, OPT_TIMEOUT, OPT_WAIT, OPT_NO_BACKUP,
-	OPT_RELOAD,
-};
-
 const struct cli_option config_options[] = {
-	[OPT_ROOT] = { "root", 0, "DIR",
-		       "deployment root (default: $CPACTL_ROOT, else the directory of the "
-		       "container's config.yaml)" },
-	[OPT_SHOW_SECRETS] = { "show-secrets", 0, NULL,
-			       "print secret values as they are instead of masking them with ***" },
-	[OPT_YES] = { "yes", 'y', NULL, "apply/restore: change production without asking (needed without a terminal)" },
-	[OPT_DRY_RUN] = { "dry-run", 'n', NULL, "apply/restore: check and print the masked diff, change nothing" },
-	[OPT_TEST_PORT] = { "test-port", 0, "PORT", "apply/restore: host port of the candidate, on 127.0.0.1 (default 8318)" },
-	[OPT_TIMEOUT] = { "timeout", 0, "SECONDS", "apply/restore: deadline to serve /v1/models (default 60)" },
-	[OPT_WAIT] = { "wait", 0, "SECONDS", "apply/restore: wait this long for another cpactl to release the lock" },
-	[OPT_NO_BACKUP] = { "no-backup", 0, NULL, "apply/restore: skip the snapshot before the change" },
-	[OPT_RELOAD] = { "reload", 0, NULL,
-			 "apply/restore: no restart and no candidate: replace the file, let CPA reload it" },
-	{ NULL, 0, NULL, NULL },
+	[CONFIG_OPT_ROOT] = { "root", 0, "DIR",
+			       "deployment root (default: $CPACTL_ROOT, else the directory of the "
+			       "container's config.yaml)" },
+	[CONFIG_OPT_SHOW_SECRETS] = { "show-secrets", 0, NULL,
+				       "print secret values as they are instead of masking them with ***" },
+	[CONFIG_OPT_YES] = { "yes", 'y', NULL,
+			      "apply/restore: change production without asking (needed without a terminal)" },
+	[CONFIG_OPT_DRY_RUN] = { "dry-run", 'n', NULL,
+				  "apply/restore: check and print the masked diff, change nothing" },
+	[CONFIG_OPT_TEST_PORT] = { "test-port", 0, "PORT",
+				    "apply/restore: host port of the candidate, on 127.0.0.1 (default 8318)" },
+	[CONFIG_OPT_TIMEOUT] = { "timeout", 0, "SECONDS", "apply/restore: deadline to serve /v1/models (default 60)" },
+	[CONFIG_OPT_WAIT] = { "wait", 0, "SECONDS",
+			       "apply/restore: wait this long for another cpactl to release the lock" },
+	[CONFIG_OPT_NO_BACKUP] = { "no-backup", 0, NULL, "apply/restore: skip the snapshot before the change" },
+	[CONFIG_OPT_RELOAD] = { "reload", 0, NULL,
+				 "apply/restore: no restart and no candidate: replace the file, let CPA reload it" },
+	[CONFIG_OPT_COUNT] = { NULL, 0, NULL, NULL },
 };
 
 struct config_args {
@@ -93,31 +90,43 @@ static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
 	char *end;
 	long port;
 
-	if (index >= OPT_YES)
-		a->change_options = 1;
+	/* Named one by one, not as a range of the table: a row inserted anywhere
+	 * must not turn an option into (or out of) an apply/restore one. */
 	switch (index) {
-	case OPT_ROOT: a->root = arg; break;
-	case OPT_SHOW_SECRETS: a->show_secrets = 1; break;
-	case OPT_YES: a->yes = 1; break;
-	case OPT_DRY_RUN: a->dry_run = 1; break;
-	case OPT_TEST_PORT:
+	case CONFIG_OPT_YES:
+	case CONFIG_OPT_DRY_RUN:
+	case CONFIG_OPT_TEST_PORT:
+	case CONFIG_OPT_TIMEOUT:
+	case CONFIG_OPT_WAIT:
+	case CONFIG_OPT_NO_BACKUP:
+	case CONFIG_OPT_RELOAD:
+		a->change_options = 1;
+		break;
+	default: break;
+	}
+	switch (index) {
+	case CONFIG_OPT_ROOT: a->root = arg; break;
+	case CONFIG_OPT_SHOW_SECRETS: a->show_secrets = 1; break;
+	case CONFIG_OPT_YES: a->yes = 1; break;
+	case CONFIG_OPT_DRY_RUN: a->dry_run = 1; break;
+	case CONFIG_OPT_TEST_PORT:
 		port = strtol(arg, &end, 10);
 		if (!*arg || *end || port < 1 || port > 65535)
 			return cli_usage(cli, "--test-port wants a port from 1 to 65535, not '%s'", arg), -1;
 		a->test_port = (int)port;
 		break;
-	case OPT_TIMEOUT:
+	case CONFIG_OPT_TIMEOUT:
 		if (cli_parse_seconds(cli, "--timeout", arg, &a->timeout_s) < 0)
 			return -1;
 		if (a->timeout_s < 1)
 			return cli_usage(cli, "--timeout must be at least 1 second"), -1;
 		break;
-	case OPT_WAIT:
+	case CONFIG_OPT_WAIT:
 		if (cli_parse_seconds(cli, "--wait", arg, &a->wait) < 0)
 			return -1;
 		break;
-	case OPT_NO_BACKUP: a->no_backup = 1; break;
-	case OPT_RELOAD: a->reload = 1; break;
+	case CONFIG_OPT_NO_BACKUP: a->no_backup = 1; break;
+	case CONFIG_OPT_RELOAD: a->reload = 1; break;
 	default: break;
 	}
 	return 0;
@@ -285,7 +294,7 @@ static int read_live(struct config_run *r, struct buf *out)
 	if (cli_docker(r->cli, &r->err) < 0)
 		return -1;
 	/* On the host through its bind mount when there is one. */
-	return container_read_file_at(r->cli->docker, t->id, t->config_in_container, t->config_host, CONFIG_MAX_BYTES,
+	return container_read_file_at(r->cli->docker, t->id, t->config_in_container, t->config_host, CPA_CONFIG_MAX,
 				      out, &is_dir, &r->err);
 }
 
@@ -403,7 +412,7 @@ static int read_file_operand(struct config_run *r, const char *path, struct buf 
 	char *data = NULL;
 	size_t len = 0;
 
-	if (read_small_file(path, CONFIG_MAX_BYTES, &data, &len, &r->err) < 0)
+	if (read_small_file(path, CPA_CONFIG_MAX, &data, &len, &r->err) < 0)
 		return -1;
 	buf_append(out, data, len);
 	memset(data, 0, len);
@@ -549,7 +558,7 @@ static int read_revision(struct config_run *r, const char *rev, struct buf *out,
 		char *data = NULL;
 		size_t len = 0;
 		buf_appendf(&path, "%s/%s/config.yaml", r->d.backup_dir, rev);
-		if (read_small_file(path.data, CONFIG_MAX_BYTES, &data, &len, &e) == 0) {
+		if (read_small_file(path.data, CPA_CONFIG_MAX, &data, &len, &e) == 0) {
 			buf_append(out, data, len);
 			memset(data, 0, len);
 			free(data);
@@ -625,7 +634,7 @@ int cmd_config(struct cli *cli, int argc, char **argv)
 	struct config_run r;
 	const struct config_subcommand *sub;
 	char names[128];
-	int first, operands, code;
+	int first, operands, code, rc;
 
 	memset(&r, 0, sizeof(r));
 	r.cli = cli;
@@ -653,11 +662,10 @@ int cmd_config(struct cli *cli, int argc, char **argv)
 	if (r.args.change_options && !sub->changes)
 		return cli_usage(cli, "--yes, --dry-run, --test-port, --timeout, --wait, --no-backup and --reload apply "
 				      "to 'config apply' and 'config restore' only");
-	if (sub->run(&r, operands, argv + first + 1) < 0 && r.err.kind == ERR_NONE)
-		error_set(&r.err, ERR_FAILED, "config %s failed", sub->name);
+	rc = sub->run(&r, operands, argv + first + 1);
 	if (r.err.kind == ERR_PARSE && !r.args.show_secrets)
 		say(cli, "config.yaml is not valid YAML, so its secrets cannot be masked: nothing is shown");
-	code = cli_finish(cli, r.result, &r.err, r.code);
+	code = cli_finish(cli, r.result, rc, &r.err, r.code);
 	if (r.have_deployment)
 		deployment_release(&r.d);
 	cpa_targets_free(r.targets, r.count);

@@ -9,8 +9,9 @@
 #include "cli.h"
 
 const struct cli_option discover_options[] = {
-	{ "no-version", 0, NULL, "do not run the binary for its version (use the image tag)" },
-	{ NULL, 0, NULL, NULL },
+	[DISCOVER_OPT_NO_VERSION] = { "no-version", 0, NULL,
+				       "do not run the binary for its version (use the image tag)" },
+	[DISCOVER_OPT_COUNT] = { NULL, 0, NULL, NULL },
 };
 
 struct discover_args {
@@ -22,7 +23,7 @@ static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
 	struct discover_args *a = ctx;
 	(void)cli;
 	(void)arg;
-	if (index == 0)
+	if (index == DISCOVER_OPT_NO_VERSION)
 		a->no_version = 1;
 	return 0;
 }
@@ -115,7 +116,7 @@ int cmd_discover(struct cli *cli, int argc, char **argv)
 	struct cpa_target *targets = NULL;
 	size_t count = 0;
 	json_t *result = NULL;
-	int first;
+	int first, rc = -1;
 
 	first = cli_parse(cli, argc, argv, on_option, &args);
 	if (first < 0)
@@ -140,7 +141,8 @@ int cmd_discover(struct cli *cli, int argc, char **argv)
 		say(cli, "no CPA container found on '%s' (a container counts when its image names "
 			 "cli-proxy-api or it carries the label io.cpactl.target=true)",
 		    docker_client_host(cli->docker));
+	rc = 0;
 out:
 	cpa_targets_free(targets, count);
-	return cli_finish(cli, result, &err, EXIT_OK);
+	return cli_finish(cli, result, rc, &err, EXIT_OK);
 }

@@ -15,9 +15,10 @@
 #include "cli.h"
 
 const struct cli_option doctor_options[] = {
-	{ "root", 0, "DIR", "deployment root (default: $CPACTL_ROOT, else the directory of config.yaml)" },
-	{ "timeout", 0, "SECONDS", "deadline of the /v1/models probe (default 5)" },
-	{ NULL, 0, NULL, NULL },
+	[DOCTOR_OPT_ROOT] = { "root", 0, "DIR",
+			       "deployment root (default: $CPACTL_ROOT, else the directory of config.yaml)" },
+	[DOCTOR_OPT_TIMEOUT] = { "timeout", 0, "SECONDS", "deadline of the /v1/models probe (default 5)" },
+	[DOCTOR_OPT_COUNT] = { NULL, 0, NULL, NULL },
 };
 
 struct doctor_args {
@@ -29,9 +30,9 @@ static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
 {
 	struct doctor_args *a = ctx;
 
-	if (index == 0)
+	if (index == DOCTOR_OPT_ROOT)
 		a->root = arg;
-	else if (index == 1)
+	else if (index == DOCTOR_OPT_TIMEOUT)
 		return cli_parse_timeout(cli, arg, &a->timeout_ms);
 	return 0;
 }
@@ -86,7 +87,7 @@ int cmd_doctor(struct cli *cli, int argc, char **argv)
 	struct cpa_target *targets = NULL;
 	size_t count = 0;
 	json_t *documents = NULL, *result = NULL;
-	int first, problems = 0;
+	int first, problems = 0, rc = -1;
 
 	first = cli_parse(cli, argc, argv, on_option, &args);
 	if (first < 0)
@@ -121,8 +122,9 @@ int cmd_doctor(struct cli *cli, int argc, char **argv)
 		finding_list_release(&list);
 	}
 	result = count == 1 ? json_incref(json_array_get(documents, 0)) : json_incref(documents);
+	rc = 0;
 out:
 	json_decref(documents);
 	cpa_targets_free(targets, count);
-	return cli_finish(cli, result, &err, problems ? EXIT_PROBLEMS : EXIT_OK);
+	return cli_finish(cli, result, rc, &err, problems ? EXIT_PROBLEMS : EXIT_OK);
 }

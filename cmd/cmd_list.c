@@ -8,8 +8,9 @@
 #include "progress.h"
 
 const struct cli_option list_options[] = {
-	{ "root", 0, "DIR", "deployment root (default: $CPACTL_ROOT, else the directory of config.yaml)" },
-	{ NULL, 0, NULL, NULL },
+	[ROOT_OPT_ROOT] = { "root", 0, "DIR",
+			     "deployment root (default: $CPACTL_ROOT, else the directory of config.yaml)" },
+	[ROOT_OPT_COUNT] = { NULL, 0, NULL, NULL },
 };
 
 int cmd_list(struct cli *cli, int argc, char **argv)
@@ -20,7 +21,7 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 	const char *root = NULL;
 	json_t *list = NULL, *item;
 	size_t count = 0, i;
-	int first;
+	int first, rc = -1;
 
 	first = cli_parse(cli, argc, argv, cli_root_option, &root);
 	if (first < 0)
@@ -50,8 +51,9 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 				loc && loc[0] == 'a' ? "]" : "");
 		}
 	}
+	rc = 0;
 out:
 	deployment_release(&d);
 	cpa_targets_free(targets, count);
-	return cli_finish(cli, list, &err, EXIT_OK);
+	return cli_finish(cli, list, rc, &err, EXIT_OK);
 }

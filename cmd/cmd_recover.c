@@ -10,9 +10,10 @@
 #include "cli.h"
 
 const struct cli_option recover_options[] = {
-	{ "root", 0, "DIR", "deployment root (default: $CPACTL_ROOT, else the directory of config.yaml)" },
-	{ "wait", 0, "SECONDS", "wait this long for another cpactl to release the lock" },
-	{ NULL, 0, NULL, NULL },
+	[RECOVER_OPT_ROOT] = { "root", 0, "DIR",
+				"deployment root (default: $CPACTL_ROOT, else the directory of config.yaml)" },
+	[RECOVER_OPT_WAIT] = { "wait", 0, "SECONDS", "wait this long for another cpactl to release the lock" },
+	[RECOVER_OPT_COUNT] = { NULL, 0, NULL, NULL },
 };
 
 struct recover_args {
@@ -23,9 +24,9 @@ struct recover_args {
 static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
 {
 	struct recover_args *a = ctx;
-	if (index == 0)
+	if (index == RECOVER_OPT_ROOT)
 		a->root = arg;
-	else if (index == 1 && cli_parse_seconds(cli, "--wait", arg, &a->wait) < 0)
+	else if (index == RECOVER_OPT_WAIT && cli_parse_seconds(cli, "--wait", arg, &a->wait) < 0)
 		return -1;
 	return 0;
 }
@@ -63,7 +64,7 @@ int cmd_recover(struct cli *cli, int argc, char **argv)
 	struct lock lock = { -1 };
 	json_t *report = NULL;
 	size_t count = 0;
-	int first;
+	int first, rc = -1;
 
 	first = cli_parse(cli, argc, argv, on_option, &args);
 	if (first < 0)
@@ -94,10 +95,10 @@ int cmd_recover(struct cli *cli, int argc, char **argv)
 	}
 	if (lock_acquire(d.lock_path, "recover", args.wait, &lock, &err) < 0 || cli_docker(cli, &err) < 0)
 		goto out;
-	recover_run(cli->docker, &d, cli_say_message, cli, &report, &err);
+	rc = recover_run(cli->docker, &d, cli_say_message, cli, &report, &err);
 out:
 	lock_release(&lock);
 	deployment_release(&d);
 	cpa_targets_free(targets, count);
-	return cli_finish(cli, report, &err, EXIT_OK);
+	return cli_finish(cli, report, rc, &err, EXIT_OK);
 }

@@ -11,14 +11,18 @@
 #include "interact.h"
 
 const struct cli_option rollback_options[] = {
-	{ "auth", 0, NULL, "restore the snapshot's auth dir exactly (default: only files missing now)" },
-	{ "yes", 'y', NULL, "replace production without asking (needed without a terminal)" },
-	{ "dry-run", 'n', NULL, "check the snapshot and print what would change, change nothing" },
-	{ "no-backup", 0, NULL, "skip the snapshot of the current state (not with --auth)" },
-	{ "timeout", 0, "SECONDS", "deadline for the restored release to serve /v1/models (default 60)" },
-	{ "root", 0, "DIR", "deployment root (default: $CPACTL_ROOT, else the directory of config.yaml)" },
-	{ "wait", 0, "SECONDS", "wait this long for another cpactl to release the lock" },
-	{ NULL, 0, NULL, NULL },
+	[ROLLBACK_OPT_AUTH] = { "auth", 0, NULL,
+				 "restore the snapshot's auth dir exactly (default: only files missing now)" },
+	[ROLLBACK_OPT_YES] = { "yes", 'y', NULL, "replace production without asking (needed without a terminal)" },
+	[ROLLBACK_OPT_DRY_RUN] = { "dry-run", 'n', NULL,
+				    "check the snapshot and print what would change, change nothing" },
+	[ROLLBACK_OPT_NO_BACKUP] = { "no-backup", 0, NULL, "skip the snapshot of the current state (not with --auth)" },
+	[ROLLBACK_OPT_TIMEOUT] = { "timeout", 0, "SECONDS",
+				    "deadline for the restored release to serve /v1/models (default 60)" },
+	[ROLLBACK_OPT_ROOT] = { "root", 0, "DIR",
+				 "deployment root (default: $CPACTL_ROOT, else the directory of config.yaml)" },
+	[ROLLBACK_OPT_WAIT] = { "wait", 0, "SECONDS", "wait this long for another cpactl to release the lock" },
+	[ROLLBACK_OPT_COUNT] = { NULL, 0, NULL, NULL },
 };
 
 struct rollback_args {
@@ -34,18 +38,18 @@ static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
 	struct rollback_args *a = ctx;
 
 	switch (index) {
-	case 0: a->o.auth_exact = 1; break;
-	case 1: a->yes = 1; break;
-	case 2: a->o.dry_run = 1; break;
-	case 3: a->o.no_backup = 1; break;
-	case 4:
+	case ROLLBACK_OPT_AUTH: a->o.auth_exact = 1; break;
+	case ROLLBACK_OPT_YES: a->yes = 1; break;
+	case ROLLBACK_OPT_DRY_RUN: a->o.dry_run = 1; break;
+	case ROLLBACK_OPT_NO_BACKUP: a->o.no_backup = 1; break;
+	case ROLLBACK_OPT_TIMEOUT:
 		if (cli_parse_seconds(cli, "--timeout", arg, &a->timeout_s) < 0)
 			return -1;
 		if (a->timeout_s < 1)
 			return cli_usage(cli, "--timeout wants at least 1 second, not '%s'", arg), -1;
 		break;
-	case 5: a->root = arg; break;
-	case 6:
+	case ROLLBACK_OPT_ROOT: a->root = arg; break;
+	case ROLLBACK_OPT_WAIT:
 		if (cli_parse_seconds(cli, "--wait", arg, &a->wait) < 0)
 			return -1;
 		break;
@@ -64,7 +68,7 @@ int cmd_rollback(struct cli *cli, int argc, char **argv)
 	json_t *report = NULL;
 	char *default_id = NULL;
 	size_t count = 0;
-	int first;
+	int first, rc = -1;
 
 	memset(&args, 0, sizeof(args));
 	args.timeout_s = 60;
@@ -102,12 +106,12 @@ int cmd_rollback(struct cli *cli, int argc, char **argv)
 		goto out;
 	cli_catch_interrupts();
 	snapshot_sweep(&d);
-	rollback_run(cli->docker, t, &d, &args.o, &report, &err);
+	rc = rollback_run(cli->docker, t, &d, &args.o, &report, &err);
 	progress_done(&x.progress);
 out:
 	lock_release(&lock);
 	deployment_release(&d);
 	cpa_targets_free(targets, count);
 	free(default_id);
-	return cli_finish(cli, report, &err, EXIT_OK);
+	return cli_finish(cli, report, rc, &err, EXIT_OK);
 }

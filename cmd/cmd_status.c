@@ -10,8 +10,8 @@
 #include "cli.h"
 
 const struct cli_option status_options[] = {
-	{ "timeout", 0, "SECONDS", "deadline of each API probe (default 5)" },
-	{ NULL, 0, NULL, NULL },
+	[STATUS_OPT_TIMEOUT] = { "timeout", 0, "SECONDS", "deadline of each API probe (default 5)" },
+	[STATUS_OPT_COUNT] = { NULL, 0, NULL, NULL },
 };
 
 struct status_args {
@@ -22,7 +22,7 @@ static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
 {
 	struct status_args *a = ctx;
 
-	if (index == 0)
+	if (index == STATUS_OPT_TIMEOUT)
 		return cli_parse_timeout(cli, arg, &a->timeout_ms);
 	return 0;
 }
@@ -35,7 +35,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	struct cpa_target *targets = NULL;
 	size_t count = 0;
 	json_t *result = NULL;
-	int first, unhealthy = 0;
+	int first, unhealthy = 0, rc = -1;
 
 	first = cli_parse(cli, argc, argv, on_option, &args);
 	if (first < 0)
@@ -91,7 +91,8 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		say(cli, "no CPA container found on '%s'", docker_client_host(cli->docker));
 		unhealthy = 1;
 	}
+	rc = 0;
 out:
 	cpa_targets_free(targets, count);
-	return cli_finish(cli, result, &err, unhealthy ? EXIT_PROBLEMS : EXIT_OK);
+	return cli_finish(cli, result, rc, &err, unhealthy ? EXIT_PROBLEMS : EXIT_OK);
 }

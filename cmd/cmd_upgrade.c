@@ -13,22 +13,31 @@
 #include "interact.h"
 
 const struct cli_option upgrade_options[] = {
-	{ "image", 0, "REF", "target image: a tag or a digest (default: the same repository, tag latest)" },
-	{ "test-port", 0, "PORT", "host port of the candidate, on 127.0.0.1 only (default 8318)" },
-	{ "timeout", 0, "SECONDS", "deadline for a release to serve /v1/models (default 60)" },
-	{ "yes", 'y', NULL, "replace production without asking (needed without a terminal)" },
-	{ "dry-run", 'n', NULL, "test the candidate, print the plan and the verdict, change nothing" },
-	{ "no-backup", 0, NULL, "skip the snapshot before the upgrade" },
-	{ "no-pull", 0, NULL, "use the target image already in the engine" },
-	{ "force", 0, NULL, "upgrade even when the target image is the running one" },
-	{ "allow-missing-models", 0, NULL, "accept a release that serves fewer models than production" },
-	{ "allow-fewer-clients", 0, NULL, "accept a release that loads fewer clients than production" },
-	{ "allow-downgrade", 0, NULL, "accept a target version older than the running one" },
-	{ "keep-config", 0, NULL, "keep production's config.yaml even if the new release migrates it" },
-	{ "root", 0, "DIR", "deployment root (default: $CPACTL_ROOT, else the directory of config.yaml)" },
-	{ "wait", 0, "SECONDS", "wait this long for another cpactl to release the lock" },
-	{ "update-compose-file", 0, NULL, "point the compose file's image: line at the new image (a copy is kept)" },
-	{ NULL, 0, NULL, NULL },
+	[UPGRADE_OPT_IMAGE] = { "image", 0, "REF",
+				 "target image: a tag or a digest (default: the same repository, tag latest)" },
+	[UPGRADE_OPT_TEST_PORT] = { "test-port", 0, "PORT",
+				     "host port of the candidate, on 127.0.0.1 only (default 8318)" },
+	[UPGRADE_OPT_TIMEOUT] = { "timeout", 0, "SECONDS", "deadline for a release to serve /v1/models (default 60)" },
+	[UPGRADE_OPT_YES] = { "yes", 'y', NULL, "replace production without asking (needed without a terminal)" },
+	[UPGRADE_OPT_DRY_RUN] = { "dry-run", 'n', NULL,
+				   "test the candidate, print the plan and the verdict, change nothing" },
+	[UPGRADE_OPT_NO_BACKUP] = { "no-backup", 0, NULL, "skip the snapshot before the upgrade" },
+	[UPGRADE_OPT_NO_PULL] = { "no-pull", 0, NULL, "use the target image already in the engine" },
+	[UPGRADE_OPT_FORCE] = { "force", 0, NULL, "upgrade even when the target image is the running one" },
+	[UPGRADE_OPT_ALLOW_MISSING_MODELS] = { "allow-missing-models", 0, NULL,
+						"accept a release that serves fewer models than production" },
+	[UPGRADE_OPT_ALLOW_FEWER_CLIENTS] = { "allow-fewer-clients", 0, NULL,
+					       "accept a release that loads fewer clients than production" },
+	[UPGRADE_OPT_ALLOW_DOWNGRADE] = { "allow-downgrade", 0, NULL,
+					   "accept a target version older than the running one" },
+	[UPGRADE_OPT_KEEP_CONFIG] = { "keep-config", 0, NULL,
+				       "keep production's config.yaml even if the new release migrates it" },
+	[UPGRADE_OPT_ROOT] = { "root", 0, "DIR",
+				"deployment root (default: $CPACTL_ROOT, else the directory of config.yaml)" },
+	[UPGRADE_OPT_WAIT] = { "wait", 0, "SECONDS", "wait this long for another cpactl to release the lock" },
+	[UPGRADE_OPT_UPDATE_COMPOSE_FILE] = { "update-compose-file", 0, NULL,
+					       "point the compose file's image: line at the new image (a copy is kept)" },
+	[UPGRADE_OPT_COUNT] = { NULL, 0, NULL, NULL },
 };
 
 struct upgrade_args {
@@ -46,34 +55,34 @@ static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
 	long port;
 
 	switch (index) {
-	case 0: a->o.image = arg; break;
-	case 1:
+	case UPGRADE_OPT_IMAGE: a->o.image = arg; break;
+	case UPGRADE_OPT_TEST_PORT:
 		port = strtol(arg, &end, 10);
 		if (*end || port < 1 || port > 65535)
 			return cli_usage(cli, "--test-port wants a port from 1 to 65535, not '%s'", arg), -1;
 		a->o.test_port = (int)port;
 		break;
-	case 2:
+	case UPGRADE_OPT_TIMEOUT:
 		if (cli_parse_seconds(cli, "--timeout", arg, &a->timeout_s) < 0)
 			return -1;
 		if (a->timeout_s < 1)
 			return cli_usage(cli, "--timeout wants at least 1 second, not '%s'", arg), -1;
 		break;
-	case 3: a->yes = 1; break;
-	case 4: a->o.dry_run = 1; break;
-	case 5: a->o.no_backup = 1; break;
-	case 6: a->o.no_pull = 1; break;
-	case 7: a->o.force = 1; break;
-	case 8: a->o.allow_missing_models = 1; break;
-	case 9: a->o.allow_fewer_clients = 1; break;
-	case 10: a->o.allow_downgrade = 1; break;
-	case 11: a->o.keep_config = 1; break;
-	case 12: a->root = arg; break;
-	case 13:
+	case UPGRADE_OPT_YES: a->yes = 1; break;
+	case UPGRADE_OPT_DRY_RUN: a->o.dry_run = 1; break;
+	case UPGRADE_OPT_NO_BACKUP: a->o.no_backup = 1; break;
+	case UPGRADE_OPT_NO_PULL: a->o.no_pull = 1; break;
+	case UPGRADE_OPT_FORCE: a->o.force = 1; break;
+	case UPGRADE_OPT_ALLOW_MISSING_MODELS: a->o.allow_missing_models = 1; break;
+	case UPGRADE_OPT_ALLOW_FEWER_CLIENTS: a->o.allow_fewer_clients = 1; break;
+	case UPGRADE_OPT_ALLOW_DOWNGRADE: a->o.allow_downgrade = 1; break;
+	case UPGRADE_OPT_KEEP_CONFIG: a->o.keep_config = 1; break;
+	case UPGRADE_OPT_ROOT: a->root = arg; break;
+	case UPGRADE_OPT_WAIT:
 		if (cli_parse_seconds(cli, "--wait", arg, &a->wait) < 0)
 			return -1;
 		break;
-	case 14: a->o.update_compose_file = 1; break;
+	case UPGRADE_OPT_UPDATE_COMPOSE_FILE: a->o.update_compose_file = 1; break;
 	}
 	return 0;
 }
@@ -88,7 +97,7 @@ int cmd_upgrade(struct cli *cli, int argc, char **argv)
 	struct interaction x;
 	json_t *report = NULL;
 	size_t count = 0;
-	int first, rc;
+	int first, rc = -1;
 
 	memset(&args, 0, sizeof(args));
 	args.o.test_port = 8318;
@@ -108,10 +117,9 @@ int cmd_upgrade(struct cli *cli, int argc, char **argv)
 	snapshot_sweep(&d);
 	rc = upgrade_run(cli->docker, t, &d, &args.o, &report, &err);
 	progress_done(&x.progress);
-	(void)rc;
 out:
 	lock_release(&lock);
 	deployment_release(&d);
 	cpa_targets_free(targets, count);
-	return cli_finish(cli, report, &err, EXIT_OK);
+	return cli_finish(cli, report, rc, &err, EXIT_OK);
 }

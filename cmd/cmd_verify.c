@@ -7,8 +7,9 @@
 #include "cli.h"
 
 const struct cli_option verify_options[] = {
-	{ "root", 0, "DIR", "deployment root (default: $CPACTL_ROOT, else the directory of config.yaml)" },
-	{ NULL, 0, NULL, NULL },
+	[ROOT_OPT_ROOT] = { "root", 0, "DIR",
+			     "deployment root (default: $CPACTL_ROOT, else the directory of config.yaml)" },
+	[ROOT_OPT_COUNT] = { NULL, 0, NULL, NULL },
 };
 
 int cmd_verify(struct cli *cli, int argc, char **argv)
@@ -19,7 +20,7 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 	const char *root = NULL, *id = NULL;
 	json_t *report = NULL, *item, *p;
 	size_t count = 0, i, k;
-	int first, all_ok = 1;
+	int first, all_ok = 1, rc = -1;
 
 	first = cli_parse(cli, argc, argv, cli_root_option, &root);
 	if (first < 0)
@@ -41,8 +42,9 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 		if (json_array_size(report) == 0)
 			say(cli, "no snapshot under '%s'", d.root);
 	}
+	rc = 0;
 out:
 	deployment_release(&d);
 	cpa_targets_free(targets, count);
-	return cli_finish(cli, report, &err, all_ok ? EXIT_OK : EXIT_PROBLEMS);
+	return cli_finish(cli, report, rc, &err, all_ok ? EXIT_OK : EXIT_PROBLEMS);
 }

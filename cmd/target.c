@@ -149,7 +149,7 @@ int cli_unfinished_operation(const struct cpa_target *t, json_t *into)
 int cli_root_option(struct cli *cli, void *ctx, int index, const char *arg)
 {
 	(void)cli;
-	if (index == 0)
+	if (index == ROOT_OPT_ROOT)
 		*(const char **)ctx = arg;
 	return 0;
 }

@@ -13,6 +13,7 @@
 
 #include "atomic_file.h"
 #include "container_files.h"
+#include "cpa.h"
 #include "history.h"
 #include "journal.h"
 #include "probe.h"
@@ -21,7 +22,6 @@
 #include "snapshot.h"
 #include "yamlconf.h"
 
-#define CONFIG_MAX ((size_t)16 * 1024 * 1024)
 #define PROBE_EVERY_MS 200
 
 struct reload {
@@ -211,7 +211,7 @@ int config_reload_run(struct docker_client *c, struct cpa_target *t, const struc
 	 * container keeps reading the new file through its pinned inode. */
 	journal_set(&r.journal, "in_place", json_boolean(r.in_place));
 	if (step(&r, "preflight", err) < 0 ||
-	    container_read_file_at(c, t->id, t->config_in_container, t->config_host, CONFIG_MAX, &r.before, NULL,
+	    container_read_file_at(c, t->id, t->config_in_container, t->config_host, CPA_CONFIG_MAX, &r.before, NULL,
 				   err) < 0)
 		goto out;
 

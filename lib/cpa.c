@@ -162,6 +162,90 @@ const char *cpa_auth_provider(const char *filename)
 	return "other";
 }
 
+/* Does line[0..len) contain needle, in any case? */
+static int span_contains_nocase(const char *line, size_t len, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (size_t i = 0; n <= len && i <= len - n; i++)
+		if (strncasecmp(line + i, needle, n) == 0)
+			return 1;
+	return 0;
+}
+
+static enum cpa_log_level level_of_word(const char *w, size_t n)
+{
+	static const struct {
+		const char *word;
+		enum cpa_log_level level;
+	} words[] = {
+		{"debug", CPA_LOG_DEBUG}, {"trace", CPA_LOG_DEBUG}, {"info", CPA_LOG_INFO},
+		{"warn", CPA_LOG_WARN},   {"warning", CPA_LOG_WARN}, {"error", CPA_LOG_ERROR},
+		{"fatal", CPA_LOG_FATAL}, {"panic", CPA_LOG_PANIC},
+	};
+
+	while (n && w[n - 1] == ' ') /* "%-5s": "warn ", "info " */
+		n--;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strlen(words[i].word) == n && strncasecmp(w, words[i].word, n) == 0)
+			return words[i].level;
+	return CPA_LOG_NONE;
+}
+
+enum cpa_log_level cpa_log_line_level(const char *line, size_t len)
+{
+	const char *p = line, *end = line + len;
+
+	/* The level is one of the first three bracketed fields (timestamp,
+	 * request id, level; or timestamp, level): a bracket later in the
+	 * message is the message's own. */
+	for (int field = 0; field < 3; field++) {
+		const char *close;
+		enum cpa_log_level level;
+
+		while (p < end && *p == ' ')
+			p++;
+		if (p >= end || *p != '[')
+			break;
+		close = memchr(p, ']', (size_t)(end - p));
+		if (!close)
+			break;
+		level = level_of_word(p + 1, (size_t)(close - p - 1));
+		if (level != CPA_LOG_NONE)
+			return level;
+		p = close + 1;
+	}
+	return CPA_LOG_NONE;
+}
+
+const char *cpa_log_offline_warning(const char *line, size_t len)
+{
+	static const char *const offline[] = {
+		"failed to refresh antigravity version",               /* antigravity_version.go:94 */
+		"failed to fetch latest management release information", /* updater.go:247, 253 */
+		NULL,
+	};
+
+	if (cpa_log_line_level(line, len) != CPA_LOG_WARN)
+		return NULL;
+	for (size_t i = 0; offline[i]; i++)
+		if (span_contains_nocase(line, len, offline[i]))
+			return offline[i];
+	return NULL;
+}
+
+int cpa_log_line_is_trouble(const char *line, size_t len, const char *const *unleveled_patterns)
+{
+	enum cpa_log_level level = cpa_log_line_level(line, len);
+
+	if (level != CPA_LOG_NONE)
+		return level >= CPA_LOG_ERROR;
+	for (size_t i = 0; unleveled_patterns && unleveled_patterns[i]; i++)
+		if (span_contains_nocase(line, len, unleveled_patterns[i]))
+			return 1;
+	return 0;
+}
+
 long cpa_count_error_lines(const char *logs)
 {
 	static const char *const patterns[] = {
@@ -173,17 +257,9 @@ long cpa_count_error_lines(const char *logs)
 	while (line && *line) {
 		const char *end = strchr(line, '\n');
 		size_t len = end ? (size_t)(end - line) : strlen(line);
-		char tmp[2048];
-		size_t copy = len < sizeof(tmp) - 1 ? len : sizeof(tmp) - 1;
 
-		memcpy(tmp, line, copy);
-		tmp[copy] = '\0';
-		for (size_t i = 0; patterns[i]; i++) {
-			if (contains_nocase(tmp, patterns[i])) {
-				count++;
-				break;
-			}
-		}
+		if (cpa_log_line_is_trouble(line, len, patterns))
+			count++;
 		line = end ? end + 1 : NULL;
 	}
 	return count;

@@ -21,6 +21,9 @@
 #define CPA_BINARY "/CLIProxyAPI/CLIProxyAPI"
 #define CPA_CONFIG_PATH "/CLIProxyAPI/config.yaml"
 #define CPA_AUTH_DIR "/root/.cli-proxy-api"
+/* The largest config.yaml (or env file) cpactl reads, in every verb alike: a
+ * file one verb accepts is never refused by the next. */
+#define CPA_CONFIG_MAX ((size_t)16 * 1024 * 1024)
 
 /* 1 when an image reference names CPA (cli-proxy-api, CLIProxyAPI, any case). */
 int cpa_image_matches(const char *image_ref);
@@ -46,7 +49,37 @@ long cpa_loaded_clients(const char *logs);
  * is not an auth file (not *.json, or hidden). */
 const char *cpa_auth_provider(const char *filename);
 
-/* Counts log lines that look like trouble (panic, fatal, 401, timeout ...). */
+/* How CPA logs (internal/logging/global_logger.go): a logrus line is
+ *   [2006-01-02 15:04:05] [<request id or 8 dashes>] [<level padded to 5>] [<file>:<line>] message fields
+ * (older releases: "[ts] [level] [file:line] | id | message"); lines printed
+ * with plain fmt (the version line, "API server started ...", Go's panic
+ * trace) carry no level.  The level of one line (len bytes, no newline):
+ * CPA_LOG_NONE when the line has no level in its leading bracketed fields. */
+enum cpa_log_level {
+	CPA_LOG_NONE,
+	CPA_LOG_DEBUG,
+	CPA_LOG_INFO,
+	CPA_LOG_WARN,
+	CPA_LOG_ERROR,
+	CPA_LOG_FATAL,
+	CPA_LOG_PANIC,
+};
+enum cpa_log_level cpa_log_line_level(const char *line, size_t len);
+
+/* A warning real CPA logs on every start when it cannot reach the internet
+ * (internal/misc/antigravity_version.go, internal/managementasset/updater.go):
+ * its short name ("failed to refresh antigravity version"), or NULL when the
+ * line is not one of them.  Harmless: CPA goes on with built-in fallbacks. */
+const char *cpa_log_offline_warning(const char *line, size_t len);
+
+/* Is this log line trouble?  A line with a level is trouble when it is
+ * logged as error, fatal or panic, never as debug, info or warn; a line
+ * without one (plain prints, panic traces, older formats) when it contains
+ * one of `unleveled_patterns` (NULL-terminated, any case). */
+int cpa_log_line_is_trouble(const char *line, size_t len, const char *const *unleveled_patterns);
+
+/* Counts trouble lines (cpa_log_line_is_trouble; without a level: panic,
+ * fatal, failed to, 401, 403, timeout, is a directory, error). */
 long cpa_count_error_lines(const char *logs);
 
 /* 1 if a key of config.yaml (at any depth) holds a secret value. */

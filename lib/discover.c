@@ -14,7 +14,6 @@
 #include "cpa.h"
 #include "yamlconf.h"
 
-#define CONFIG_MAX_BYTES ((size_t)4 * 1024 * 1024)
 #define VERSION_OUTPUT_MAX ((size_t)64 * 1024)
 
 static char *dup_or_null(const char *s)
@@ -282,7 +281,7 @@ static void read_config(struct docker_client *c, struct cpa_target *t)
 
 	memset(&s, 0, sizeof(s));
 	t->config_host = host_path_of(c, t->config_storage, t->config_path);
-	if (container_read_file_at(c, t->id, t->config_in_container, t->config_host, CONFIG_MAX_BYTES, &text,
+	if (container_read_file_at(c, t->id, t->config_in_container, t->config_host, CPA_CONFIG_MAX, &text,
 				   &is_dir, &e) < 0) {
 		if (is_dir)
 			add_problem(t, "config.yaml at '%s' is a directory (the host path did not exist "
@@ -487,7 +486,7 @@ static void read_env_settings(struct docker_client *c, struct cpa_target *t, con
 	}
 	t->config_ok = 1;
 	if (t->config_path &&
-	    container_read_file_at(c, t->id, t->config_in_container, t->config_host, CONFIG_MAX_BYTES, &text, NULL,
+	    container_read_file_at(c, t->id, t->config_in_container, t->config_host, CPA_CONFIG_MAX, &text, NULL,
 				   &e) < 0) {
 		add_problem(t, "the env file cannot be read: %s", e.message);
 		t->config_ok = 0;

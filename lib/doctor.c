@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "config_check.h"
 #include "container_files.h"
+#include "cpa.h"
 #include "deployment.h"
 #include "atomic_file.h"
 #include "health.h"
@@ -28,7 +29,6 @@
 #include "verdict.h"
 #include "snapshot.h"
 
-#define CONFIG_MAX_BYTES ((size_t)4 * 1024 * 1024)
 
 /* The variables CPA reads secrets from (see cpa-facts: the store back-ends). */
 static const char *const secret_env_vars[] = {
@@ -90,7 +90,7 @@ int doctor_probe_finding(struct finding_list *out, const char *container, long h
 					   "/v1/models answers with an empty list: no credential is loaded, so "
 					   "every request will fail",
 					   "add auth files to the auth dir or provider keys to config.yaml, and "
-					   "look for 'failed to' lines in 'docker logs'");
+					   "look for error lines in 'docker logs'");
 		return 0;
 	}
 	if (http_status == 403 && strstr(text, "unsafe_example_api_key"))
@@ -339,7 +339,7 @@ static void check_health(struct doctor_run *r)
 					     h.models));
 	if (h.error_lines > 0)
 		add(r, FINDING_INFO, "log-trouble", r->t->name, "read them with 'docker logs --tail 200'",
-		    "%ld of the last %d log lines of '%s' look like trouble (panic, fatal, 401, timeout ...)",
+		    "%ld of the last %d log lines of '%s' look like trouble (logged as error, fatal or panic)",
 		    h.error_lines, HEALTH_LOG_LINES, r->t->name);
 	health_report_release(&h);
 }
@@ -391,7 +391,7 @@ static void check_config(struct doctor_run *r)
 		    "config.yaml is mounted read-only in '%s': the web UI cannot save and a CPA release that "
 		    "rewrites the file fails to start",
 		    t->name);
-	if (container_read_file_at(r->c, t->id, t->config_in_container, t->config_host, CONFIG_MAX_BYTES, &text,
+	if (container_read_file_at(r->c, t->id, t->config_in_container, t->config_host, CPA_CONFIG_MAX, &text,
 				   &is_dir, &e) < 0) {
 		if (is_dir)
 			add(r, FINDING_ERROR, "config-is-directory", t->config_path,
@@ -682,7 +682,7 @@ static void check_env_file(struct doctor_run *r)
 
 		buf_append(&one, files, n);
 		error_clear(&e);
-		if (one.len && read_small_file(one.data, CONFIG_MAX_BYTES, &data, &len, &e) == 0) {
+		if (one.len && read_small_file(one.data, CPA_CONFIG_MAX, &data, &len, &e) == 0) {
 			buf_append(&text, data, len);
 			json_array_foreach(secrets, i, s)
 				if (json_string_length(s) >= 8 && memmem(text.data, text.len, json_string_value(s),

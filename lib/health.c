@@ -116,7 +116,7 @@ int health_check(struct docker_client *c, const struct cpa_target *t, long timeo
 		r->error_lines = cpa_count_error_lines(buf_str(&logs));
 		r->loaded_clients = cpa_loaded_clients(buf_str(&logs));
 		if (r->error_lines > 0)
-			reason(r, "trouble lines in the recent log (panic, fatal, 401, timeout ...)%s", NULL);
+			reason(r, "trouble lines in the recent log (logged as error, fatal or panic)%s", NULL);
 	}
 	r->healthy = json_array_size(r->reasons) == 0;
 	probe_result_release(&p);

@@ -4,7 +4,8 @@
  * One look, no waiting: /v1/models with the first configured key (status,
  * model count, latency), the restart count and uptime from inspect, memory
  * and CPU from a one-shot stats call, and the number of trouble lines in the
- * recent log.  A container is healthy when it runs, its API answers 200 and
+ * recent log (cpa_count_error_lines: by CPA's level; warnings never count).
+ * A container is healthy when it runs, its API answers 200 and
  * its recent log has no trouble lines.  The report holds no secret.
  */
 #ifndef CPACTL_HEALTH_H

@@ -15,6 +15,7 @@
 #include "atomic_file.h"
 #include "auth_restore.h"
 #include "buf.h"
+#include "cpa.h"
 #include "discover.h"
 #include "journal.h"
 #include "probe.h"
@@ -115,7 +116,7 @@ static int restore_config(struct recovery *r, struct cpactl_error *err)
 		if (scratch)
 			buf_appendf(&src, "%s/config.orig", scratch);
 	}
-	if (!src.len || read_small_file(src.data, (size_t)16 << 20, &data, &len, &e) < 0) {
+	if (!src.len || read_small_file(src.data, CPA_CONFIG_MAX, &data, &len, &e) < 0) {
 		/* Nothing to restore from: the config was never replaced (the copy is
 		 * written before any change). */
 		rc = 0;
@@ -124,7 +125,7 @@ static int restore_config(struct recovery *r, struct cpactl_error *err)
 	{
 		char *live = NULL;
 		size_t live_len = 0;
-		if (read_small_file(host, (size_t)16 << 20, &live, &live_len, &e) == 0 && live_len == len &&
+		if (read_small_file(host, CPA_CONFIG_MAX, &live, &live_len, &e) == 0 && live_len == len &&
 		    memcmp(live, data, len) == 0) {
 			free(live);
 			rc = 0;

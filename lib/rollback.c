@@ -32,7 +32,6 @@
 #include "verdict.h"
 #include "yamlconf.h"
 
-#define CONFIG_MAX ((size_t)16 * 1024 * 1024)
 #define PART_MAX ((size_t)64 * 1024 * 1024)
 
 struct rollback {
@@ -278,7 +277,7 @@ static int prepare_config(struct rollback *r, struct cpactl_error *err)
 		rc = 0;
 		goto out;
 	}
-	if (container_read_file_at(r->c, r->t->id, r->t->config_in_container, r->t->config_host, CONFIG_MAX,
+	if (container_read_file_at(r->c, r->t->id, r->t->config_in_container, r->t->config_host, CPA_CONFIG_MAX,
 				   &r->config_before, NULL, err) < 0)
 		goto out;
 	/* The live file as it is: what undo and recover put back. */
@@ -293,7 +292,7 @@ static int prepare_config(struct rollback *r, struct cpactl_error *err)
 		goto out;
 	buf_reset(&path);
 	buf_appendf(&path, "%s/%s", r->snap_path, part);
-	if (read_small_file(path.data, CONFIG_MAX, &data, &len, &e) < 0) {
+	if (read_small_file(path.data, CPA_CONFIG_MAX, &data, &len, &e) < 0) {
 		sayf(r, "note: snapshot %s has no %s: the live one stays", r->snap_id, part);
 		rc = 0;
 		goto out;

@@ -29,7 +29,6 @@
 #include "history.h"
 #include "sha256.h"
 
-#define CONFIG_MAX ((size_t)16 * 1024 * 1024)
 #define AUTH_FILE_CHECK_MAX ((size_t)1024 * 1024)
 #define MANIFEST_MAX ((size_t)64 * 1024 * 1024)
 #define AUTH_READ_TRIES 3
@@ -806,7 +805,7 @@ int snapshot_create(struct docker_client *c, const struct cpa_target *t, const s
 		}
 		warn_add(r, "no env file was found: the settings are those of the container's environment, kept in "
 			    "container.json (name the file with --env-file)%s", NULL);
-	} else if (container_read_file_at(c, t->id, t->config_in_container, t->config_host, CONFIG_MAX, &config,
+	} else if (container_read_file_at(c, t->id, t->config_in_container, t->config_host, CPA_CONFIG_MAX, &config,
 					  NULL, err) < 0) {
 		if (!o->no_config) {
 			struct cpactl_error inner = *err;
@@ -1223,7 +1222,7 @@ int snapshot_commit_config(const struct deployment *d, const char *snapshot_path
 	*committed = 0;
 	oid[0] = '\0';
 	buf_appendf(&path, "%s/%s", snapshot_path, snapshot_settings_part(t));
-	if (read_small_file(path.data, CONFIG_MAX, &data, &len, &inner) < 0) {
+	if (read_small_file(path.data, CPA_CONFIG_MAX, &data, &len, &inner) < 0) {
 		rc = 0;
 		goto out;
 	}

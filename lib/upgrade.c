@@ -39,7 +39,6 @@
 #include "verdict.h"
 #include "yamlconf.h"
 
-#define CONFIG_MAX ((size_t)16 * 1024 * 1024)
 
 struct upgrade {
 	struct docker_client *c;
@@ -326,6 +325,8 @@ static json_t *masked_diff(struct upgrade *u, struct cpactl_error *err)
 			 &patch, err) < 0)
 		goto out;
 	out = json_string(buf_str(&patch));
+	if (!out) /* json_string refuses text that is not UTF-8 */
+		error_set(err, ERR_PARSE, "config.yaml is not UTF-8 text: its diff cannot be shown");
 out:
 	buf_free(&a);
 	buf_free(&b);
@@ -388,7 +389,7 @@ static int run_candidate(struct upgrade *u, const char *expected_version, struct
 	{
 		char *data = NULL;
 		size_t len = 0;
-		if (read_small_file(after_path.data, CONFIG_MAX, &data, &len, &e) == 0) {
+		if (read_small_file(after_path.data, CPA_CONFIG_MAX, &data, &len, &e) == 0) {
 			if (len != u->seed->len || memcmp(data, u->seed->data ? u->seed->data : "", len) != 0) {
 				buf_append(&u->config_after, data, len);
 				u->config_migrated = 1;
@@ -721,7 +722,7 @@ int upgrade_run(struct docker_client *c, struct cpa_target *t, const struct depl
 	if (preflight(&u, err) < 0)
 		goto out;
 	if ((t->config_in_container || t->config_host) &&
-	    container_read_file_at(c, t->id, t->config_in_container, t->config_host, CONFIG_MAX, &u.config_before,
+	    container_read_file_at(c, t->id, t->config_in_container, t->config_host, CPA_CONFIG_MAX, &u.config_before,
 				   NULL, err) < 0)
 		goto out;
 	if (!t->profile->cpa) {
@@ -826,6 +827,7 @@ int upgrade_run(struct docker_client *c, struct cpa_target *t, const struct depl
 	else
 		sayf(&u, "candidate passed: %s answered healthy (HTTP %ld), ready in %.0f ms", t->probe_path,
 		     cand.http_status, cand.ready_ms);
+	verdict_say(u.o->say, u.o->ctx, "candidate", &cand); /* its notes: a pass has no reason */
 
 	/* 7. Config migration (config apply: the change itself, or the
 	 * candidate's rewrite of it). */

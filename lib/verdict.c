@@ -99,9 +99,45 @@ static const char *last_lines(const char *text, int lines)
 	return text;
 }
 
+/* What fails a line that has no level (plain prints, Go's panic trace,
+ * releases that logged otherwise); a line with a level fails on its level. */
 static const char *const fatal_patterns[] = {
 	"panic", "fatal", "failed to", "is a directory", "unsafe_example_api_key", NULL,
 };
+
+void verdict_read_log(struct verdict *v, const char *logs)
+{
+	const char *line = logs, *seen[4] = {0};
+	size_t n_seen = 0;
+
+	while (line && *line) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+		const char *offline = cpa_log_offline_warning(line, len);
+
+		if (offline) {
+			size_t k = 0;
+			while (k < n_seen && seen[k] != offline)
+				k++;
+			if (k == n_seen && n_seen < sizeof(seen) / sizeof(seen[0]))
+				seen[n_seen++] = offline;
+		} else if (cpa_log_line_is_trouble(line, len, fatal_patterns)) {
+			char text[600];
+			snprintf(text, sizeof(text), "%.*s", (int)(len < 500 ? len : 500), line);
+			reason(v, "its log says: %s%s", text, "");
+		}
+		line = end ? end + 1 : NULL;
+	}
+	if (n_seen) {
+		/* Named once, so nobody takes them for the failure they are not. */
+		char text[400];
+		snprintf(text, sizeof(text),
+			 "harmless: the warning%s '%s%s%s' (CPA could not reach the internet at start; it goes on "
+			 "with built-in fallbacks)",
+			 n_seen > 1 ? "s" : "", seen[0], n_seen > 1 ? "' and '" : "", n_seen > 1 ? seen[1] : "");
+		json_array_append_new(v->notes, json_string(text));
+	}
+}
 
 static int running_state(struct docker_client *c, const char *id, long *exit_code, char *error_text,
 			 size_t len, struct cpactl_error *err)
@@ -323,26 +359,12 @@ int judge_container(struct docker_client *c, const char *id, const struct judge_
 		}
 	}
 
-	/* 4. The log: fatal patterns, the version line, the tail for the record. */
+	/* 4. The log: trouble lines, the version line, the tail for the record. */
 	buf_reset(&logs);
 	error_clear(&e);
 	if (docker_container_logs(c, id, 2000, o->tty, &logs, &e) == 0) {
-		const char *line = buf_str(&logs);
 		redact_secrets(logs.data, o->secrets);
-		line = buf_str(&logs);
-		while (line && *line) {
-			const char *end = strchr(line, '\n');
-			size_t len = end ? (size_t)(end - line) : strlen(line);
-			for (size_t k = 0; fatal_patterns[k]; k++) {
-				char text[600];
-				snprintf(text, sizeof(text), "%.*s", (int)(len < 500 ? len : 500), line);
-				if (strcasestr(text, fatal_patterns[k])) {
-					reason(v, "its log says: %s%s", text, "");
-					break;
-				}
-			}
-			line = end ? end + 1 : NULL;
-		}
+		verdict_read_log(v, buf_str(&logs));
 		if (!profile->cpa || cpa_parse_version_line(buf_str(&logs), v->version, sizeof(v->version)) < 0)
 			v->version[0] = '\0';
 		v->log_tail = strdup(last_lines(buf_str(&logs), LOG_TAIL_LINES));

@@ -8,8 +8,7 @@
  *   - no model that production listed is missing (unless allowed);
  *   - it loaded at least as many clients as production ("full client load
  *     complete - N clients"), unless allowed;
- *   - its log holds no fatal pattern (panic, fatal, failed to, is a
- *     directory ...);
+ *   - its log holds no trouble line (verdict_read_log);
  *   - it reports the expected version.
  * A failed verdict carries the reasons and the last log lines, with every
  * secret value of the config redacted.
@@ -61,6 +60,15 @@ struct verdict {
 int judge_container(struct docker_client *c, const char *id, const struct judge_options *o,
 		    struct verdict *v, struct cpactl_error *err);
 json_t *verdict_to_json(const struct verdict *v);
+
+/* Step 4 of the verdict, on the container's log text: a reason for each line
+ * logged as error, fatal or panic (CPA's levels, cpa_log_line_level), or, on
+ * a line without a level, one that says panic, fatal, failed to, is a
+ * directory or unsafe_example_api_key.  Lines logged as debug, info or warn
+ * never fail a release; the warnings of an offline host
+ * (cpa_log_offline_warning) are named once in a note, as harmless.  v's
+ * reasons and notes arrays must exist. */
+void verdict_read_log(struct verdict *v, const char *logs);
 void verdict_release(struct verdict *v);
 
 /* Every secret value of a parsed config.yaml (values under secret keys), for

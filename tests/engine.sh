@@ -254,11 +254,13 @@ engine_tls_certs() {
     ) >"$d/openssl.log" 2>&1 || { _engine_log "engine_tls_certs: openssl failed (see $d/openssl.log)"; return 1; }
 }
 
-# A free random TCP port on 127.0.0.1 (never 8317/8318).
+# A free random TCP port on 127.0.0.1 (never 8317/8318), from 20000-60000 or,
+# when the suite runs workers side by side, from this worker's own part of it
+# (FREE_PORT_MIN, FREE_PORT_SPAN), so two workers never pick the same port.
 free_port() {
-    local p _
+    local p _ min=${FREE_PORT_MIN:-20000} span=${FREE_PORT_SPAN:-40001}
     for _ in $(seq 1 100); do
-        p=$((20000 + (RANDOM * 32768 + RANDOM) % 40001))
+        p=$((min + (RANDOM * 32768 + RANDOM) % span))
         [ "$p" = 8317 ] || [ "$p" = 8318 ] && continue
         if ss -Htln "sport = :$p" 2>/dev/null | grep -q .; then continue; fi
         if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then continue; fi

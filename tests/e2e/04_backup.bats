@@ -203,8 +203,7 @@ first_id() {
 }
 
 @test "a second mutating cpactl exits 4 and names the lock" {
-	flock "$ROOT/.cpactl/lock" sleep 3 &
-	sleep 0.3
+	hold_lock "$ROOT/.cpactl/lock" 3
 	cpactl_run backup --container bk-prod --json
 	wait
 	[ "$status" -eq 4 ] || { show; false; }
@@ -213,8 +212,7 @@ first_id() {
 }
 
 @test "read-only commands do not wait for the lock" {
-	flock "$ROOT/.cpactl/lock" sleep 3 &
-	sleep 0.3
+	hold_lock "$ROOT/.cpactl/lock" 3
 	cpactl_run list --root "$ROOT"
 	local s=$status
 	kill %1 2>/dev/null || true
@@ -254,10 +252,7 @@ first_id() {
 	"$CPACTL" backup --container bk-big >"$BATS_TEST_TMPDIR/out" 2>&1 &
 	local pid=$!
 	# Wait until the image is being stored, then interrupt.
-	for _ in $(seq 1 600); do
-		[ -n "$(ls "$d/.cpactl/store/tmp" 2>/dev/null)" ] && break
-		sleep 0.05
-	done
+	wait_for 60 "the image being stored (a file in $d/.cpactl/store/tmp)" store_tmp_busy "$d"
 	kill -INT "$pid"
 	local s=0
 	wait "$pid" || s=$?
@@ -267,6 +262,10 @@ first_id() {
 	[ -z "$(ls "$d/backup")" ]
 	[ -z "$(ls -a "$d/backup" | grep '\.tmp$')" ]
 	[ -z "$(ls "$d/.cpactl/store/tmp" 2>/dev/null)" ]
+}
+
+store_tmp_busy() {
+	[ -n "$(ls "$1/.cpactl/store/tmp" 2>/dev/null)" ]
 }
 
 @test "the auth dir rewritten while it is read: every archived file whole, hashed as archived" {
@@ -300,10 +299,7 @@ first_id() {
 		-v "$d/auth:/root/.cli-proxy-api" eceasy/cli-proxy-api:v7.2.0-pad200 >/dev/null
 	"$CPACTL" backup --container bk-die --json >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
 	local pid=$!
-	for _ in $(seq 1 600); do
-		[ -n "$(ls "$d/.cpactl/store/tmp" 2>/dev/null)" ] && break
-		sleep 0.05
-	done
+	wait_for 60 "the image being stored (a file in $d/.cpactl/store/tmp)" store_tmp_busy "$d"
 	. "$BATS_TEST_DIRNAME/../engine.sh"
 	ENGINE_DIR=${DOCKER_HOST#unix://}
 	ENGINE_DIR=${ENGINE_DIR%/docker.sock}
@@ -328,7 +324,7 @@ first_id() {
 		[ "$(sha256sum <"$f" | cut -c1-64)" = "$(basename "$f")" ] || { echo "bad blob $f"; false; }
 	done
 	# The engine is back: the same backup now works.
-	for _ in $(seq 1 100); do docker ps >/dev/null 2>&1 && break; sleep 0.1; done
+	wait_for 30 "the restarted engine answering 'docker ps'" docker ps
 	cpactl_run backup --container bk-die --no-image
 	[ "$status" -eq 0 ] || { show; false; }
 }

@@ -324,8 +324,8 @@ managed_archives() {
 	local root="$BATS_FILE_TMPDIR/ar-rounds" before
 	before=$(ls -R "$root/backup" "$root/archive")
 	# Held as cpactl holds it: flock(2), with the holder written in the file.
-	flock "$root/.cpactl/lock" sh -c "printf 'pid 4242, '\''backup'\'', since 2026-01-01T00:00:00Z\n' >'$root/.cpactl/lock'; sleep 3" 3>&- &
-	sleep 0.5
+	hold_lock "$root/.cpactl/lock" 3 "printf 'pid 4242, '\''backup'\'', since 2026-01-01T00:00:00Z\n' >'$root/.cpactl/lock'"
+	wait_for 30 "the holder written in the lock file" grep -q 'pid 4242' "$root/.cpactl/lock"
 	cpactl_run archive --container ar-rounds --json
 	[ "$status" -eq 4 ] || { show; false; }
 	[ "$(jqo .error.code)" = locked ]

@@ -247,12 +247,7 @@ YAML
 
 # Serves with KEY within a few seconds (the fake CPA polls its file every 200 ms).
 serves_soon_with() {
-	local i
-	for i in $(seq 1 25); do
-		serves_with "$1" 2>/dev/null && return 0
-		sleep 0.2
-	done
-	return 1
+	wait_for 10 "the fake CPA serving with the expected key" serves_with "$1"
 }
 
 @test "--reload killed at every step boundary: recover puts the old bytes back where the running CPA reads them" {

@@ -223,12 +223,12 @@ tree_state() {
 	[ "$(jqo '[.findings[] | select(.code == "no-new-privileges")] | length')" = 0 ]
 }
 
+restarted_at_least() {
+	[ "$(docker inspect -f '{{.RestartCount}}' "$1")" -ge "$2" ]
+}
+
 @test "a restart loop" {
-	local i
-	for i in $(seq 1 100); do
-		[ "$(docker inspect -f '{{.RestartCount}}' dr-loop)" -ge 3 ] && break
-		sleep 0.2
-	done
+	wait_for 60 "dr-loop restarted at least 3 times" restarted_at_least dr-loop 3
 	doctor dr-loop
 	finding restart-loop error
 }
@@ -397,10 +397,10 @@ tree_state() {
 	# A crash: its process killed from the host ('docker kill' counts as a
 	# manual stop, which unless-stopped does not restart).
 	kill -KILL "$(docker inspect -f '{{.State.Pid}}' dr-kill)"
-	for i in $(seq 1 100); do
-		[ "$(docker inspect -f '{{.RestartCount}} {{.State.Running}}' dr-kill)" = "1 true" ] && break
-		sleep 0.1
-	done
+	# Running is true while the engine is still restarting the container:
+	# wait for the restart to be over, not only begun.
+	wait_for 60 "dr-kill restarted once and running (RestartCount 1, Running, not Restarting)" \
+		inspect_is dr-kill '{{.RestartCount}} {{.State.Running}} {{.State.Restarting}}' "1 true false"
 	doctor dr-kill
 	finding restart-count info
 	[[ "$(jqo '.findings[] | select(.code == "restart-count") | .what')" == *"restarted 1 time"* ]]

@@ -6,6 +6,10 @@
 
 load helpers
 
+receivers_listen() {
+	ss -Htln "sport = :$HOOK" | grep -q . && ss -Htln "sport = :$HOOK500" | grep -q .
+}
+
 setup_file() {
 	. "$BATS_TEST_DIRNAME/../engine.sh"
 	export PORT TP HOOK HOOK500 RECEIVED RECEIVED500 DEAD
@@ -24,13 +28,7 @@ setup_file() {
 	echo $! >>"$BATS_FILE_TMPDIR/receiver.pid"
 	deploy nt-prod v7.1.0 -p "127.0.0.1:$PORT:8317"
 	wait_port "$PORT"
-	local i
-	for i in $(seq 1 100); do
-		ss -Htln "sport = :$HOOK" | grep -q . && ss -Htln "sport = :$HOOK500" | grep -q . && return 0
-		sleep 0.05
-	done
-	echo "the notify receivers did not start" >&2
-	return 1
+	wait_for 30 "the notify receivers listening on 127.0.0.1:$HOOK and :$HOOK500" receivers_listen
 }
 
 teardown_file() {

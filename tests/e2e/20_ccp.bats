@@ -47,12 +47,8 @@ run_ccp() {
 
 # Waits until http://127.0.0.1:PORT/health answers at all (the fake starts in ms).
 wait_health() {
-	local i
-	for i in $(seq 1 100); do
-		curl -sS -o /dev/null --max-time 1 "http://127.0.0.1:$1/health" && return 0
-		sleep 0.05
-	done
-	return 1
+	wait_for 30 "the fake claude-code-proxy answering /health on 127.0.0.1:$1" \
+		curl -sS -o /dev/null --max-time 1 "http://127.0.0.1:$1/health"
 }
 
 setup_file() {

@@ -46,14 +46,43 @@ deploy() {
 		"$@" "eceasy/cli-proxy-api:$tag" >/dev/null
 }
 
+# wait_for SECONDS "STATE" COMMAND...: polls COMMAND every 0.1 s until it
+# succeeds; after SECONDS, fails naming STATE.  Every wait of the suite is one
+# of these: a loaded machine makes things slow, never silently wrong.
+wait_for() {
+	local seconds=$1 state=$2 deadline
+	shift 2
+	deadline=$((SECONDS + seconds))
+	until "$@" >/dev/null 2>&1; do
+		if [ "$SECONDS" -ge "$deadline" ]; then
+			echo "timed out after ${seconds} s waiting for: $state" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# inspect_is CONTAINER FORMAT EXPECTED: docker inspect -f FORMAT says EXPECTED.
+inspect_is() {
+	[ "$(docker inspect -f "$2" "$1" 2>/dev/null)" = "$3" ]
+}
+
+# hold_lock FILE SECONDS [COMMAND]: flock(1) holds FILE in the background for
+# SECONDS (running COMMAND first, if given); returns once it is held.
+hold_lock() {
+	local file=$1 seconds=$2 cmd=${3:-true}
+	flock "$file" sh -c "$cmd; sleep $seconds" 3>&- &
+	wait_for 30 "another process holding the lock $file" lock_is_held "$file"
+}
+
+lock_is_held() {
+	! flock -n "$1" true
+}
+
 # Waits until http://127.0.0.1:PORT/healthz answers (the fake CPA starts in ms).
 wait_port() {
-	local i
-	for i in $(seq 1 100); do
-		curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$1/healthz" && return 0
-		sleep 0.05
-	done
-	return 1
+	wait_for 30 "the fake CPA answering /healthz on 127.0.0.1:$1" \
+		curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$1/healthz"
 }
 
 # jq query on $output.

@@ -161,6 +161,77 @@ static void test_count_error_lines(void **state)
 	assert_int_equal(cpa_count_error_lines(NULL), 0);
 }
 
+/* Lines as real CPA writes them (internal/logging/global_logger.go). */
+#define OFFLINE_ANTIGRAVITY                                                                                      \
+	"[2026-12-02 12:38:28] [--------] [warn ] [antigravity_version.go:94] failed to refresh antigravity "      \
+	"version, using fallback version error=Get \"https://x/manifest\": dial tcp: lookup x: server misbehaving"
+#define OFFLINE_MANAGEMENT                                                                                       \
+	"[2026-12-02 12:38:28] [--------] [warn ] [updater.go:253] failed to fetch latest management release "     \
+	"information error=Get \"https://x/releases/latest\": context deadline exceeded (Client.Timeout exceeded)"
+
+static enum cpa_log_level level_of(const char *line)
+{
+	return cpa_log_line_level(line, strlen(line));
+}
+
+static void test_log_line_level(void **state)
+{
+	(void)state;
+
+	assert_int_equal(level_of("[2026-12-02 12:38:28] [--------] [info ] [main.go:572] CLIProxyAPI Version: v7"),
+			 CPA_LOG_INFO);
+	assert_int_equal(level_of(OFFLINE_ANTIGRAVITY), CPA_LOG_WARN);
+	assert_int_equal(level_of("[2026-12-02 12:38:28] [a1b2c3d4] [error] [gin_logger.go:93] 500 | 1ms"),
+			 CPA_LOG_ERROR);
+	assert_int_equal(level_of("[2026-12-02 12:38:28] [--------] [fatal] [main.go:1] x"), CPA_LOG_FATAL);
+	assert_int_equal(level_of("[2026-12-02 12:38:28] [--------] [panic] [main.go:1] x"), CPA_LOG_PANIC);
+	assert_int_equal(level_of("[2026-12-02 12:38:28] [--------] [debug] [x.go:1] failed to x"), CPA_LOG_DEBUG);
+	/* The older formatter (no request id column) and the old fake's "[ts] [level]". */
+	assert_int_equal(level_of("[2025-12-23 20:14:04] [warning] [manager.go:524] | a1b2c3d4 | x"), CPA_LOG_WARN);
+	assert_int_equal(level_of("[2025-01-01 10:00:00] [error] failed to load config"), CPA_LOG_ERROR);
+	/* No level: plain prints, Go's panic trace, a level word later in the line. */
+	assert_int_equal(level_of("API server started successfully on: :8317"), CPA_LOG_NONE);
+	assert_int_equal(level_of("panic: runtime error: invalid memory address"), CPA_LOG_NONE);
+	assert_int_equal(level_of("goroutine 1 [running]:"), CPA_LOG_NONE);
+	assert_int_equal(level_of("[2026-12-02 12:38:28] [--------] [x.go:1] [error] late"), CPA_LOG_NONE);
+	assert_int_equal(level_of("[error"), CPA_LOG_NONE);
+	assert_int_equal(level_of(""), CPA_LOG_NONE);
+}
+
+static void test_log_offline_warning(void **state)
+{
+	(void)state;
+
+	assert_string_equal(cpa_log_offline_warning(OFFLINE_ANTIGRAVITY, strlen(OFFLINE_ANTIGRAVITY)),
+			    "failed to refresh antigravity version");
+	assert_string_equal(cpa_log_offline_warning(OFFLINE_MANAGEMENT, strlen(OFFLINE_MANAGEMENT)),
+			    "failed to fetch latest management release information");
+	/* Only as a warning: the same words at error level are not excused. */
+	assert_null(cpa_log_offline_warning("[t] [--------] [error] [x.go:1] failed to refresh antigravity version",
+					    strlen("[t] [--------] [error] [x.go:1] failed to refresh antigravity version")));
+	assert_null(cpa_log_offline_warning("failed to refresh antigravity version",
+					    strlen("failed to refresh antigravity version")));
+}
+
+static void test_count_error_lines_by_level(void **state)
+{
+	(void)state;
+
+	/* warn and info lines are never trouble, whatever they say; error,
+	 * fatal and panic lines always are; a line without a level by its words. */
+	assert_int_equal(cpa_count_error_lines(OFFLINE_ANTIGRAVITY "\n" OFFLINE_MANAGEMENT "\n"
+					       "[t] [a1b2c3d4] [warn ] [gin_logger.go:95] 401 | 1ms | GET /v1/models\n"
+					       "[t] [--------] [info ] [x.go:1] request timeout raised to 60s\n"),
+			 0);
+	assert_int_equal(cpa_count_error_lines("[t] [--------] [error] [main.go:531] failed to load config: x\n"
+					       "[t] [--------] [fatal] [x.go:1] x\n"
+					       "[t] [--------] [panic] [x.go:1] x\n"
+					       "[t] [a1b2c3d4] [error] [gin_logger.go:93] 500 | 1ms\n"
+					       "panic: runtime error\n"
+					       "API server started successfully on: :8317\n"),
+			 5);
+}
+
 /* --- names ---------------------------------------------------------------- */
 
 static void test_auth_provider(void **state)
@@ -410,6 +481,9 @@ int main(void)
 		cmocka_unit_test(test_version_compare),
 		cmocka_unit_test(test_loaded_clients),
 		cmocka_unit_test(test_count_error_lines),
+		cmocka_unit_test(test_log_line_level),
+		cmocka_unit_test(test_log_offline_warning),
+		cmocka_unit_test(test_count_error_lines_by_level),
 		cmocka_unit_test(test_auth_provider),
 		cmocka_unit_test(test_image_matches),
 		cmocka_unit_test(test_key_is_secret),
