@@ -5,9 +5,10 @@
 # Each worker starts a private dockerd of its own (tests/engine.sh: own socket,
 # data-root, exec-root and bridge), builds the fake CPA images into it, then
 # takes the next file from a common queue, longest files first, until none is
-# left.  A file runs whole on one engine, so a file that restarts or kills its
-# engine, or lists every container of it, sees only its own; each worker draws
-# its free ports from its own range.  Everything cpactl printed is grepped for
+# left.  A file runs whole on one engine, which is emptied of containers,
+# volumes and networks before it, so a file that restarts or kills its engine,
+# or lists every container of it, sees only its own; each worker draws its free
+# ports from its own range.  Everything cpactl printed is grepped for
 # the fixtures' secret strings.  Engines are stopped and their files removed at
 # the end, on failure and on Ctrl-C too.
 #
@@ -41,7 +42,13 @@ if [ "${1:-}" = --worker ]; then
 	while :; do
 		file=$(flock "$queue.lock" sh -c 'f=$(head -n 1 "$1"); [ -n "$f" ] && sed -i 1d "$1"; printf %s "$f"' _ "$queue")
 		[ -n "$file" ] || break
-		# Images a file removed (archive --prune-images) come back before the next one.
+		# Each file starts on an engine as fresh as the first file had it: no
+		# container, volume or network another file left (a file that lists
+		# every container counts only its own), and every fixture image back
+		# (archive --prune-images removes some).
+		docker ps -aq | xargs -r docker rm -f >/dev/null 2>&1
+		docker volume ls -q | xargs -r docker volume rm -f >/dev/null 2>&1
+		docker network prune -f >/dev/null 2>&1
 		bash tests/fixtures/build-images.sh >/dev/null || { echo "worker $worker: rebuilding the fake images failed" >&2; exit 1; }
 		args=(--tap)
 		[ -n "${BATS_FILTER:-}" ] && args+=(--filter "$BATS_FILTER")
