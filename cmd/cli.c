@@ -219,6 +219,8 @@ int cli_docker(struct cli *cli, struct cpactl_error *err)
 	return 0;
 }
 
+static void vmessage(const char *prefix, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 static void vmessage(const char *prefix, const char *fmt, va_list ap)
 {
 	fputs(prefix, stderr);

@@ -2,10 +2,10 @@
  * cli.h - what every verb of the command line shares.
  *
  * main.c owns the one dispatch table of verbs and the global options; each
- * verb lives in cmd_<verb>.c and declares its own options in a table that is
- * used both to parse the command line and to print --help, so the two cannot
- * drift apart.  Only cmd/ prints and chooses exit codes: lib/ reports through
- * struct cpactl_error.
+ * verb lives in cmd_<verb>.c with its --help paragraph, and declares its own
+ * options in a table that is used both to parse the command line and to print
+ * --help, so the two cannot drift apart.  Only cmd/ prints and chooses exit
+ * codes: lib/ reports through struct cpactl_error.
  *
  * Output rules: with --json exactly one JSON document goes to stdout, even on
  * failure (then an object with an "error" member); everything meant for
@@ -64,7 +64,7 @@ struct verb {
 	const char *name;
 	const char *summary;      /* one line for the verb list */
 	const char *synopsis;     /* after "cpactl VERB " */
-	const char *description;  /* a paragraph for --help */
+	const char *description;  /* a paragraph for --help: <verb>_help, below */
 	const struct cli_option *options; /* terminated by a zeroed entry; may be NULL */
 	verb_fn run;
 };
@@ -177,19 +177,22 @@ int cmd_config(struct cli *cli, int argc, char **argv);
 int cmd_archive(struct cli *cli, int argc, char **argv);
 int cmd_doctor(struct cli *cli, int argc, char **argv);
 
-/* The verbs' option tables (cmd_<verb>.c), used by main.c's verb table.  Each
- * is indexed by its enum: a table names its rows ([UPGRADE_OPT_IMAGE] = ...)
- * and its option_fn its cases (case UPGRADE_OPT_IMAGE:), so inserting an
- * option cannot shift which code handles the others.  The order of an enum is
- * the order --help prints; its _COUNT is the zeroed entry that ends the
- * table. */
+/* The verbs' --help paragraphs and option tables (cmd_<verb>.c), used by
+ * main.c's verb table.  Each option table is indexed by its enum: a table
+ * names its rows ([UPGRADE_OPT_IMAGE] = ...) and its option_fn its cases
+ * (case UPGRADE_OPT_IMAGE:), so inserting an option cannot shift which code
+ * handles the others.  The order of an enum is the order --help prints; its
+ * _COUNT is the zeroed entry that ends the table. */
 enum discover_option { DISCOVER_OPT_NO_VERSION, DISCOVER_OPT_COUNT };
+extern const char discover_help[];
 extern const struct cli_option discover_options[];
 
 enum status_option { STATUS_OPT_TIMEOUT, STATUS_OPT_COUNT };
+extern const char status_help[];
 extern const struct cli_option status_options[];
 
 enum backup_option { BACKUP_OPT_ROOT, BACKUP_OPT_NO_IMAGE, BACKUP_OPT_NO_CONFIG, BACKUP_OPT_WAIT, BACKUP_OPT_COUNT };
+extern const char backup_help[];
 extern const struct cli_option backup_options[];
 
 enum upgrade_option {
@@ -210,9 +213,11 @@ enum upgrade_option {
 	UPGRADE_OPT_UPDATE_COMPOSE_FILE,
 	UPGRADE_OPT_COUNT
 };
+extern const char upgrade_help[];
 extern const struct cli_option upgrade_options[];
 
 enum recover_option { RECOVER_OPT_ROOT, RECOVER_OPT_WAIT, RECOVER_OPT_COUNT };
+extern const char recover_help[];
 extern const struct cli_option recover_options[];
 
 enum rollback_option {
@@ -225,12 +230,15 @@ enum rollback_option {
 	ROLLBACK_OPT_WAIT,
 	ROLLBACK_OPT_COUNT
 };
+extern const char rollback_help[];
 extern const struct cli_option rollback_options[];
 
 /* The tables of the verbs whose only option is --root DIR (list, verify):
  * cli_root_option() handles them. */
 enum root_option { ROOT_OPT_ROOT, ROOT_OPT_COUNT };
+extern const char list_help[];
 extern const struct cli_option list_options[];
+extern const char verify_help[];
 extern const struct cli_option verify_options[];
 
 enum config_option {
@@ -245,6 +253,7 @@ enum config_option {
 	CONFIG_OPT_RELOAD,
 	CONFIG_OPT_COUNT
 };
+extern const char config_help[];
 extern const struct cli_option config_options[];
 
 enum archive_option {
@@ -255,9 +264,11 @@ enum archive_option {
 	ARCHIVE_OPT_WAIT,
 	ARCHIVE_OPT_COUNT
 };
+extern const char archive_help[];
 extern const struct cli_option archive_options[];
 
 enum doctor_option { DOCTOR_OPT_ROOT, DOCTOR_OPT_TIMEOUT, DOCTOR_OPT_COUNT };
+extern const char doctor_help[];
 extern const struct cli_option doctor_options[];
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * cmd_archive.c - `cpactl archive`: the runbook's step 6 (move old backups
- * aside, keep the newest archives, clean up) through lib/retention.h.
+ * aside, keep the newest archives, clean up) through lib/archiving.h.
  *
  * It takes the deployment's lock like backup and refuses to run while an
  * operation is unfinished (exit 4).  --dry-run is read-only: it takes no
@@ -12,9 +12,21 @@
 
 #include "../lib/journal.h"
 #include "../lib/lock.h"
-#include "../lib/retention.h"
+#include "../lib/archiving.h"
 #include "cli.h"
 #include "progress.h"
+
+/* The paragraph under the synopsis of `cpactl help archive` (main.c's verb table). */
+const char archive_help[] =
+	"Moves every snapshot of ROOT/backup but the newest into a new\n"
+	"ROOT/archive/<YYYYmmdd-HHMM> with a README.md and the listing of backup/ before,\n"
+	"keeps the newest N archives (default 2) and deletes the older ones, then removes\n"
+	"the image blobs, index files and seals no remaining snapshot needs, and the\n"
+	"stopped NAME-cpactl-prev/failed-<ID> containers and cpactl-rollback tags of\n"
+	"snapshots older than the one left in backup/.  The last snapshot that can be\n"
+	"rolled back to offline is always kept.  The live config.yaml, the auth dir and\n"
+	"the running container are never touched.  A crash at any point is finished by\n"
+	"the next run.";
 
 const struct cli_option archive_options[] = {
 	[ARCHIVE_OPT_ROOT] = { "root", 0, "DIR",
@@ -28,7 +40,7 @@ const struct cli_option archive_options[] = {
 };
 
 struct archive_args {
-	struct retention_options o;
+	struct archiving_options o;
 	const char *root;
 	int wait;
 };
@@ -68,7 +80,7 @@ int cmd_archive(struct cli *cli, int argc, char **argv)
 	size_t count = 0;
 	int first, rc = -1;
 
-	args.o.keep = RETENTION_DEFAULT_KEEP;
+	args.o.keep = ARCHIVING_DEFAULT_KEEP;
 	first = cli_parse(cli, argc, argv, on_option, &args);
 	if (first < 0)
 		return first == -2 ? EXIT_OK : EXIT_USAGE;
@@ -88,7 +100,7 @@ int cmd_archive(struct cli *cli, int argc, char **argv)
 	say(cli, "%s the snapshots of '%s' under '%s', keeping %d archive%s",
 	    args.o.dry_run ? "planning to archive" : "archiving", t->name, d.root, args.o.keep,
 	    args.o.keep == 1 ? "" : "s");
-	rc = retention_run(cli->docker, t, &d, &args.o, &report, &err);
+	rc = archiving_run(cli->docker, t, &d, &args.o, &report, &err);
 	if (rc == 0) {
 		char freed[32];
 		human_bytes((uint64_t)json_integer_value(json_object_get(report, "bytes_freed")), freed, sizeof(freed));

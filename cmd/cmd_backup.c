@@ -17,6 +17,14 @@
 #include "cli.h"
 #include "progress.h"
 
+/* The paragraph under the synopsis of `cpactl help backup` (main.c's verb table). */
+const char backup_help[] =
+	"Takes a snapshot of a CPA deployment into ROOT/backup/<ID> (ID = UTC\n"
+	"YYYYmmdd-HHMMSS): the container definition, config.yaml byte for byte, the auth\n"
+	"dir as a tar, the image into a deduplicating blob store, and the runbook's\n"
+	"baseline.  The snapshot appears only when complete; the image is tagged\n"
+	"cpactl-rollback:<name>-<ID>; config.yaml is committed to the config history.";
+
 const struct cli_option backup_options[] = {
 	[BACKUP_OPT_ROOT] = { "root", 0, "DIR",
 			       "deployment root (default: $CPACTL_ROOT, else the directory of config.yaml)" },

@@ -33,6 +33,23 @@
 #include "cli.h"
 #include "interact.h"
 
+/* The paragraph under the synopsis of `cpactl help config` (main.c's verb table). */
+const char config_help[] =
+	"The config history is a git repository under ROOT/.cpactl/history that\n"
+	"'cpactl backup' commits config.yaml to when it changed.  'config log' lists its\n"
+	"commits, newest first; 'config show REV' prints config.yaml as of a commit\n"
+	"(HEAD, HEAD~1, a hash, or a snapshot id); 'config diff [A [B]]' prints a unified\n"
+	"diff: HEAD against the live config.yaml, A against the live file, or A against\n"
+	"B.  Secret values (api keys, secret-key, proxy-url, tokens, headers) are\n"
+	"printed as *** unless --show-secrets.  'config check [FILE]' audits FILE or the\n"
+	"live config.yaml (YAML errors with line and column, types, unknown keys, an\n"
+	"open proxy, exposed management, keys a CPA version migrates or ignores) and\n"
+	"exits 3 on a warning or an error.  'config apply FILE' and 'config restore\n"
+	"REV|ID' check the file (an error refuses), back up, test it on a candidate,\n"
+	"restart production with it and roll back by themselves; --reload lets the\n"
+	"running CPA reload the file instead (no candidate test, no restart).  Without\n"
+	"a terminal nothing changes unless --yes (exit 5).";
+
 const struct cli_option config_options[] = {
 	[CONFIG_OPT_ROOT] = { "root", 0, "DIR",
 			       "deployment root (default: $CPACTL_ROOT, else the directory of the "
@@ -557,8 +574,8 @@ static int read_revision(struct config_run *r, const char *rev, struct buf *out,
 		struct buf path = BUF_INIT;
 		char *data = NULL;
 		size_t len = 0;
-		buf_appendf(&path, "%s/%s/config.yaml", r->d.backup_dir, rev);
-		if (read_small_file(path.data, CPA_CONFIG_MAX, &data, &len, &e) == 0) {
+		snapshot_backup_part_path(&path, &r->d, rev, profile_cpa.settings_part);
+		if (read_small_file(buf_str(&path), CPA_CONFIG_MAX, &data, &len, &e) == 0) {
 			buf_append(out, data, len);
 			memset(data, 0, len);
 			free(data);

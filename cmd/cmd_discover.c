@@ -8,6 +8,16 @@
 #include "../lib/discover.h"
 #include "cli.h"
 
+/* The paragraph under the synopsis of `cpactl help discover` (main.c's verb table). */
+const char discover_help[] =
+	"Finds every CLIProxyAPI container on the engine without assuming a name, tag,\n"
+	"port or path: its image names cli-proxy-api or CLIProxyAPI, or its command runs\n"
+	"CLIProxyAPI, or it has the label io.cpactl.target=true (any other value of that\n"
+	"label excludes it), or --container names it.  It reports what the runbook's\n"
+	"baseline records: version, API port, config and auth locations, keys and\n"
+	"providers in use (counts only, never a secret), compose project, and any\n"
+	"problem found.";
+
 const struct cli_option discover_options[] = {
 	[DISCOVER_OPT_NO_VERSION] = { "no-version", 0, NULL,
 				       "do not run the binary for its version (use the image tag)" },

@@ -14,6 +14,17 @@
 #include "../lib/doctor.h"
 #include "cli.h"
 
+/* The paragraph under the synopsis of `cpactl help doctor` (main.c's verb table). */
+const char doctor_help[] =
+	"Looks at each CPA container (or --container) from every side and reports\n"
+	"findings, each with a severity (error, warning, info), a stable code, one\n"
+	"sentence on what is wrong and one on how to fix it: ports published on all\n"
+	"interfaces, config.yaml (missing, a directory, read-only, its settings), the auth\n"
+	"dir and file modes, secrets in the environment, no-new-privileges, restart\n"
+	"policy and count, memory, snapshots (age, verification, modes), an unfinished\n"
+	"operation, disk space, and /v1/models with the configured key.  Reads only.\n"
+	"Exits 3 when anything is above info.";
+
 const struct cli_option doctor_options[] = {
 	[DOCTOR_OPT_ROOT] = { "root", 0, "DIR",
 			       "deployment root (default: $CPACTL_ROOT, else the directory of config.yaml)" },

@@ -7,6 +7,12 @@
 #include "cli.h"
 #include "progress.h"
 
+/* The paragraph under the synopsis of `cpactl help list` (main.c's verb table). */
+const char list_help[] =
+	"Lists every snapshot in ROOT/backup and ROOT/archive: id, date, version, image,\n"
+	"size, the bytes it added to disk, and whether it can be restored offline (all\n"
+	"its image blobs are present).";
+
 const struct cli_option list_options[] = {
 	[ROOT_OPT_ROOT] = { "root", 0, "DIR",
 			     "deployment root (default: $CPACTL_ROOT, else the directory of config.yaml)" },

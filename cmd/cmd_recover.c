@@ -6,8 +6,16 @@
 #include <string.h>
 
 #include "../lib/lock.h"
+#include "../lib/operation.h"
 #include "../lib/recover.h"
 #include "cli.h"
+
+/* The paragraph under the synopsis of `cpactl help recover` (main.c's verb table). */
+const char recover_help[] =
+	"Reads the journal of an operation that did not finish (cpactl was killed, the\n"
+	"machine lost power, the engine restarted) and brings the deployment back to a\n"
+	"consistent, serving state: it finishes the upgrade or rollback when that is\n"
+	"safe and the new release serves, otherwise it undoes it, and says which.";
 
 const struct cli_option recover_options[] = {
 	[RECOVER_OPT_ROOT] = { "root", 0, "DIR",
@@ -36,19 +44,17 @@ static char *aside_container(struct cli *cli)
 {
 	struct cpactl_error e = CPACTL_ERROR_INIT;
 	json_t *list = NULL, *entry, *n;
-	char prefix[300];
 	char *found = NULL;
 	size_t i, k;
 
-	snprintf(prefix, sizeof(prefix), "/%s-cpactl-", cli->container);
 	if (cli_docker(cli, &e) < 0 || docker_container_list(cli->docker, &list, &e) < 0)
 		return NULL;
 	json_array_foreach(list, i, entry) {
 		json_array_foreach(json_object_get(entry, "Names"), k, n) {
 			const char *s = json_string_value(n);
-			if (!found && s && strncmp(s, prefix, strlen(prefix)) == 0 &&
-			    (strstr(s, "-cpactl-new") || strstr(s, "-cpactl-prev-")))
-				found = strdup(s + 1);
+			int role = operation_kept_role(s, cli->container);
+			if (!found && (role == OP_KEPT_NEW || role == OP_KEPT_PREV))
+				found = strdup(*s == '/' ? s + 1 : s);
 		}
 	}
 	json_decref(list);

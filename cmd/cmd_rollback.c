@@ -10,6 +10,19 @@
 #include "cli.h"
 #include "interact.h"
 
+/* The paragraph under the synopsis of `cpactl help rollback` (main.c's verb table). */
+const char rollback_help[] =
+	"Brings the CPA container back to snapshot ID (default: the snapshot the last\n"
+	"upgrade took), in backup/ or archive/: its image, config.yaml and container\n"
+	"definition (name, ports, mounts, networks), then verifies it on the real port\n"
+	"and puts the replaced container back if it does not serve.  The snapshot is\n"
+	"verified first and refused when anything in it is wrong.  The current state is\n"
+	"backed up first.  The image comes from the kept previous container of that\n"
+	"upgrade (a stop and a start), the engine, or the blob store.  OAuth tokens\n"
+	"rotate, so only auth files missing now are restored and the ones that differ\n"
+	"are named; --auth restores the auth dir exactly.  Without a terminal nothing\n"
+	"changes unless --yes (exit 5).";
+
 const struct cli_option rollback_options[] = {
 	[ROLLBACK_OPT_AUTH] = { "auth", 0, NULL,
 				 "restore the snapshot's auth dir exactly (default: only files missing now)" },

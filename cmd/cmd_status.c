@@ -9,6 +9,13 @@
 #include "../lib/health.h"
 #include "cli.h"
 
+/* The paragraph under the synopsis of `cpactl help status` (main.c's verb table). */
+const char status_help[] =
+	"Probes /v1/models on each CPA container with its first configured API key and\n"
+	"reports the HTTP status, model count and latency, uptime, restart count,\n"
+	"memory and CPU, and trouble lines in its recent log.  Exits 3 when any\n"
+	"container is not healthy, or when none is found.";
+
 const struct cli_option status_options[] = {
 	[STATUS_OPT_TIMEOUT] = { "timeout", 0, "SECONDS", "deadline of each API probe (default 5)" },
 	[STATUS_OPT_COUNT] = { NULL, 0, NULL, NULL },

@@ -12,6 +12,16 @@
 #include "cli.h"
 #include "interact.h"
 
+/* The paragraph under the synopsis of `cpactl help upgrade` (main.c's verb table). */
+const char upgrade_help[] =
+	"Upgrades a CPA container safely: takes a snapshot, pulls the target image, runs\n"
+	"it as a candidate on 127.0.0.1:PORT with scratch copies of config.yaml and the\n"
+	"auth dir, judges it (/v1/models with the configured key, the models and clients\n"
+	"production has, no fatal log line, the expected version), asks for\n"
+	"confirmation, then replaces production keeping the old container stopped as\n"
+	"NAME-cpactl-prev-<ID>, verifies it on the real port and rolls back by itself\n"
+	"when that fails.  Without a terminal nothing changes unless --yes (exit 5).";
+
 const struct cli_option upgrade_options[] = {
 	[UPGRADE_OPT_IMAGE] = { "image", 0, "REF",
 				 "target image: a tag or a digest (default: the same repository, tag latest)" },

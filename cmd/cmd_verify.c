@@ -6,6 +6,12 @@
 #include "../lib/snapshot.h"
 #include "cli.h"
 
+/* The paragraph under the synopsis of `cpactl help verify` (main.c's verb table). */
+const char verify_help[] =
+	"Re-hashes the manifest of each snapshot (or only ID) against its seal, every\n"
+	"part against the manifest and every image blob against its name, and names\n"
+	"exactly what is missing or corrupt.  Exits 3 when anything is.";
+
 const struct cli_option verify_options[] = {
 	[ROOT_OPT_ROOT] = { "root", 0, "DIR",
 			     "deployment root (default: $CPACTL_ROOT, else the directory of config.yaml)" },

@@ -20,9 +20,9 @@ struct interaction {
 };
 
 void interaction_init(struct interaction *x, struct cli *cli, int yes);
-/* An upgrade_say_fn: ctx is a struct interaction. */
+/* A say_fn (lib/operation.h): ctx is a struct interaction. */
 void interaction_say(void *ctx, const char *message);
-/* An upgrade_confirm_fn. */
+/* A confirm_fn (lib/operation.h). */
 int interaction_confirm(void *ctx, const char *question);
 /* docker_progress_fns for the pull and load streams. */
 void interaction_pull_progress(void *ctx, json_t *message);

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "archive_extract.h"
+#include "tar_extract.h"
 #include "atomic_file.h"
 #include "buf.h"
 
@@ -115,7 +115,7 @@ int auth_stage(const char *tar_path, const char *live_dir, const char *tag, int 
 		error_set_errno(err, errno, ERR_IO, "cannot create '%s'", stage.data);
 		goto out;
 	}
-	if (archive_extract_into(tar_path, stage.data, ".", err) < 0)
+	if (tar_extract_into(tar_path, stage.data, ".", err) < 0)
 		goto out;
 	/* Swapped in whole, the copy must look like the dir it replaces. */
 	if (chmod(stage.data, live.st_mode & 07777) < 0 ||

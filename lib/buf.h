@@ -10,6 +10,7 @@
 #ifndef CPACTL_BUF_H
 #define CPACTL_BUF_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 struct buf {
@@ -24,6 +25,7 @@ struct buf {
 int buf_append(struct buf *b, const void *data, size_t len);
 int buf_append_str(struct buf *b, const char *s);
 int buf_appendf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int buf_vappendf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 /* Returns the contents as a C string ("" for an empty buffer). */
 const char *buf_str(const struct buf *b);

@@ -146,43 +146,46 @@ struct version_rule {
 	const char *from;   /* first release the rule applies to */
 	const char *until;  /* first release it no longer applies to, or NULL */
 	const char *code;
-	const char *what;   /* %s: the key */
+	/* The sentence is what_before 'path' what_after: the format that quotes
+	 * the key is a literal at the call, and the key is named once. */
+	const char *what_before;
+	const char *what_after;
 	const char *fix;
 };
 
 static const struct version_rule version_rules[] = {
 	{ "amp-upstream-url", "6.5.37", "7.2.0", "legacy-key-migrated",
-	  "from v6.5.37 to v7.1, CPA moves legacy '%s' under 'ampcode:' and rewrites config.yaml on start (a "
-	  "read-only mount makes that start fail)",
+	  "from v6.5.37 to v7.1, CPA moves legacy ",
+	  " under 'ampcode:' and rewrites config.yaml on start (a read-only mount makes that start fail)",
 	  "move the key under 'ampcode:' yourself (upstream-url), so the file does not change under you" },
 	{ "amp-upstream-api-key", "6.5.37", "7.2.0", "legacy-key-migrated",
-	  "from v6.5.37 to v7.1, CPA moves legacy '%s' under 'ampcode:' and rewrites config.yaml on start (a "
-	  "read-only mount makes that start fail)",
+	  "from v6.5.37 to v7.1, CPA moves legacy ",
+	  " under 'ampcode:' and rewrites config.yaml on start (a read-only mount makes that start fail)",
 	  "move the key under 'ampcode:' yourself (upstream-api-key), so the file does not change under you" },
 	{ "amp-restrict-management-to-localhost", "6.5.37", "7.2.0", "legacy-key-migrated",
-	  "from v6.5.37 to v7.1, CPA moves legacy '%s' under 'ampcode:' and rewrites config.yaml on start",
+	  "from v6.5.37 to v7.1, CPA moves legacy ", " under 'ampcode:' and rewrites config.yaml on start",
 	  "move the key under 'ampcode:' yourself (restrict-management-to-localhost)" },
 	{ "amp-model-mappings", "6.5.37", "7.2.0", "legacy-key-migrated",
-	  "from v6.5.37 to v7.1, CPA moves legacy '%s' under 'ampcode:' and rewrites config.yaml on start",
+	  "from v6.5.37 to v7.1, CPA moves legacy ", " under 'ampcode:' and rewrites config.yaml on start",
 	  "move the key under 'ampcode:' yourself (model-mappings)" },
 	{ "amp-upstream-url", "7.2.0", NULL, "legacy-key-ignored",
-	  "from v7.2.0 on, CPA has no Amp support and ignores legacy '%s'", "remove the key" },
+	  "from v7.2.0 on, CPA has no Amp support and ignores legacy ", "", "remove the key" },
 	{ "amp-upstream-api-key", "7.2.0", NULL, "legacy-key-ignored",
-	  "from v7.2.0 on, CPA has no Amp support and ignores legacy '%s'", "remove the key (and revoke that key if "
-	  "it is no longer used)" },
+	  "from v7.2.0 on, CPA has no Amp support and ignores legacy ", "",
+	  "remove the key (and revoke that key if it is no longer used)" },
 	{ "amp-restrict-management-to-localhost", "7.2.0", NULL, "legacy-key-ignored",
-	  "from v7.2.0 on, CPA has no Amp support and ignores legacy '%s'", "remove the key" },
+	  "from v7.2.0 on, CPA has no Amp support and ignores legacy ", "", "remove the key" },
 	{ "amp-model-mappings", "7.2.0", NULL, "legacy-key-ignored",
-	  "from v7.2.0 on, CPA has no Amp support and ignores legacy '%s'", "remove the key" },
+	  "from v7.2.0 on, CPA has no Amp support and ignores legacy ", "", "remove the key" },
 	{ "ampcode", "7.2.0", NULL, "key-removed",
-	  "from v7.2.0 on, CPA ignores '%s' (Amp support was removed) and deletes it the next time it saves "
-	  "config.yaml (the web UI)",
+	  "from v7.2.0 on, CPA ignores ",
+	  " (Amp support was removed) and deletes it the next time it saves config.yaml (the web UI)",
 	  "remove the 'ampcode' block, or stay on v7.1 while Amp clients depend on it" },
 	{ "auth", "6.8.9", NULL, "legacy-key-ignored",
-	  "from v6.8.9 on, CPA silently ignores '%s' (auth.providers): its keys no longer authenticate clients",
+	  "from v6.8.9 on, CPA silently ignores ", " (auth.providers): its keys no longer authenticate clients",
 	  "move the client keys to 'api-keys' and remove the 'auth' block" },
 	{ "model-name-mappings", "6.7.0", NULL, "legacy-key-migrated",
-	  "from v6.7.0 on, CPA renames '%s' to 'oauth-model-alias' and rewrites config.yaml on start",
+	  "from v6.7.0 on, CPA renames ", " to 'oauth-model-alias' and rewrites config.yaml on start",
 	  "rename the key to 'oauth-model-alias' yourself, so the file does not change under you" },
 };
 
@@ -661,7 +664,7 @@ static void check_versions(struct check *c)
 		const struct version_rule *r = &version_rules[i];
 		if (!value_at(c->doc, r->path) || !in_range(c, r->from, r->until))
 			continue;
-		add(c, FINDING_WARNING, r->code, r->path, r->fix, r->what, r->path);
+		add(c, FINDING_WARNING, r->code, r->path, r->fix, "%s'%s'%s", r->what_before, r->path, r->what_after);
 	}
 }
 

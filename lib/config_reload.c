@@ -16,6 +16,7 @@
 #include "cpa.h"
 #include "history.h"
 #include "journal.h"
+#include "operation.h"
 #include "probe.h"
 #include "promote.h"
 #include "secretmask.h"
@@ -115,11 +116,6 @@ static int serves_with(struct reload *r, const char *key, char *why, size_t why_
 	}
 }
 
-static int step(struct reload *r, const char *name, struct cpactl_error *err)
-{
-	return promote_step(&r->journal, r->report, name, err);
-}
-
 /* The new file's first api key, for the probes (config check made sure
  * there is one). */
 static int read_new_key(struct reload *r, struct cpactl_error *err)
@@ -150,7 +146,7 @@ static int keep_previous(struct reload *r, struct cpactl_error *err)
 	if (make_private_dirs(dir.data, err) < 0)
 		goto out;
 	r->scratch_dir = strdup(dir.data);
-	journal_set(&r->journal, "scratch_dir", json_string(dir.data));
+	journal_set(&r->journal, OP_KEY_SCRATCH_DIR, json_string(dir.data));
 	rc = atomic_write_file(orig.data, r->before.data ? r->before.data : "", r->before.len, 0600, err);
 out:
 	buf_free(&dir);
@@ -178,12 +174,7 @@ int config_reload_run(struct docker_client *c, struct cpa_target *t, const struc
 	*report = r.report;
 	if (!r.report)
 		return error_set(err, ERR_NOMEM, "out of memory");
-	{
-		time_t now = time(NULL);
-		struct tm tm;
-		gmtime_r(&now, &tm);
-		strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
-	}
+	operation_stamp(stamp, sizeof(stamp));
 	if (!t->config_host) {
 		error_set(err, ERR_USAGE,
 			  "--reload needs config.yaml of '%s' as a bind mount on this machine (it is %s); apply "
@@ -200,44 +191,34 @@ int config_reload_run(struct docker_client *c, struct cpa_target *t, const struc
 	json_object_set_new(r.report, "in_place", json_boolean(r.in_place));
 	if (read_new_key(&r, err) < 0)
 		goto out;
-	if (journal_begin(d, "config-apply", stamp, &r.journal, err) < 0)
+	if (operation_begin(d, "config-apply", stamp, t, &r.journal, err) < 0)
 		goto out;
 	journaled = 1;
-	journal_set(&r.journal, "container", json_string(t->name));
-	journal_set(&r.journal, "old_id", json_string(t->id));
-	journal_set(&r.journal, "config_host", json_string(t->config_host));
-	journal_set(&r.journal, "mode", json_string("reload"));
+	journal_set(&r.journal, OP_KEY_MODE, json_string("reload"));
 	/* recover must put the old bytes back the same way, or the running
 	 * container keeps reading the new file through its pinned inode. */
-	journal_set(&r.journal, "in_place", json_boolean(r.in_place));
-	if (step(&r, "preflight", err) < 0 ||
+	journal_set(&r.journal, OP_KEY_IN_PLACE, json_boolean(r.in_place));
+	if (operation_step(&r.journal, r.report, OP_STEP_PREFLIGHT, err) < 0 ||
 	    container_read_file_at(c, t->id, t->config_in_container, t->config_host, CPA_CONFIG_MAX, &r.before, NULL,
 				   err) < 0)
 		goto out;
 
 	/* Back up, and keep the previous bytes where recover finds them. */
 	if (!o->no_backup) {
-		struct snapshot_options so;
-		char oid[41];
-		int committed = 0;
-		memset(&so, 0, sizeof(so));
-		so.cpactl_version = o->cpactl_version;
-		so.interrupted = o->interrupted;
-		so.progress = o->backup_progress;
-		so.progress_ctx = o->progress_ctx;
-		if (step(&r, "backup", err) < 0 || snapshot_create(c, t, d, &so, &snap, err) < 0)
-			goto out;
-		r.op_id = strdup(snap.id);
-		journal_set(&r.journal, "snapshot", json_string(snap.id));
-		json_object_set_new(r.report, "snapshot", json_string(snap.id));
-		if (snapshot_commit_config(d, snap.path, snap.id, t, "backup before config apply", oid, &committed, err) < 0)
+		const struct op_backup b = {
+			.why = "backup before config apply",
+			.report_key = "snapshot",
+			.snapshot = { .cpactl_version = o->cpactl_version, .interrupted = o->interrupted,
+				      .progress = o->backup_progress, .progress_ctx = o->progress_ctx },
+		};
+		if (operation_backup(c, t, d, &r.journal, r.report, &b, &snap, &r.op_id, err) < 0)
 			goto out;
 		sayf(&r, "snapshot %s taken", snap.id);
 	} else {
 		r.op_id = strdup(stamp);
 		sayf(&r, "no backup (--no-backup): the previous config.yaml is kept until the new one serves");
 	}
-	if (step(&r, "scratch", err) < 0 || keep_previous(&r, err) < 0)
+	if (operation_step(&r.journal, r.report, OP_STEP_SCRATCH, err) < 0 || keep_previous(&r, err) < 0)
 		goto out;
 	{
 		json_t *diff = config_masked_diff(r.before.data, r.before.len, o->config_data, o->config_len, err);
@@ -247,38 +228,29 @@ int config_reload_run(struct docker_client *c, struct cpa_target *t, const struc
 		sayf(&r, "config.yaml changes (secrets masked):\n%s", json_string_value(diff));
 	}
 
-	if (step(&r, "confirm", err) < 0)
-		goto out;
 	{
 		char question[400];
 		snprintf(question, sizeof(question),
 			 "replace config.yaml of '%s' and let the running CPA reload it (no candidate test)?", t->name);
-		if (!o->confirm || !o->confirm(o->ctx, question)) {
-			outcome = UPGRADE_DECLINED;
-			error_set(err, ERR_DECLINED,
-				  "not confirmed: production was not touched (use --yes to confirm without a terminal)");
+		if (operation_confirm(&r.journal, r.report, o->confirm, o->ctx, question, err) < 0) {
+			if (err->kind == ERR_DECLINED)
+				outcome = UPGRADE_DECLINED;
 			goto out;
 		}
 	}
 
 	/* The change, and production's verdict on it. */
-	if (step(&r, "promote-config", err) < 0)
+	if (operation_step(&r.journal, r.report, OP_STEP_PROMOTE_CONFIG, err) < 0)
 		goto out;
 	if (replace_live(&r, o->config_data, o->config_len, err) < 0)
 		goto undo;
 	sayf(&r, "config.yaml of '%s' replaced %s; waiting for CPA to reload it", t->name,
 	     r.in_place ? "in place (its own bind mount)" : "atomically");
-	if (step(&r, "verify", err) < 0)
+	if (operation_step(&r.journal, r.report, OP_STEP_VERIFY, err) < 0)
 		goto out;
 	if (serves_with(&r, r.new_key, why, sizeof(why))) {
-		char oid[41];
-		int committed = 0;
-		struct buf msg = BUF_INIT;
-		struct cpactl_error e = CPACTL_ERROR_INIT;
-		buf_appendf(&msg, "config apply %s: %s (reload)\n", r.op_id, o->config_source ? o->config_source : "a new file");
-		if (history_commit(d->history_dir, o->config_data, o->config_len, msg.data, oid, &committed, &e) < 0)
-			sayf(&r, "warning: the new config.yaml could not be committed to the history: %s", e.message);
-		buf_free(&msg);
+		operation_commit_config(d, o->config_data, o->config_len, o->say, o->ctx, "config apply %s: %s (reload)\n",
+					r.op_id, o->config_source ? o->config_source : "a new file");
 		sayf(&r, "applied: '%s' reloaded config.yaml and serves with its first key", t->name);
 		outcome = UPGRADE_APPLIED;
 		rc = 0;
@@ -291,7 +263,7 @@ undo:
 	{
 		struct cpactl_error e = CPACTL_ERROR_INIT;
 		char why_old[400];
-		step(&r, "undo-config", &e);
+		operation_step(&r.journal, r.report, OP_STEP_UNDO_CONFIG, &e);
 		error_clear(&e);
 		if (replace_live(&r, r.before.data, r.before.len, &e) < 0) {
 			sayf(&r, "cannot put the previous config.yaml back: %s; run 'cpactl recover'", e.message);

@@ -4,6 +4,7 @@
 #include "container_files.h"
 
 #include "atomic_file.h"
+#include "tar_extract.h"
 
 #include <archive.h>
 #include <dirent.h>
@@ -57,8 +58,7 @@ static int open_tar(struct archive **a, const struct buf *tar, struct cpactl_err
 		return error_set(err, ERR_NOMEM, "out of memory");
 	archive_read_support_format_tar(*a);
 	if (archive_read_open_memory(*a, tar->data ? tar->data : "", tar->len) != ARCHIVE_OK)
-		return error_set(err, ERR_ENGINE, "the engine's archive cannot be read: %s",
-				 archive_error_string(*a));
+		return tar_error(err, ERR_ENGINE, *a, "the engine's archive cannot be read");
 	return 0;
 }
 
@@ -100,8 +100,7 @@ int container_read_file(struct docker_client *c, const char *id, const char *pat
 		char chunk[16384];
 		la_ssize_t n = archive_read_data(a, chunk, sizeof(chunk));
 		if (n < 0) {
-			error_set(err, ERR_ENGINE, "reading '%s' from the engine's archive failed: %s", path,
-				  archive_error_string(a));
+			tar_error(err, ERR_ENGINE, a, "reading '%s' from the engine's archive failed", path);
 			goto out;
 		}
 		if (n == 0)
@@ -179,8 +178,7 @@ int container_list_dir(struct docker_client *c, const char *id, const char *path
 		archive_read_data_skip(a);
 	}
 	if (r != ARCHIVE_EOF) {
-		error_set(err, ERR_ENGINE, "the engine's archive of '%s' is corrupt: %s", path,
-			  archive_error_string(a));
+		tar_error(err, ERR_ENGINE, a, "the engine's archive of '%s' is corrupt", path);
 		goto out;
 	}
 	*out = list;

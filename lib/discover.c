@@ -3,6 +3,7 @@
  */
 #include "discover.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "buf.h"
 #include "container_files.h"
 #include "cpa.h"
+#include "operation.h"
 #include "yamlconf.h"
 
 #define VERSION_OUTPUT_MAX ((size_t)64 * 1024)
@@ -21,10 +23,16 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-static void add_problem(struct cpa_target *t, const char *fmt, const char *a)
+static void add_problem(struct cpa_target *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void add_problem(struct cpa_target *t, const char *fmt, ...)
 {
 	char text[1200];
-	snprintf(text, sizeof(text), fmt, a ? a : "");
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
 	json_array_append_new(t->problems, json_string(text));
 }
 
@@ -296,7 +304,7 @@ static void read_config(struct docker_client *c, struct cpa_target *t)
 		goto out;
 	}
 	if (cpa_config_summarize(doc, &s) < 0) {
-		add_problem(t, "config.yaml is not a YAML mapping%s", NULL);
+		add_problem(t, "config.yaml is not a YAML mapping");
 		goto out;
 	}
 	t->config_ok = 1;
@@ -378,7 +386,7 @@ static void read_version(struct docker_client *c, struct cpa_target *t, int skip
 		t->version_source = strdup("unknown");
 		add_problem(t, "version unknown: the binary did not print it and the image tag '%s' "
 			       "is not a version",
-			    t->image);
+			    t->image ? t->image : "");
 	}
 	buf_free(&out);
 }
@@ -481,7 +489,7 @@ static void read_env_settings(struct docker_client *c, struct cpa_target *t, con
 
 	find_env_file(c, t, o);
 	if (t->config_path && (!t->config_storage || !t->config_host)) {
-		add_problem(t, "out of memory%s", NULL);
+		add_problem(t, "out of memory");
 		return;
 	}
 	t->config_ok = 1;
@@ -497,7 +505,7 @@ static void read_env_settings(struct docker_client *c, struct cpa_target *t, con
 		t->api_container_port = only_port(t->inspect);
 	if (!t->api_container_port && !o->api_port)
 		add_problem(t, "the API port is unknown: the container exposes none or several; name it with "
-			       "--api-port%s", NULL);
+			       "--api-port");
 	if (p->key_env) {
 		const char *key = discover_env_value(t->inspect, p->key_env);
 		if (key && *key)
@@ -581,8 +589,7 @@ static int is_candidate(struct docker_client *c, json_t *entry, const struct dis
 		size_t k;
 		json_array_foreach(names, k, n) {
 			const char *s = json_string_value(n);
-			if (s && (strstr(s, "-cpactl-prev-") || strstr(s, "-cpactl-failed-") ||
-				  strstr(s, "-cpactl-candidate") || (strlen(s) > 11 && strcmp(s + strlen(s) - 11, "-cpactl-new") == 0)))
+			if (operation_kept_role(s, NULL) >= 0)
 				return 0;
 		}
 	}

@@ -11,6 +11,8 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -40,14 +42,19 @@ struct docker_client {
 	char curl_error[CURL_ERROR_SIZE];
 };
 
-static char *dup_printf(const char *fmt, const char *a, const char *b)
+/* A malloc'd formatted string, or NULL when memory runs out. */
+static char *dup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static char *dup_printf(const char *fmt, ...)
 {
-	struct buf b2 = BUF_INIT;
-	if (buf_appendf(&b2, fmt, a, b ? b : "") < 0) {
-		buf_free(&b2);
-		return NULL;
-	}
-	return buf_detach(&b2);
+	char *s;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	return n < 0 ? NULL : s;
 }
 
 /* Is a file there and readable?  0, or the errno saying why not. */
@@ -82,9 +89,9 @@ static int setup_tls(struct docker_client *c, struct cpactl_error *err)
 	else
 		buf_appendf(&d, "%s/.docker", home ? home : "");
 	c->cert_dir = buf_detach(&d);
-	c->ca_file = dup_printf("%s/ca.pem%s", c->cert_dir, NULL);
-	c->cert_file = dup_printf("%s/cert.pem%s", c->cert_dir, NULL);
-	c->key_file = dup_printf("%s/key.pem%s", c->cert_dir, NULL);
+	c->ca_file = dup_printf("%s/ca.pem", c->cert_dir);
+	c->cert_file = dup_printf("%s/cert.pem", c->cert_dir);
+	c->key_file = dup_printf("%s/key.pem", c->cert_dir);
 	if (!c->cert_dir || !c->ca_file || !c->cert_file || !c->key_file) {
 		error_set(err, ERR_NOMEM, "out of memory");
 		goto out;
@@ -159,7 +166,7 @@ static int parse_host(struct docker_client *c, const char *host, struct cpactl_e
 			buf_appendf(&u, "%s://%s:%s", tls ? "https" : "http", addr, tls ? "2376" : "2375");
 			c->base_url = buf_detach(&u);
 		} else {
-			c->base_url = dup_printf(tls ? "https://%s%s" : "http://%s%s", addr, NULL);
+			c->base_url = dup_printf("%s://%s", tls ? "https" : "http", addr);
 		}
 		/* Drop a trailing slash so that base + "/v1.41/..." has one. */
 		if (c->base_url) {
@@ -672,25 +679,28 @@ void docker_client_close(struct docker_client *c)
 
 /* --- containers ------------------------------------------------------------ */
 
-static int path_for(struct buf *p, const char *fmt, const char *id)
+/* Appends an engine path: prefix, then id escaped, then rest, as in
+ * path_for(p, "/containers/", id, "/json").  The pieces are plain text, not
+ * a format, so every format stays a literal the compiler checks. */
+static int path_for(struct buf *p, const char *prefix, const char *id, const char *rest)
 {
 	char *e = docker_escape(id);
 	int rc;
 
 	if (!e)
 		return -1;
-	rc = buf_appendf(p, fmt, e);
+	rc = buf_appendf(p, "%s%s%s", prefix, e, rest);
 	free(e);
 	return rc;
 }
 
-static int get_object(struct docker_client *c, const char *fmt, const char *id, const char *what,
-		      json_t **out, struct cpactl_error *err)
+static int get_object(struct docker_client *c, const char *prefix, const char *id, const char *rest,
+		      const char *what, json_t **out, struct cpactl_error *err)
 {
 	struct buf path = BUF_INIT, name = BUF_INIT;
 	int rc;
 
-	if (path_for(&path, fmt, id) < 0 || buf_appendf(&name, "%s '%s'", what, id) < 0) {
+	if (path_for(&path, prefix, id, rest) < 0 || buf_appendf(&name, "%s '%s'", what, id) < 0) {
 		rc = error_set(err, ERR_NOMEM, "out of memory");
 	} else {
 		rc = docker_call_json(c, "GET", path.data, NULL, name.data, out, NULL, err);
@@ -715,19 +725,19 @@ int docker_container_list(struct docker_client *c, json_t **out, struct cpactl_e
 int docker_container_inspect(struct docker_client *c, const char *id, json_t **out,
 			     struct cpactl_error *err)
 {
-	return get_object(c, "/containers/%s/json", id, "container", out, err);
+	return get_object(c, "/containers/", id, "/json", "container", out, err);
 }
 
 int docker_container_stats(struct docker_client *c, const char *id, json_t **out,
 			   struct cpactl_error *err)
 {
-	return get_object(c, "/containers/%s/stats?stream=false", id, "container", out, err);
+	return get_object(c, "/containers/", id, "/stats?stream=false", "container", out, err);
 }
 
 int docker_image_inspect(struct docker_client *c, const char *ref, json_t **out,
 			 struct cpactl_error *err)
 {
-	return get_object(c, "/images/%s/json", ref, "image", out, err);
+	return get_object(c, "/images/", ref, "/json", "image", out, err);
 }
 
 struct demux_target {
@@ -828,7 +838,7 @@ int docker_exec(struct docker_client *c, const char *id, const char *const *argv
 	for (size_t i = 0; argv[i]; i++)
 		json_array_append_new(cmd, json_string(argv[i]));
 	body = json_pack("{s:b,s:b,s:b,s:o}", "AttachStdout", 1, "AttachStderr", 1, "Tty", 0, "Cmd", cmd);
-	if (!body || path_for(&path, "/containers/%s/exec", id) < 0) {
+	if (!body || path_for(&path, "/containers/", id, "/exec") < 0) {
 		error_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -846,7 +856,7 @@ int docker_exec(struct docker_client *c, const char *id, const char *const *argv
 	d.max = max_bytes;
 	muxstream_init(&d.mux, on_demuxed, &d);
 	buf_reset(&path);
-	if (path_for(&path, "/exec/%s/start", exec_id) < 0) {
+	if (path_for(&path, "/exec/", exec_id, "/start") < 0) {
 		error_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -870,7 +880,7 @@ int docker_exec(struct docker_client *c, const char *id, const char *const *argv
 		goto out;
 	}
 	buf_reset(&path);
-	if (path_for(&path, "/exec/%s/json", exec_id) < 0) {
+	if (path_for(&path, "/exec/", exec_id, "/json") < 0) {
 		error_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -924,8 +934,10 @@ out:
 	return rc;
 }
 
-static int post_simple(struct docker_client *c, const char *fmt, const char *id, const char *arg,
-		       json_t *body, const char *what, long timeout_ms, int missing_ok,
+/* POSTs to prefix, id escaped, rest, then arg escaped (when not NULL), as in
+ * post_simple(c, "/containers/", id, "/rename?name=", name, ...). */
+static int post_simple(struct docker_client *c, const char *prefix, const char *id, const char *rest,
+		       const char *arg, json_t *body, const char *what, long timeout_ms, int missing_ok,
 		       struct cpactl_error *err)
 {
 	struct buf path = BUF_INIT, name = BUF_INIT;
@@ -935,7 +947,7 @@ static int post_simple(struct docker_client *c, const char *fmt, const char *id,
 	long status = 0;
 	int rc = -1;
 
-	if (!eid || (arg && !earg) || buf_appendf(&path, fmt, eid, earg ? earg : "") < 0 ||
+	if (!eid || (arg && !earg) || buf_appendf(&path, "%s%s%s%s", prefix, eid, rest, earg ? earg : "") < 0 ||
 	    buf_appendf(&name, "%s '%s'", what, id) < 0) {
 		error_set(err, ERR_NOMEM, "out of memory");
 		goto out;
@@ -1002,32 +1014,25 @@ out:
 
 int docker_container_start(struct docker_client *c, const char *id, struct cpactl_error *err)
 {
-	return post_simple(c, "/containers/%s/start%s", id, NULL, NULL, "container", 60000, 0, err);
+	return post_simple(c, "/containers/", id, "/start", NULL, NULL, "container", 60000, 0, err);
 }
 
 int docker_container_stop(struct docker_client *c, const char *id, int timeout_s, struct cpactl_error *err)
 {
-	char suffix[32] = "";
+	char rest[32] = "/stop";
 	/* The engine waits up to the stop timeout before SIGKILL: give the
 	 * request that long and more. */
 	long wait_ms = (timeout_s < 0 ? 330L : (long)timeout_s + 30L) * 1000L;
 
 	if (timeout_s >= 0)
-		snprintf(suffix, sizeof(suffix), "?t=%d", timeout_s);
-	{
-		struct buf fmt = BUF_INIT;
-		int rc;
-		buf_appendf(&fmt, "/containers/%%s/stop%s%%s", suffix);
-		rc = post_simple(c, fmt.data, id, NULL, NULL, "container", wait_ms, 0, err);
-		buf_free(&fmt);
-		return rc;
-	}
+		snprintf(rest, sizeof(rest), "/stop?t=%d", timeout_s);
+	return post_simple(c, "/containers/", id, rest, NULL, NULL, "container", wait_ms, 0, err);
 }
 
 int docker_container_rename(struct docker_client *c, const char *id, const char *name,
 			    struct cpactl_error *err)
 {
-	return post_simple(c, "/containers/%s/rename?name=%s", id, name, NULL, "container", 30000, 0, err);
+	return post_simple(c, "/containers/", id, "/rename?name=", name, NULL, "container", 30000, 0, err);
 }
 
 int docker_container_ensure_name(struct docker_client *c, const char *id, const char *name,
@@ -1091,7 +1096,7 @@ int docker_container_set_restart(struct docker_client *c, const char *id, json_t
 				 struct cpactl_error *err)
 {
 	json_t *body = json_pack("{s:O}", "RestartPolicy", policy);
-	int rc = post_simple(c, "/containers/%s/update%s", id, NULL, body, "container", 30000, 0, err);
+	int rc = post_simple(c, "/containers/", id, "/update", NULL, body, "container", 30000, 0, err);
 	json_decref(body);
 	return rc;
 }
@@ -1102,7 +1107,7 @@ int docker_network_connect(struct docker_client *c, const char *network, const c
 	/* 20.10 rejects a null endpoint: send {} at least. */
 	json_t *body = endpoint ? json_pack("{s:s,s:O}", "Container", id, "EndpointConfig", endpoint)
 				: json_pack("{s:s,s:{}}", "Container", id, "EndpointConfig");
-	int rc = post_simple(c, "/networks/%s/connect%s", network, NULL, body, "network", 30000, 0, err);
+	int rc = post_simple(c, "/networks/", network, "/connect", NULL, body, "network", 30000, 0, err);
 	json_decref(body);
 	return rc;
 }
@@ -1132,7 +1137,7 @@ int docker_image_remove(struct docker_client *c, const char *ref, struct cpactl_
 	struct cpactl_error e = CPACTL_ERROR_INIT;
 	int rc = -1;
 
-	if (path_for(&path, "/images/%s?force=0&noprune=0", ref) < 0 || buf_appendf(&name, "image '%s'", ref) < 0) {
+	if (path_for(&path, "/images/", ref, "?force=0&noprune=0") < 0 || buf_appendf(&name, "image '%s'", ref) < 0) {
 		error_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -1286,7 +1291,7 @@ int docker_image_save(struct docker_client *c, const char *ref, docker_sink_fn s
 	long status = 0;
 	int rc = -1;
 
-	if (path_for(&path, "/images/%s/get", ref) < 0) {
+	if (path_for(&path, "/images/", ref, "/get") < 0) {
 		error_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}

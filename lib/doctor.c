@@ -27,6 +27,7 @@
 #include "history.h"
 #include "journal.h"
 #include "verdict.h"
+#include "secretmask.h"
 #include "snapshot.h"
 
 

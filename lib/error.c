@@ -8,6 +8,9 @@
 
 static int error_vset(struct cpactl_error *err, enum error_kind kind, const char *suffix,
 		      const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+static int error_vset(struct cpactl_error *err, enum error_kind kind, const char *suffix,
+		      const char *fmt, va_list ap)
 {
 	if (!err || err->kind != ERR_NONE)
 		return -1;

@@ -3,6 +3,7 @@
  */
 #include "health.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,10 +11,16 @@
 #include "cpa.h"
 #include "probe.h"
 
-static void reason(struct health_report *r, const char *fmt, const char *a)
+static void reason(struct health_report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void reason(struct health_report *r, const char *fmt, ...)
 {
 	char text[700];
-	snprintf(text, sizeof(text), fmt, a ? a : "");
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
 	json_array_append_new(r->reasons, json_string(text));
 }
 
@@ -77,10 +84,10 @@ int health_check(struct docker_client *c, const struct cpa_target *t, long timeo
 	if (!running)
 		reason(r, "the container is %s, not running", t->state ? t->state : "in an unknown state");
 	if (!t->has_api_port) {
-		reason(r, "no host port reaches the API port%s", NULL);
+		reason(r, "no host port reaches the API port");
 	} else if (running && remote && is_loopback(t->api_host_ip)) {
 		reason(r, "the API is published on the loopback of the remote engine's host: run cpactl "
-			  "there to probe it%s", NULL);
+			  "there to probe it");
 	} else if (running) {
 		/* A port published on all interfaces of a remote engine is reached at
 		 * the engine's own address. */
@@ -116,7 +123,7 @@ int health_check(struct docker_client *c, const struct cpa_target *t, long timeo
 		r->error_lines = cpa_count_error_lines(buf_str(&logs));
 		r->loaded_clients = cpa_loaded_clients(buf_str(&logs));
 		if (r->error_lines > 0)
-			reason(r, "trouble lines in the recent log (logged as error, fatal or panic)%s", NULL);
+			reason(r, "trouble lines in the recent log (logged as error, fatal or panic)");
 	}
 	r->healthy = json_array_size(r->reasons) == 0;
 	probe_result_release(&p);

@@ -22,6 +22,7 @@
 #include "atomic_file.h"
 #include "blobstore.h"
 #include "buf.h"
+#include "tar_extract.h"
 
 #define LAYERS_MAX ((size_t)64 * 1024 * 1024)
 
@@ -130,8 +131,7 @@ static int copy_blob(struct archive *a, const char *store_dir, const char *hex, 
 		}
 		if (archive_write_data(a, chunk, (size_t)n) != n) {
 			/* The engine stopped reading (EPIPE): its own error tells why. */
-			error_set(&w->err, ERR_ENGINE, "the image stream to the engine broke: %s",
-				  archive_error_string(a));
+			tar_error(&w->err, ERR_ENGINE, a, "the image stream to the engine broke");
 			goto out;
 		}
 	}
@@ -160,7 +160,7 @@ static void *writer_main(void *arg)
 	/* No padding to 10 KiB records: the engine wants the tar as it was. */
 	archive_write_set_bytes_in_last_block(a, 1);
 	if (archive_write_open_fd(a, w->fd) != ARCHIVE_OK) {
-		error_set(&w->err, ERR_IO, "cannot start the image stream: %s", archive_error_string(a));
+		tar_error(&w->err, ERR_IO, a, "cannot start the image stream");
 		goto out;
 	}
 	json_array_foreach(w->entries, i, e) {
@@ -179,7 +179,7 @@ static void *writer_main(void *arg)
 			archive_entry_set_size(entry, (la_int64_t)json_integer_value(json_object_get(e, "size")));
 		}
 		if (archive_write_header(a, entry) != ARCHIVE_OK) {
-			error_set(&w->err, ERR_ENGINE, "the image stream to the engine broke: %s", archive_error_string(a));
+			tar_error(&w->err, ERR_ENGINE, a, "the image stream to the engine broke");
 			goto out;
 		}
 		if (strcmp(type, "file") == 0 &&
@@ -187,7 +187,7 @@ static void *writer_main(void *arg)
 			goto out;
 	}
 	if (archive_write_close(a) != ARCHIVE_OK) {
-		error_set(&w->err, ERR_ENGINE, "the image stream to the engine broke: %s", archive_error_string(a));
+		tar_error(&w->err, ERR_ENGINE, a, "the image stream to the engine broke");
 		goto out;
 	}
 	w->rc = 0;

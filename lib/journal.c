@@ -144,9 +144,14 @@ void journal_set(struct journal *j, const char *key, json_t *value)
 	json_object_set_new(json_object_get(j->doc, "context"), key, value ? value : json_null());
 }
 
+json_t *journal_get(const struct journal *j, const char *key)
+{
+	return json_object_get(json_object_get(j->doc, "context"), key);
+}
+
 const char *journal_get_string(const struct journal *j, const char *key)
 {
-	return json_string_value(json_object_get(json_object_get(j->doc, "context"), key));
+	return json_string_value(journal_get(j, key));
 }
 
 int journal_finish(struct journal *j, const char *outcome, struct cpactl_error *err)

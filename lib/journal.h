@@ -41,6 +41,8 @@ int journal_step(struct journal *j, const char *step, struct cpactl_error *err);
 
 /* Sets a context value (takes the reference); written at the next step. */
 void journal_set(struct journal *j, const char *key, json_t *value);
+/* A context value (borrowed), or NULL; keys: OP_KEY_* of operation.h. */
+json_t *journal_get(const struct journal *j, const char *key);
 const char *journal_get_string(const struct journal *j, const char *key);
 
 /* Ends the operation: the journal is moved to ROOT/.cpactl/last-operation.json

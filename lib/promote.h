@@ -9,7 +9,7 @@
  * restart policy (an engine restart must never start both), config.yaml is
  * replaced, the old one stops, a hook runs (rollback's auth restore), the
  * names swap, the new one starts and is judged.  Each step is journaled
- * before it runs, with the step names recover.c knows.
+ * before it runs (operation.h's table says how recover treats each).
  */
 #ifndef CPACTL_PROMOTE_H
 #define CPACTL_PROMOTE_H
@@ -20,9 +20,9 @@
 #include "docker.h"
 #include "error.h"
 #include "journal.h"
+#include "operation.h"
 #include "verdict.h"
 
-typedef void (*say_fn)(void *ctx, const char *message);
 /* Judges container `id` on the production port; old_release is 1 when it is
  * the old release being checked after an undo (judged on what it was). */
 typedef int (*promote_judge_fn)(void *ctx, const char *id, int old_release, struct verdict *v,
@@ -46,7 +46,7 @@ struct promotion {
 	json_t *reuse_restart;      /* the restart policy it gets when it takes over */
 	const char *prev_name;      /* the old container's name afterwards */
 	const char *failed_name;    /* the new one's name when it fails */
-	const char *hook_step;      /* journal step name of the hook */
+	enum op_step hook_step;     /* the hook's journal step; 0: OP_STEP_PROMOTE_HOOK */
 	promote_hook_fn hook;
 	promote_judge_fn judge;
 	say_fn say;
@@ -61,13 +61,8 @@ struct promotion {
 int promote_run(struct promotion *p, struct cpactl_error *err);
 void promotion_release(struct promotion *p);
 
-/* Records that a step starts: in the journal and in report's "steps". */
-int promote_step(struct journal *j, json_t *report, const char *name, struct cpactl_error *err);
-
 /* Says a verdict's reasons, notes and, when it failed, its log tail. */
 void verdict_say(say_fn say, void *ctx, const char *who, const struct verdict *v);
 
-/* printf-like message through `say` (ignored when say is NULL). */
-void say_fmt(say_fn say, void *ctx, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -18,7 +18,10 @@
 #include "cpa.h"
 #include "discover.h"
 #include "journal.h"
+#include "operation.h"
 #include "probe.h"
+#include "profile.h"
+#include "snapshot.h"
 #include "verdict.h"
 
 #define RECOVER_TIMEOUT_MS 30000L
@@ -28,7 +31,7 @@ struct recovery {
 	const struct deployment *d;
 	struct journal j;
 	json_t *report;
-	upgrade_say_fn say;
+	say_fn say;
 	void *ctx;
 	const char *name;
 	const char *old_id;
@@ -82,7 +85,7 @@ static int ensure_name(struct recovery *r, const char *id, const char *name, str
 /* Rollback's auth restore, forward or back; idempotent (auth_restore.h). */
 static int auth_to(struct recovery *r, int forward, struct cpactl_error *err)
 {
-	json_t *plan = json_object_get(json_object_get(r->j.doc, "context"), "auth_plan");
+	json_t *plan = journal_get(&r->j, OP_KEY_AUTH_PLAN);
 
 	if (!plan)
 		return 0;
@@ -94,9 +97,9 @@ static int auth_to(struct recovery *r, int forward, struct cpactl_error *err)
 
 static int restore_config(struct recovery *r, struct cpactl_error *err)
 {
-	const char *host = journal_get_string(&r->j, "config_host");
-	const char *scratch = journal_get_string(&r->j, "scratch_dir");
-	const char *snapshot = journal_get_string(&r->j, "snapshot");
+	const char *host = journal_get_string(&r->j, OP_KEY_CONFIG_HOST);
+	const char *scratch = journal_get_string(&r->j, OP_KEY_SCRATCH_DIR);
+	const char *snapshot = journal_get_string(&r->j, OP_KEY_SNAPSHOT);
 	struct buf src = BUF_INIT;
 	char *data = NULL;
 	size_t len = 0;
@@ -108,9 +111,10 @@ static int restore_config(struct recovery *r, struct cpactl_error *err)
 		goto out;
 	}
 	if (snapshot)
-		buf_appendf(&src, "%s/%s/%s", r->d->backup_dir, snapshot,
-			    journal_get_string(&r->j, "settings_part") ? journal_get_string(&r->j, "settings_part")
-								       : "config.yaml");
+		snapshot_backup_part_path(&src, r->d, snapshot,
+					  journal_get_string(&r->j, OP_KEY_SETTINGS_PART)
+						  ? journal_get_string(&r->j, OP_KEY_SETTINGS_PART)
+						  : profile_cpa.settings_part);
 	if (!snapshot || access(src.data, R_OK) != 0) {
 		buf_reset(&src);
 		if (scratch)
@@ -135,14 +139,14 @@ static int restore_config(struct recovery *r, struct cpactl_error *err)
 	}
 	/* A --reload of a file mounted alone rewrote it in place; a rename
 	 * would leave the running container on the new bytes. */
-	if (json_is_true(json_object_get(json_object_get(r->j.doc, "context"), "in_place"))) {
+	if (json_is_true(journal_get(&r->j, OP_KEY_IN_PLACE))) {
 		if (rewrite_file_in_place(host, data, len, err) < 0)
 			goto out;
 	} else if (atomic_replace_file(host, data, len, err) < 0) {
 		goto out;
 	}
 	note(r, "%s restored to its state before the %s",
-	     journal_get_string(&r->j, "settings_part") ? "the env file" : "config.yaml",
+	     journal_get_string(&r->j, OP_KEY_SETTINGS_PART) ? "the env file" : "config.yaml",
 	     r->operation ? r->operation : "operation");
 	rc = 0;
 out:
@@ -179,10 +183,10 @@ static int serves(struct recovery *r, const char *id)
 	opts.container = id;
 	opts.skip_version = 1;
 	/* The kind of proxy the operation was run on (--profile and the like). */
-	opts.profile = journal_get_string(&r->j, "profile");
-	opts.probe_path = journal_get_string(&r->j, "probe_path");
+	opts.profile = journal_get_string(&r->j, OP_KEY_PROFILE);
+	opts.probe_path = journal_get_string(&r->j, OP_KEY_PROBE_PATH);
 	if (opts.profile && strcmp(opts.profile, profile_cpa.name) != 0) /* CPA's is in its config */
-		opts.api_port = (int)json_integer_value(json_object_get(json_object_get(r->j.doc, "context"), "api_port"));
+		opts.api_port = (int)json_integer_value(journal_get(&r->j, OP_KEY_API_PORT));
 	memset(&v, 0, sizeof(v));
 	if (discover_targets(r->c, &opts, &targets, &count, &e) < 0 || count != 1 || !targets[0].has_api_port)
 		goto out;
@@ -208,12 +212,12 @@ out:
 /* Puts the old container back under its name, running, with its config. */
 static int undo(struct recovery *r, struct cpactl_error *err)
 {
-	json_t *policy = json_object_get(json_object_get(r->j.doc, "context"), "old_restart");
+	json_t *policy = journal_get(&r->j, OP_KEY_OLD_RESTART);
 	struct cpactl_error e = CPACTL_ERROR_INIT;
 
-	const char *kept = journal_get_string(&r->j, "new_kept_name");
+	const char *kept = journal_get_string(&r->j, OP_KEY_NEW_KEPT_NAME);
 
-	remove_quietly(r, journal_get_string(&r->j, "candidate_id"), "candidate");
+	remove_quietly(r, journal_get_string(&r->j, OP_KEY_CANDIDATE_ID), "candidate");
 	if (r->new_id && kept) {
 		/* Rollback's fast path started a kept container: it goes back to
 		 * being the kept, stopped, inert one. */
@@ -231,9 +235,12 @@ static int undo(struct recovery *r, struct cpactl_error *err)
 			return -1;
 	} else if (r->new_id) {
 		char *now = current_name(r, r->new_id);
+		char *failed = now ? operation_kept_name(r->name, OP_KEPT_FAILED, r->op_id) : NULL;
+		if (now && !failed) {
+			free(now);
+			return error_set(err, ERR_NOMEM, "out of memory");
+		}
 		if (now) {
-			char failed[400];
-			snprintf(failed, sizeof(failed), "%s-cpactl-failed-%s", r->name, r->op_id);
 			docker_container_stop(r->c, r->new_id, 10, &e);
 			error_clear(&e);
 			/* Never created as production? Then it is only a leftover. */
@@ -241,6 +248,7 @@ static int undo(struct recovery *r, struct cpactl_error *err)
 				if (strcmp(now, r->name) == 0) {
 					if (docker_container_rename(r->c, r->new_id, failed, err) < 0) {
 						free(now);
+						free(failed);
 						return -1;
 					}
 					note(r, "the new container is kept stopped as '%s'", failed);
@@ -249,6 +257,7 @@ static int undo(struct recovery *r, struct cpactl_error *err)
 				}
 			}
 			free(now);
+			free(failed);
 		}
 	}
 	if (ensure_name(r, r->old_id, r->name, err) < 0 || restore_config(r, err) < 0 || auth_to(r, 0, err) < 0)
@@ -263,10 +272,10 @@ static int undo(struct recovery *r, struct cpactl_error *err)
 
 static int finish(struct recovery *r, struct cpactl_error *err)
 {
-	json_t *new_restart = json_object_get(json_object_get(r->j.doc, "context"), "new_restart");
+	json_t *new_restart = journal_get(&r->j, OP_KEY_NEW_RESTART);
 	struct cpactl_error e = CPACTL_ERROR_INIT;
 
-	remove_quietly(r, journal_get_string(&r->j, "candidate_id"), "candidate");
+	remove_quietly(r, journal_get_string(&r->j, OP_KEY_CANDIDATE_ID), "candidate");
 	if (docker_container_stop(r->c, r->old_id, -1, err) < 0)
 		return -1;
 	if (ensure_name(r, r->old_id, r->prev_name, err) < 0 || ensure_name(r, r->new_id, r->name, err) < 0 ||
@@ -283,17 +292,15 @@ static int finish(struct recovery *r, struct cpactl_error *err)
 	return 0;
 }
 
-static int is_promoted_step(const char *step)
+/* Whether a run killed at `step` may have put the new release in production's
+ * place (operation.h's table; a step this cpactl does not know: no). */
+static int may_finish_at(const char *step)
 {
-	static const char *const steps[] = { "promote-stop-old", "promote-auth", "promote-rename-old", "promote-rename-new",
-					     "promote-start-new", "verify", NULL };
-	for (size_t i = 0; steps[i]; i++)
-		if (strcmp(step, steps[i]) == 0)
-			return 1;
-	return 0;
+	const struct op_step_info *info = op_step_find(step);
+	return info && info->recovery == OP_RECOVER_FINISH_IF_SERVING;
 }
 
-int recover_run(struct docker_client *c, const struct deployment *d, upgrade_say_fn say, void *ctx,
+int recover_run(struct docker_client *c, const struct deployment *d, say_fn say, void *ctx,
 		json_t **report, struct cpactl_error *err)
 {
 	struct recovery r;
@@ -324,10 +331,10 @@ int recover_run(struct docker_client *c, const struct deployment *d, upgrade_say
 	json_object_set_new(r.report, "operation", json_string(operation));
 	json_object_set_new(r.report, "id", json_string(r.op_id));
 	json_object_set_new(r.report, "stopped_at", json_string(step));
-	r.name = journal_get_string(&r.j, "container");
-	r.old_id = journal_get_string(&r.j, "old_id");
-	r.new_id = journal_get_string(&r.j, "new_id");
-	r.prev_name = journal_get_string(&r.j, "prev_name");
+	r.name = journal_get_string(&r.j, OP_KEY_CONTAINER);
+	r.old_id = journal_get_string(&r.j, OP_KEY_OLD_ID);
+	r.new_id = journal_get_string(&r.j, OP_KEY_NEW_ID);
+	r.prev_name = journal_get_string(&r.j, OP_KEY_PREV_NAME);
 	r.operation = operation;
 	if ((strcmp(operation, "upgrade") != 0 && strcmp(operation, "rollback") != 0 &&
 	     strcmp(operation, "config-apply") != 0) ||
@@ -343,7 +350,7 @@ int recover_run(struct docker_client *c, const struct deployment *d, upgrade_say
 			 r.name, step);
 		say(ctx, text);
 	}
-	if (is_promoted_step(step) && r.new_id && r.prev_name) {
+	if (may_finish_at(step) && r.new_id && r.prev_name) {
 		int f = finish(&r, err);
 		if (f < 0)
 			goto out;
@@ -356,9 +363,9 @@ int recover_run(struct docker_client *c, const struct deployment *d, upgrade_say
 		goto out;
 	}
 	{
-		const char *scratch = journal_get_string(&r.j, "scratch_dir");
+		const char *scratch = journal_get_string(&r.j, OP_KEY_SCRATCH_DIR);
 		struct cpactl_error ignored = CPACTL_ERROR_INIT;
-		json_t *plan = json_object_get(json_object_get(r.j.doc, "context"), "auth_plan");
+		json_t *plan = journal_get(&r.j, OP_KEY_AUTH_PLAN);
 		if (scratch)
 			remove_tree(scratch, &ignored);
 		if (plan)

@@ -25,7 +25,7 @@
 
 /* Returns 0 with *report {"operation","id","stopped_at","outcome":
  * "nothing"|"finished"|"undone","actions":[...]} or -1. */
-int recover_run(struct docker_client *c, const struct deployment *d, upgrade_say_fn say, void *ctx,
+int recover_run(struct docker_client *c, const struct deployment *d, say_fn say, void *ctx,
 		json_t **report, struct cpactl_error *err);
 
 #endif

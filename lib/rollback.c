@@ -26,9 +26,11 @@
 #include "history.h"
 #include "image_restore.h"
 #include "journal.h"
+#include "operation.h"
 #include "probe.h"
 #include "promote.h"
 #include "recreate.h"
+#include "secretmask.h"
 #include "verdict.h"
 #include "yamlconf.h"
 
@@ -63,11 +65,6 @@ struct rollback {
 /* Messages for people go through the caller's say callback. */
 #define sayf(r, ...) say_fmt((r)->o->say, (r)->o->ctx, __VA_ARGS__)
 
-static int step(struct rollback *r, const char *name, struct cpactl_error *err)
-{
-	return promote_step(&r->journal, r->report, name, err);
-}
-
 char *rollback_default_snapshot(const struct deployment *d)
 {
 	struct buf path = BUF_INIT;
@@ -78,7 +75,7 @@ char *rollback_default_snapshot(const struct deployment *d)
 	buf_appendf(&path, "%s/last-upgraded.json", d->state_dir);
 	last = json_load_file(path.data, 0, NULL);
 	op = json_string_value(json_object_get(last, "outcome"));
-	snap = json_string_value(json_object_get(json_object_get(last, "context"), "snapshot"));
+	snap = json_string_value(json_object_get(json_object_get(last, "context"), OP_KEY_SNAPSHOT));
 	if (op && strcmp(op, UPGRADE_UPGRADED) == 0 && snap)
 		out = strdup(snap);
 	json_decref(last);
@@ -92,8 +89,8 @@ static json_t *load_part(const char *dir, const char *name, struct cpactl_error 
 	json_error_t je;
 	json_t *out;
 
-	buf_appendf(&path, "%s/%s", dir, name);
-	out = json_load_file(path.data, 0, &je);
+	snapshot_part_path(&path, dir, name);
+	out = json_load_file(buf_str(&path), 0, &je);
 	if (!out)
 		error_set(err, ERR_FAILED, "the snapshot's %s cannot be read: %s", name, je.text);
 	buf_free(&path);
@@ -128,9 +125,9 @@ static int read_snapshot(struct rollback *r, json_t *list, struct cpactl_error *
 		return -1;
 	}
 	json_decref(report);
-	if (!(r->manifest = load_part(r->snap_path, "manifest.json", err)) ||
-	    !(r->snap_container = load_part(r->snap_path, "container.json", err)) ||
-	    !(r->snap_image = load_part(r->snap_path, "image-inspect.json", err)))
+	if (!(r->manifest = load_part(r->snap_path, SNAPSHOT_PART_MANIFEST, err)) ||
+	    !(r->snap_container = load_part(r->snap_path, SNAPSHOT_PART_CONTAINER, err)) ||
+	    !(r->snap_image = load_part(r->snap_path, SNAPSHOT_PART_IMAGE_INSPECT, err)))
 		return -1;
 	{
 		/* A snapshot of another kind of proxy is not this container's past. */
@@ -161,7 +158,7 @@ static int read_snapshot(struct rollback *r, json_t *list, struct cpactl_error *
  * snapshotted container itself: same id, stopped, image unchanged. */
 static void find_kept_container(struct rollback *r)
 {
-	char *name = upgrade_container_name(r->t->name, "prev", r->snap_id);
+	char *name = operation_kept_name(r->t->name, OP_KEPT_PREV, r->snap_id);
 	const char *want = json_string_value(json_object_get(r->snap_container, "Id"));
 	json_t *inspect = NULL;
 	struct cpactl_error e = CPACTL_ERROR_INIT;
@@ -213,7 +210,7 @@ static int prepare_image(struct rollback *r, struct cpactl_error *err)
 		}
 		sayf(r, "loading the image of snapshot %s from the blob store", r->snap_id);
 		json_object_set_new(r->report, "path", json_string("blob-store"));
-		if (step(r, "image-load", err) < 0 ||
+		if (operation_step(&r->journal, r->report, OP_STEP_IMAGE_LOAD, err) < 0 ||
 		    image_restore(r->c, r->d->store_dir, r->snap_path, r->image_id, r->o->interrupted,
 				  r->o->load_progress, r->o->progress_ctx, err) < 0)
 			goto out;
@@ -285,14 +282,14 @@ static int prepare_config(struct rollback *r, struct cpactl_error *err)
 	if (make_private_dirs(dir.data, err) < 0)
 		goto out;
 	r->scratch_dir = strdup(dir.data);
-	journal_set(&r->journal, "scratch_dir", json_string(dir.data));
+	journal_set(&r->journal, OP_KEY_SCRATCH_DIR, json_string(dir.data));
 	buf_appendf(&path, "%s/config.orig", dir.data);
 	if (atomic_write_file(path.data, r->config_before.data ? r->config_before.data : "", r->config_before.len,
 			      0600, err) < 0)
 		goto out;
 	buf_reset(&path);
-	buf_appendf(&path, "%s/%s", r->snap_path, part);
-	if (read_small_file(path.data, CPA_CONFIG_MAX, &data, &len, &e) < 0) {
+	snapshot_part_path(&path, r->snap_path, part);
+	if (read_small_file(buf_str(&path), CPA_CONFIG_MAX, &data, &len, &e) < 0) {
 		sayf(r, "note: snapshot %s has no %s: the live one stays", r->snap_id, part);
 		rc = 0;
 		goto out;
@@ -333,12 +330,12 @@ static int prepare_auth(struct rollback *r, struct cpactl_error *err)
 		     r->t->name);
 		return 0;
 	}
-	buf_appendf(&tar, "%s/auth.tar", r->snap_path);
-	if (access(tar.data, R_OK) != 0) {
+	snapshot_part_path(&tar, r->snap_path, SNAPSHOT_PART_AUTH);
+	if (access(buf_str(&tar), R_OK) != 0) {
 		rc = 0;
 		goto out;
 	}
-	if (step(r, "auth-stage", err) < 0)
+	if (operation_step(&r->journal, r->report, OP_STEP_AUTH_STAGE, err) < 0)
 		goto out;
 	if (auth_stage(tar.data, r->t->auth_host, r->op_id, r->o->auth_exact, &r->auth_plan, err) < 0) {
 		/* A hostile or damaged tar refuses the snapshot, like verify does. */
@@ -346,7 +343,7 @@ static int prepare_auth(struct rollback *r, struct cpactl_error *err)
 			err->kind = ERR_FAILED;
 		goto out;
 	}
-	journal_set(&r->journal, "auth_plan", json_incref(r->auth_plan));
+	journal_set(&r->journal, OP_KEY_AUTH_PLAN, json_incref(r->auth_plan));
 	summary = json_pack("{s:s,s:O,s:O,s:O}", "mode", r->o->auth_exact ? "exact" : "missing-only", "missing",
 			    json_object_get(r->auth_plan, "missing"), "differ", json_object_get(r->auth_plan, "differ"),
 			    "extra", json_object_get(r->auth_plan, "extra"));
@@ -427,8 +424,8 @@ static int promote(struct rollback *r, struct cpactl_error *err)
 	struct promotion p;
 	json_t *old_restart = json_object_get(json_object_get(r->t->inspect, "HostConfig"), "RestartPolicy");
 	json_t *no = json_pack("{s:s}", "Name", "no");
-	char *prev = upgrade_container_name(r->t->name, "prev", r->op_id);
-	char *failed = upgrade_container_name(r->t->name, "failed", r->op_id);
+	char *prev = operation_kept_name(r->t->name, OP_KEPT_PREV, r->op_id);
+	char *failed = operation_kept_name(r->t->name, OP_KEPT_FAILED, r->op_id);
 	int rc = -1;
 
 	memset(&plan, 0, sizeof(plan));
@@ -462,14 +459,14 @@ static int promote(struct rollback *r, struct cpactl_error *err)
 	p.failed_name = r->reuse_id ? r->reuse_name : failed;
 	if (r->auth_plan && (r->o->auth_exact || json_array_size(json_object_get(r->auth_plan, "missing")))) {
 		p.hook = rollback_hook;
-		p.hook_step = "promote-auth";
+		p.hook_step = OP_STEP_PROMOTE_AUTH;
 	}
 	p.judge = rollback_judge;
 	p.say = rollback_say;
 	p.ctx = r;
-	journal_set(&r->journal, "old_restart", json_incref(p.old_restart));
+	journal_set(&r->journal, OP_KEY_OLD_RESTART, json_incref(p.old_restart));
 	if (p.reuse_restart)
-		journal_set(&r->journal, "new_restart", json_incref(p.reuse_restart));
+		journal_set(&r->journal, OP_KEY_NEW_RESTART, json_incref(p.reuse_restart));
 	rc = promote_run(&p, err);
 	if (p.outcome)
 		json_object_set_new(r->report, "outcome", json_string(p.outcome));
@@ -508,31 +505,18 @@ int rollback_run(struct docker_client *c, struct cpa_target *t, const struct dep
 		return error_set(err, ERR_NOMEM, "out of memory");
 	if (!o->snapshot_id)
 		return error_set(err, ERR_USAGE, "name the snapshot to roll back to (see 'cpactl list')");
-	{
-		time_t now = time(NULL);
-		struct tm tm;
-		gmtime_r(&now, &tm);
-		strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
-	}
+	operation_stamp(stamp, sizeof(stamp));
 	if (snapshot_list(d, &list, err) < 0 || read_snapshot(&r, list, err) < 0)
 		goto out;
 	if (o->auth_exact && o->no_backup) {
 		error_set(err, ERR_USAGE, "--auth replaces the live auth dir: it needs the backup that --no-backup skips");
 		goto out;
 	}
-	if (journal_begin(d, "rollback", stamp, &r.journal, err) < 0)
+	if (operation_begin(d, "rollback", stamp, t, &r.journal, err) < 0)
 		goto out;
 	journaled = 1;
-	journal_set(&r.journal, "container", json_string(t->name));
-	journal_set(&r.journal, "old_id", json_string(t->id));
-	journal_set(&r.journal, "target_snapshot", json_string(r.snap_id));
-	journal_set(&r.journal, "config_host", t->config_host ? json_string(t->config_host) : NULL);
-	journal_set(&r.journal, "profile", json_string(t->profile->name));
-	journal_set(&r.journal, "probe_path", t->probe_path ? json_string(t->probe_path) : NULL);
-	journal_set(&r.journal, "api_port", json_integer(t->api_container_port));
-	if (!t->profile->cpa)
-		journal_set(&r.journal, "settings_part", json_string(snapshot_settings_part(t)));
-	if (step(&r, "preflight", err) < 0)
+	journal_set(&r.journal, OP_KEY_TARGET_SNAPSHOT, json_string(r.snap_id));
+	if (operation_step(&r.journal, r.report, OP_STEP_PREFLIGHT, err) < 0)
 		goto out;
 	if (t->image_id && strcmp(t->image_id, r.image_id) == 0 && !o->auth_exact)
 		sayf(&r, "note: '%s' already runs the image of snapshot %s; its container, config and auth are "
@@ -541,20 +525,13 @@ int rollback_run(struct docker_client *c, struct cpa_target *t, const struct dep
 
 	/* The backup: what an undo and `cpactl recover` put back. */
 	if (!o->no_backup && !o->dry_run) {
-		struct snapshot_options so;
-		char oid[41];
-		int committed = 0;
-		memset(&so, 0, sizeof(so));
-		so.cpactl_version = o->cpactl_version;
-		so.interrupted = o->interrupted;
-		so.progress = o->backup_progress;
-		so.progress_ctx = o->progress_ctx;
-		if (step(&r, "backup", err) < 0 || snapshot_create(c, t, d, &so, &snap, err) < 0)
-			goto out;
-		r.op_id = strdup(snap.id);
-		journal_set(&r.journal, "snapshot", json_string(snap.id));
-		json_object_set_new(r.report, "backup", json_string(snap.id));
-		if (snapshot_commit_config(d, snap.path, snap.id, t, "backup before rollback", oid, &committed, err) < 0)
+		const struct op_backup b = {
+			.why = "backup before rollback",
+			.report_key = "backup",
+			.snapshot = { .cpactl_version = o->cpactl_version, .interrupted = o->interrupted,
+				      .progress = o->backup_progress, .progress_ctx = o->progress_ctx },
+		};
+		if (operation_backup(c, t, d, &r.journal, r.report, &b, &snap, &r.op_id, err) < 0)
 			goto out;
 		sayf(&r, "snapshot %s taken of the current state", snap.id);
 	} else {
@@ -564,7 +541,7 @@ int rollback_run(struct docker_client *c, struct cpa_target *t, const struct dep
 		goto out;
 
 	/* The image: the fastest source that is exactly the snapshot's. */
-	if (step(&r, "image", err) < 0)
+	if (operation_step(&r.journal, r.report, OP_STEP_IMAGE, err) < 0)
 		goto out;
 	find_kept_container(&r);
 	if (r.reuse_id) {
@@ -586,17 +563,14 @@ int rollback_run(struct docker_client *c, struct cpa_target *t, const struct dep
 		rc = 0;
 		goto out;
 	}
-	if (step(&r, "confirm", err) < 0)
-		goto out;
 	{
 		char question[600];
 		snprintf(question, sizeof(question), "replace production '%s' (%s) with snapshot %s (%s)%s?", t->name,
 			 t->version ? t->version : "?", r.snap_id, r.snap_version ? r.snap_version : "?",
 			 o->auth_exact ? ", restoring the auth dir exactly" : "");
-		if (!o->confirm || !o->confirm(o->ctx, question)) {
-			outcome = ROLLBACK_DECLINED;
-			error_set(err, ERR_DECLINED,
-				  "not confirmed: production was not touched (use --yes to confirm without a terminal)");
+		if (operation_confirm(&r.journal, r.report, o->confirm, o->ctx, question, err) < 0) {
+			if (err->kind == ERR_DECLINED)
+				outcome = ROLLBACK_DECLINED;
 			goto out;
 		}
 	}
@@ -607,17 +581,9 @@ int rollback_run(struct docker_client *c, struct cpa_target *t, const struct dep
 		goto out;
 	}
 	say_auth(&r);
-	if (r.config_changes) {
-		char oid[41];
-		int committed = 0;
-		struct buf msg = BUF_INIT;
-		struct cpactl_error e = CPACTL_ERROR_INIT;
-		buf_appendf(&msg, "rollback to %s: CPA %s\n", r.snap_id, r.snap_version ? r.snap_version : "?");
-		if (history_commit(d->history_dir, r.config_after.data, r.config_after.len, msg.data, oid, &committed,
-				   &e) < 0)
-			sayf(&r, "warning: config.yaml could not be committed to the history: %s", e.message);
-		buf_free(&msg);
-	}
+	if (r.config_changes)
+		operation_commit_config(d, r.config_after.data, r.config_after.len, o->say, o->ctx, "rollback to %s: CPA %s\n",
+					r.snap_id, r.snap_version ? r.snap_version : "?");
 	sayf(&r, "rolled back: '%s' runs snapshot %s (%s) again, after %.0f ms without service; the replaced "
 		 "container is kept stopped as '%s'",
 	     t->name, r.snap_id, r.snap_version ? r.snap_version : "version unknown",

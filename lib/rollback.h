@@ -36,8 +36,8 @@ struct rollback_options {
 	long timeout_ms;
 	const char *cpactl_version;
 	const volatile sig_atomic_t *interrupted;
-	upgrade_say_fn say;
-	upgrade_confirm_fn confirm;
+	say_fn say;
+	confirm_fn confirm;
 	void *ctx;
 	docker_progress_fn load_progress;
 	snapshot_progress_fn backup_progress;

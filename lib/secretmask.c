@@ -24,6 +24,7 @@
 #include <yaml.h>
 
 #include "cpa.h"
+#include "profile.h"
 
 /* Bounds the fixed-point passes over aliases; a real config needs two. */
 #define MAX_PASSES 64
@@ -406,4 +407,110 @@ out:
 	names_free(&w.secret_anchors);
 	names_free(&w.key_anchors);
 	return rc;
+}
+
+/* --- secret values, for redaction ---------------------------------------- */
+
+static void collect_secrets(json_t *node, int secret, json_t *out)
+{
+	const char *key;
+	json_t *value;
+	size_t i;
+
+	if (json_is_object(node)) {
+		json_object_foreach(node, key, value)
+			collect_secrets(value, secret || cpa_key_is_secret(key), out);
+	} else if (json_is_array(node)) {
+		json_array_foreach(node, i, value)
+			collect_secrets(value, secret, out);
+	} else if (secret && json_is_string(node) && json_string_length(node) >= 4) {
+		json_array_append(out, node);
+	}
+}
+
+json_t *secret_values_of(json_t *config)
+{
+	json_t *out = json_array();
+	if (out)
+		collect_secrets(config, 0, out);
+	return out;
+}
+
+void redact_secrets(char *text, json_t *secrets)
+{
+	json_t *s;
+	size_t i;
+
+	if (!text)
+		return;
+	json_array_foreach(secrets, i, s) {
+		const char *needle = json_string_value(s);
+		size_t n = needle ? strlen(needle) : 0;
+		char *hit;
+		if (n < 4)
+			continue;
+		while ((hit = strstr(text, needle)) != NULL) {
+			/* "***" then the rest, shifted left in place. */
+			memcpy(hit, "***", 3);
+			memmove(hit + 3, hit + n, strlen(hit + n) + 1);
+		}
+	}
+}
+
+/* Adds the value of one NAME=VALUE (len bytes) when NAME is a secret's. */
+static void add_env_secret(json_t *out, const char *s, size_t len)
+{
+	const char *eq = memchr(s, '=', len);
+	char name[256];
+
+	if (!eq || eq == s || (size_t)(eq - s) >= sizeof(name) || eq + 1 == s + len)
+		return;
+	memcpy(name, s, (size_t)(eq - s));
+	name[eq - s] = '\0';
+	if (env_name_is_secret(name))
+		json_array_append_new(out, json_stringn(eq + 1, (size_t)(s + len - eq - 1)));
+}
+
+json_t *env_secret_values(json_t *inspect, const struct buf *env_file)
+{
+	json_t *out = json_array(), *e;
+	const char *p = env_file && env_file->data ? env_file->data : "", *end = p + (env_file ? env_file->len : 0);
+	size_t i;
+
+	if (!out)
+		return NULL;
+	json_array_foreach(json_object_get(json_object_get(inspect, "Config"), "Env"), i, e)
+		if (json_is_string(e))
+			add_env_secret(out, json_string_value(e), json_string_length(e));
+	/* The env file's values, as written (quotes too: a log may print either). */
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *line_end = nl ? nl : end;
+		char *value = NULL;
+		while (p < line_end && (*p == ' ' || *p == '\t'))
+			p++;
+		if (line_end - p > 7 && strncmp(p, "export ", 7) == 0)
+			p += 7;
+		add_env_secret(out, p, (size_t)(line_end - p));
+		{
+			const char *eq = memchr(p, '=', (size_t)(line_end - p));
+			if (eq && eq > p) {
+				char name[256];
+				size_t n = (size_t)(eq - p);
+				if (n < sizeof(name)) {
+					memcpy(name, p, n);
+					name[n] = '\0';
+					if (env_name_is_secret(name) &&
+					    env_text_get(p, (size_t)(line_end - p), name, &value) == 1 && *value)
+						json_array_append_new(out, json_string(value));
+				}
+			}
+		}
+		if (value) {
+			memset(value, 0, strlen(value));
+			free(value);
+		}
+		p = nl ? nl + 1 : end;
+	}
+	return out;
 }

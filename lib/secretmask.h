@@ -1,5 +1,8 @@
 /*
- * secretmask.h - hide the secret values of a YAML text, keep every other byte.
+ * secretmask.h - cpactl's handling of secrets, in one place: hide the secret
+ * values of a YAML text and keep every other byte; and the secret values of a
+ * config or an environment, for redacting them from log lines.  (Which
+ * config keys and env names hold secrets: cpa.h and profile.h.)
  *
  * `cpactl config show` and `config diff` print config.yaml as its owner wrote
  * it (comments, order, quoting, blank lines) so that a diff reads like a diff
@@ -18,6 +21,7 @@
 #ifndef CPACTL_SECRETMASK_H
 #define CPACTL_SECRETMASK_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #include "buf.h"
@@ -34,5 +38,17 @@ int secret_mask_yaml(const char *data, size_t len, struct buf *out, struct cpact
  * a name ending in one of the secret words (`management-password`,
  * `git_token`, `client-secret` ...). */
 int secret_mask_key_is_secret(const char *key);
+
+/* Every secret value of a parsed config.yaml (values under secret keys), for
+ * redaction.  A new array. */
+json_t *secret_values_of(json_t *config);
+
+/* The secret values of an env-file proxy, for redaction: the values of the
+ * secret variables (env_name_is_secret) of the container's Env and of the
+ * env file's text (may be empty).  A new array. */
+json_t *env_secret_values(json_t *inspect, const struct buf *env_file);
+
+/* Replaces each occurrence of each string of `secrets` in text by "***". */
+void redact_secrets(char *text, json_t *secrets);
 
 #endif

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,18 @@ const char *snapshot_settings_part(const struct cpa_target *t)
 	return snapshot_profile(t)->settings_part;
 }
 
+static char *path_join(const char *a, const char *b);
+
+int snapshot_part_path(struct buf *out, const char *snapshot_path, const char *part)
+{
+	return buf_appendf(out, "%s/%s", snapshot_path, part);
+}
+
+int snapshot_backup_part_path(struct buf *out, const struct deployment *d, const char *id, const char *part)
+{
+	return buf_appendf(out, "%s/%s/%s", d->backup_dir, id, part);
+}
+
 static char *path_join(const char *a, const char *b)
 {
 	struct buf p = BUF_INIT;
@@ -53,10 +66,16 @@ static char *path_join(const char *a, const char *b)
 	return buf_detach(&p);
 }
 
-static void warn_add(struct snapshot_result *r, const char *fmt, const char *a)
+static void warn_add(struct snapshot_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void warn_add(struct snapshot_result *r, const char *fmt, ...)
 {
 	char text[1400];
-	snprintf(text, sizeof(text), fmt, a ? a : "");
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
 	json_array_append_new(r->warnings, json_string(text));
 }
 
@@ -368,7 +387,7 @@ static int snapshot_image(struct docker_client *c, const struct cpa_target *t, c
 			goto out;
 	}
 write_index:
-	rc = write_json_part(tmpdir, "image-layers.json", index, parts, err);
+	rc = write_json_part(tmpdir, SNAPSHOT_PART_IMAGE_LAYERS, index, parts, err);
 	*image_bytes = totals.bytes;
 out:
 	if (started) {
@@ -517,7 +536,7 @@ static int snapshot_auth(struct docker_client *c, const struct cpa_target *t, co
 			 struct snapshot_result *r, struct cpactl_error *err)
 {
 	char *spool_path = path_join(tmpdir, ".auth-engine.tar");
-	char *tar_path = path_join(tmpdir, "auth.tar");
+	char *tar_path = path_join(tmpdir, SNAPSHOT_PART_AUTH);
 	const char *base = strrchr(t->auth_in_container, '/');
 	int rc = -1, torn = 0;
 
@@ -559,7 +578,7 @@ static int snapshot_auth(struct docker_client *c, const struct cpa_target *t, co
 	if (torn)
 		warn_add(r, "an auth file of '%s' is not valid JSON (it may be broken in place, not only "
 			    "while being rewritten)",
-			 t->auth_dir);
+			 t->auth_dir ? t->auth_dir : "");
 	{
 		int fd = open(tar_path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || fsync_fd(fd, tar_path, err) < 0) {
@@ -570,7 +589,7 @@ static int snapshot_auth(struct docker_client *c, const struct cpa_target *t, co
 		}
 		close(fd);
 	}
-	rc = record_part(tmpdir, "auth.tar", parts, NULL, err);
+	rc = record_part(tmpdir, SNAPSHOT_PART_AUTH, parts, NULL, err);
 out:
 	if (spool_path)
 		unlink(spool_path);
@@ -581,11 +600,13 @@ out:
 
 /* --- putting it together ---------------------------------------------------- */
 
-static void format_time(time_t when, const char *fmt, char *out, size_t len)
+/* `when` in UTC, for strftime(): the format stays at the call, a literal the
+ * compiler checks. */
+static struct tm utc(time_t when)
 {
 	struct tm tm;
 	gmtime_r(&when, &tm);
-	strftime(out, len, fmt, &tm);
+	return tm;
 }
 
 /* The time of the newest snapshot id anywhere (backup/ or archive/), or 0.
@@ -638,7 +659,8 @@ static int reserve_id(const struct deployment *d, char id[32], char **tmpdir, st
 	for (int tries = 0; tries < 120; tries++, when++) {
 		struct buf final = BUF_INIT, tmp = BUF_INIT;
 		struct stat st;
-		format_time(when, "%Y%m%d-%H%M%S", id, 32);
+		struct tm tm = utc(when);
+		strftime(id, 32, "%Y%m%d-%H%M%S", &tm);
 		buf_appendf(&final, "%s/%s", d->backup_dir, id);
 		buf_appendf(&tmp, "%s/.%s.tmp", d->backup_dir, id);
 		int taken = json_object_get(taken_ids, id) != NULL || stat(buf_str(&final), &st) == 0;
@@ -782,6 +804,7 @@ int snapshot_create(struct docker_client *c, const struct cpa_target *t, const s
 	json_t *manifest = NULL, *parts = json_object(), *auth_files = json_array(), *image_inspect = NULL;
 	struct buf config = BUF_INIT;
 	char created[40], manifest_hex[SHA256_HEX_LEN + 1];
+	struct tm created_tm;
 	uint64_t image_bytes = 0, auth_bytes = 0;
 	int rc = -1, sealed = 0;
 
@@ -793,7 +816,8 @@ int snapshot_create(struct docker_client *c, const struct cpa_target *t, const s
 	}
 	if (reserve_id(d, r->id, &tmpdir, err) < 0)
 		goto out;
-	format_time(time(NULL), "%Y-%m-%dT%H:%M:%SZ", created, sizeof(created));
+	created_tm = utc(time(NULL));
+	strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &created_tm);
 
 	/* The settings first (config.yaml): without them a snapshot is of little
 	 * use.  A proxy whose settings are only in its environment has none to
@@ -804,7 +828,7 @@ int snapshot_create(struct docker_client *c, const struct cpa_target *t, const s
 			goto out;
 		}
 		warn_add(r, "no env file was found: the settings are those of the container's environment, kept in "
-			    "container.json (name the file with --env-file)%s", NULL);
+			    "container.json (name the file with --env-file)");
 	} else if (container_read_file_at(c, t->id, t->config_in_container, t->config_host, CPA_CONFIG_MAX, &config,
 					  NULL, err) < 0) {
 		if (!o->no_config) {
@@ -823,15 +847,15 @@ int snapshot_create(struct docker_client *c, const struct cpa_target *t, const s
 	}
 	if (interrupted(o))
 		goto interrupted_out;
-	if (write_json_part(tmpdir, "container.json", t->inspect, parts, err) < 0)
+	if (write_json_part(tmpdir, SNAPSHOT_PART_CONTAINER, t->inspect, parts, err) < 0)
 		goto out;
 	if (t->image_id && docker_image_inspect(c, t->image_id, &image_inspect, err) < 0)
 		goto out;
-	if (image_inspect && write_json_part(tmpdir, "image-inspect.json", image_inspect, parts, err) < 0)
+	if (image_inspect && write_json_part(tmpdir, SNAPSHOT_PART_IMAGE_INSPECT, image_inspect, parts, err) < 0)
 		goto out;
 	if (t->auth_in_container && snapshot_auth(c, t, tmpdir, o, parts, auth_files, r, err) < 0)
 		goto out;
-	auth_bytes = (uint64_t)json_integer_value(json_object_get(json_object_get(parts, "auth.tar"), "size"));
+	auth_bytes = (uint64_t)json_integer_value(json_object_get(json_object_get(parts, SNAPSHOT_PART_AUTH), "size"));
 	if (interrupted(o))
 		goto interrupted_out;
 	if (!o->no_image) {
@@ -839,7 +863,7 @@ int snapshot_create(struct docker_client *c, const struct cpa_target *t, const s
 			goto out;
 	} else {
 		warn_add(r, "the image was not backed up (--no-image): this snapshot cannot be restored "
-			    "offline%s", NULL);
+			    "offline");
 	}
 	if (interrupted(o))
 		goto interrupted_out;
@@ -869,7 +893,7 @@ int snapshot_create(struct docker_client *c, const struct cpa_target *t, const s
 	}
 	{
 		char *text = json_dumps(manifest, JSON_INDENT(2) | JSON_SORT_KEYS);
-		char *mpath = path_join(tmpdir, "manifest.json");
+		char *mpath = path_join(tmpdir, SNAPSHOT_PART_MANIFEST);
 		int wrc = -1;
 		if (text && mpath && atomic_write_file(mpath, text, strlen(text), 0600, err) == 0 &&
 		    sha256_buffer(text, strlen(text), manifest_hex, err) == 0)
@@ -997,11 +1021,11 @@ static void add_snapshots_in(const char *dir, const char *location, const char *
 		if (!snapshot_id_valid(e->d_name))
 			continue;
 		path = path_join(dir, e->d_name);
-		mpath = path ? path_join(path, "manifest.json") : NULL;
+		mpath = path ? path_join(path, SNAPSHOT_PART_MANIFEST) : NULL;
 		m = mpath ? json_load_file(mpath, 0, NULL) : NULL;
 		offline = json_is_true(json_object_get(json_object_get(m, "image"), "saved"));
 		if (offline) {
-			char *lpath = path_join(path, "image-layers.json");
+			char *lpath = path_join(path, SNAPSHOT_PART_IMAGE_LAYERS);
 			layers = lpath ? json_load_file(lpath, 0, NULL) : NULL;
 			free(lpath);
 			offline = layers != NULL;
@@ -1073,10 +1097,16 @@ int snapshot_list(const struct deployment *d, json_t **out, struct cpactl_error 
 	return 0;
 }
 
-static void problem(json_t *problems, const char *fmt, const char *a, const char *b)
+static void problem(json_t *problems, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void problem(json_t *problems, const char *fmt, ...)
 {
 	char text[1400];
-	snprintf(text, sizeof(text), fmt, a ? a : "", b ? b : "");
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
 	json_array_append_new(problems, json_string(text));
 }
 
@@ -1094,14 +1124,14 @@ int snapshot_manifest_parse(const char *text, size_t len, const char *id, json_t
 	*manifest = NULL;
 	if (!json_is_object(m)) {
 		json_decref(m);
-		problem(problems, "manifest.json is not valid JSON%s%s", NULL, NULL);
+		problem(problems, "manifest.json is not valid JSON");
 		return -1;
 	}
 	if (!json_is_string(json_object_get(m, "id")) || strcmp(json_string_value(json_object_get(m, "id")), id) != 0)
-		problem(problems, "manifest.json names another snapshot than '%s'%s", id, NULL);
+		problem(problems, "manifest.json names another snapshot than '%s'", id);
 	json_object_foreach(json_object_get(m, "parts"), key, v)
 		if (!part_name_safe(key))
-			problem(problems, "manifest.json names a part outside the snapshot: '%s'%s", key, NULL);
+			problem(problems, "manifest.json names a part outside the snapshot: '%s'", key);
 	*manifest = m;
 	return 0;
 }
@@ -1109,7 +1139,7 @@ int snapshot_manifest_parse(const char *text, size_t len, const char *id, json_t
 static json_t *verify_one(const struct deployment *d, const char *id, const char *path)
 {
 	json_t *problems = json_array(), *manifest = NULL, *parts, *v, *layers = NULL, *entry;
-	char *mpath = path_join(path, "manifest.json"), *text = NULL, *seal_text = NULL;
+	char *mpath = path_join(path, SNAPSHOT_PART_MANIFEST), *text = NULL, *seal_text = NULL;
 	char hex[SHA256_HEX_LEN + 1];
 	struct buf seal_path = BUF_INIT;
 	struct cpactl_error e = CPACTL_ERROR_INIT;
@@ -1118,16 +1148,16 @@ static json_t *verify_one(const struct deployment *d, const char *id, const char
 
 	buf_appendf(&seal_path, "%s/seals/%s.sha256", d->state_dir, id);
 	if (!mpath || read_small_file(mpath, MANIFEST_MAX, &text, &len, &e) < 0) {
-		problem(problems, "manifest.json is missing or unreadable%s%s", NULL, NULL);
+		problem(problems, "manifest.json is missing or unreadable");
 		goto out;
 	}
 	error_clear(&e);
 	if (sha256_buffer(text, len, hex, &e) < 0 ||
 	    read_small_file(buf_str(&seal_path), 4096, &seal_text, NULL, &e) < 0) {
-		problem(problems, "the seal of the manifest (%s) is missing: the snapshot cannot be trusted%s",
-			buf_str(&seal_path), NULL);
+		problem(problems, "the seal of the manifest (%s) is missing: the snapshot cannot be trusted",
+			buf_str(&seal_path));
 	} else if (strncmp(seal_text, hex, SHA256_HEX_LEN) != 0) {
-		problem(problems, "manifest.json does not match its seal: it was edited or is corrupt%s%s", NULL, NULL);
+		problem(problems, "manifest.json does not match its seal: it was edited or is corrupt");
 	}
 	if (snapshot_manifest_parse(text, len, id, &manifest, problems) < 0)
 		goto out;
@@ -1141,26 +1171,26 @@ static json_t *verify_one(const struct deployment *d, const char *id, const char
 		ppath = path_join(path, key);
 		error_clear(&e);
 		if (!ppath || sha256_file(ppath, hex, &size, &e) < 0)
-			problem(problems, "%s is missing or unreadable%s", key, NULL);
+			problem(problems, "%s is missing or unreadable", key);
 		else if (!want || strcmp(want, hex) != 0 ||
 			 size != (uint64_t)json_integer_value(json_object_get(v, "size")))
-			problem(problems, "%s is corrupt: its SHA-256 or size differs from the manifest%s", key, NULL);
+			problem(problems, "%s is corrupt: its SHA-256 or size differs from the manifest", key);
 		free(ppath);
 	}
 	if (json_is_true(json_object_get(json_object_get(manifest, "image"), "saved"))) {
-		char *lpath = path_join(path, "image-layers.json");
-		if (!json_object_get(parts, "image-layers.json"))
-			problem(problems, "image-layers.json is not in the manifest%s%s", NULL, NULL);
+		char *lpath = path_join(path, SNAPSHOT_PART_IMAGE_LAYERS);
+		if (!json_object_get(parts, SNAPSHOT_PART_IMAGE_LAYERS))
+			problem(problems, "image-layers.json is not in the manifest");
 		layers = lpath ? json_load_file(lpath, 0, NULL) : NULL;
 		free(lpath);
 		json_array_foreach(json_object_get(layers, "entries"), i, entry) {
 			const char *bhex = json_string_value(json_object_get(entry, "sha256"));
+			const char *epath = json_string_value(json_object_get(entry, "path"));
 			if (!bhex)
 				continue;
 			error_clear(&e);
 			if (blob_verify(d->store_dir, bhex, (uint64_t)json_integer_value(json_object_get(entry, "size")), &e) < 0)
-				problem(problems, "%s (needed by image entry '%s')", e.message,
-					json_string_value(json_object_get(entry, "path")));
+				problem(problems, "%s (needed by image entry '%s')", e.message, epath ? epath : "");
 		}
 	}
 out:

@@ -67,6 +67,23 @@ struct snapshot_result {
  * file has in a snapshot: "config.yaml" for CPA, "settings.env" for the
  * profiles whose settings live in an env file. */
 const struct profile *snapshot_profile(const struct cpa_target *t);
+
+/* The parts of a snapshot directory that other modules read.  How a
+ * snapshot is laid out on disk (backup/<ID>/<part>) is this module's
+ * business: others name parts and ask for paths. */
+#define SNAPSHOT_PART_MANIFEST "manifest.json"
+#define SNAPSHOT_PART_CONTAINER "container.json"
+#define SNAPSHOT_PART_IMAGE_INSPECT "image-inspect.json"
+#define SNAPSHOT_PART_IMAGE_LAYERS "image-layers.json"
+#define SNAPSHOT_PART_AUTH "auth.tar"
+/* (the settings part: snapshot_settings_part(), config.yaml or settings.env) */
+
+/* Appends to `out` the path of `part` of the snapshot in directory
+ * `snapshot_path` (a "path" of snapshot_list(), in backup/ or archive/).
+ * -1 when memory runs out. */
+int snapshot_part_path(struct buf *out, const char *snapshot_path, const char *part);
+/* The same for snapshot `id` in the deployment's backup/. */
+int snapshot_backup_part_path(struct buf *out, const struct deployment *d, const char *id, const char *part);
 const char *snapshot_settings_part(const struct cpa_target *t);
 
 /* Takes a snapshot of target `t` into deployment `d` (which must be prepared

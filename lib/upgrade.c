@@ -25,13 +25,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "archive_extract.h"
+#include "tar_extract.h"
 #include "atomic_file.h"
 #include "buf.h"
 #include "container_files.h"
 #include "cpa.h"
 #include "history.h"
 #include "journal.h"
+#include "operation.h"
 #include "probe.h"
 #include "promote.h"
 #include "recreate.h"
@@ -71,19 +72,6 @@ struct upgrade {
 
 /* Messages for people go through the caller's say callback. */
 #define sayf(u, ...) say_fmt((u)->o->say, (u)->o->ctx, __VA_ARGS__)
-
-char *upgrade_container_name(const char *name, const char *role, const char *id)
-{
-	struct buf b = BUF_INIT;
-	buf_appendf(&b, "%s-cpactl-%s%s%s", name, role, id ? "-" : "", id ? id : "");
-	return buf_detach(&b);
-}
-
-static int step(struct upgrade *u, const char *name, struct cpactl_error *err)
-{
-	json_array_append_new(json_object_get(u->report, "steps"), json_string(name));
-	return journal_step(&u->journal, name, err);
-}
 
 /* --- preflight --------------------------------------------------------------- */
 
@@ -244,7 +232,7 @@ static int prepare_scratch(struct upgrade *u, struct cpactl_error *err)
 	if (make_private_dirs(auth.data, err) < 0)
 		goto out;
 	u->scratch_dir = strdup(dir.data);
-	journal_set(&u->journal, "scratch_dir", json_string(dir.data));
+	journal_set(&u->journal, OP_KEY_SCRATCH_DIR, json_string(dir.data));
 	if (write_private(cfg.data, u->seed->data ? u->seed->data : "", u->seed->len, err) < 0)
 		goto out;
 	/* The original, untouched: what recovery puts back if a crash comes
@@ -264,7 +252,7 @@ static int prepare_scratch(struct upgrade *u, struct cpactl_error *err)
 	}
 	if (container_archive_to_file(u->c, u->t->id, auth_in, tar.data, u->o->interrupted, NULL, err) < 0)
 		goto out;
-	if (archive_extract_into(tar.data, auth.data, base, err) < 0)
+	if (tar_extract_into(tar.data, auth.data, base, err) < 0)
 		goto out;
 	unlink(tar.data);
 	/* Tells a release (and a person) that this is a throw-away copy. */
@@ -339,7 +327,7 @@ static int run_candidate(struct upgrade *u, const char *expected_version, struct
 {
 	struct recreate_options ro;
 	struct recreate_plan plan;
-	char *name = upgrade_container_name(u->t->name, "candidate", NULL);
+	char *name = operation_kept_name(u->t->name, OP_KEPT_CANDIDATE, NULL);
 	struct buf cfg = BUF_INIT, auth = BUF_INIT, after_path = BUF_INIT;
 	struct cpactl_error e = CPACTL_ERROR_INIT;
 	int rc = -1;
@@ -363,11 +351,11 @@ static int run_candidate(struct upgrade *u, const char *expected_version, struct
 	/* A candidate left by a killed run is ours to remove. */
 	docker_container_remove(u->c, name, 1, 1, &e);
 	error_clear(&e);
-	if (step(u, "candidate-create", err) < 0 ||
+	if (operation_step(&u->journal, u->report, OP_STEP_CANDIDATE_CREATE, err) < 0 ||
 	    docker_container_create(u->c, name, plan.create_body, &u->candidate_id, err) < 0)
 		goto out;
-	journal_set(&u->journal, "candidate_id", json_string(u->candidate_id));
-	if (step(u, "candidate-start", err) < 0)
+	journal_set(&u->journal, OP_KEY_CANDIDATE_ID, json_string(u->candidate_id));
+	if (operation_step(&u->journal, u->report, OP_STEP_CANDIDATE_START, err) < 0)
 		goto out;
 	if (docker_container_start(u->c, u->candidate_id, err) < 0) {
 		/* A start failure is a verdict too (bad mounts, bad command). */
@@ -380,7 +368,7 @@ static int run_candidate(struct upgrade *u, const char *expected_version, struct
 		sayf(u, "candidate %s started on 127.0.0.1:%d (%s)", u->target_ref, u->o->test_port,
 		     u->t->profile->cpa ? "scratch copies of config.yaml and the auth dir"
 		     : u->t->config_in_container ? "a scratch copy of the env file" : "production's environment");
-		if (step(u, "candidate-judge", err) < 0 ||
+		if (operation_step(&u->journal, u->report, OP_STEP_CANDIDATE_JUDGE, err) < 0 ||
 		    judge(u, u->candidate_id, "127.0.0.1", u->o->test_port, expected_version, v, err) < 0)
 			goto out;
 	}
@@ -402,7 +390,7 @@ static int run_candidate(struct upgrade *u, const char *expected_version, struct
 out:
 	if (u->candidate_id) {
 		struct cpactl_error ignored = CPACTL_ERROR_INIT;
-		step(u, "candidate-remove", &ignored);
+		operation_step(&u->journal, u->report, OP_STEP_CANDIDATE_REMOVE, &ignored);
 		error_clear(&ignored);
 		docker_container_remove(u->c, u->candidate_id, 1, 1, &ignored);
 	}
@@ -446,7 +434,7 @@ static int promote(struct upgrade *u, struct cpactl_error *err)
 	struct recreate_options ro;
 	struct recreate_plan plan;
 	struct promotion p;
-	char *failed = upgrade_container_name(u->t->name, "failed", u->op_id);
+	char *failed = operation_kept_name(u->t->name, OP_KEPT_FAILED, u->op_id);
 	int rc = -1;
 
 	memset(&plan, 0, sizeof(plan));
@@ -456,7 +444,7 @@ static int promote(struct upgrade *u, struct cpactl_error *err)
 	ro.new_image = u->target_ref;
 	if (recreate_plan_build(u->t->inspect, u->old_image, &ro, &plan, err) < 0)
 		goto out;
-	u->prev_name = upgrade_container_name(u->t->name, "prev", u->op_id);
+	u->prev_name = operation_kept_name(u->t->name, OP_KEPT_PREV, u->op_id);
 	p.c = u->c;
 	p.journal = &u->journal;
 	p.report = u->report;
@@ -680,12 +668,7 @@ int upgrade_run(struct docker_client *c, struct cpa_target *t, const struct depl
 	*report = u.report;
 	if (!u.report)
 		return error_set(err, ERR_NOMEM, "out of memory");
-	{
-		time_t now = time(NULL);
-		struct tm tm;
-		gmtime_r(&now, &tm);
-		strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
-	}
+	operation_stamp(stamp, sizeof(stamp));
 	u.seed = &u.config_before;
 	if (o->config_data) {
 		/* config apply: the same image, a new config.yaml. */
@@ -701,21 +684,13 @@ int upgrade_run(struct docker_client *c, struct cpa_target *t, const struct depl
 		goto out;
 	}
 	/* 1. The journal: refuses when an earlier operation is unfinished. */
-	if (journal_begin(d, o->config_data ? "config-apply" : "upgrade", stamp, &u.journal, err) < 0)
+	if (operation_begin(d, o->config_data ? "config-apply" : "upgrade", stamp, t, &u.journal, err) < 0)
 		goto out;
 	journaled = 1;
-	journal_set(&u.journal, "container", json_string(t->name));
-	journal_set(&u.journal, "old_id", json_string(t->id));
-	journal_set(&u.journal, "target", json_string(u.target_ref));
-	journal_set(&u.journal, "config_host", t->config_host ? json_string(t->config_host) : NULL);
-	journal_set(&u.journal, "profile", json_string(t->profile->name));
-	journal_set(&u.journal, "probe_path", t->probe_path ? json_string(t->probe_path) : NULL);
-	journal_set(&u.journal, "api_port", json_integer(t->api_container_port));
-	if (!t->profile->cpa)
-		journal_set(&u.journal, "settings_part", json_string(snapshot_settings_part(t)));
+	journal_set(&u.journal, OP_KEY_TARGET, json_string(u.target_ref));
 
 	/* 2. Preflight. */
-	if (step(&u, "preflight", err) < 0)
+	if (operation_step(&u.journal, u.report, OP_STEP_PREFLIGHT, err) < 0)
 		goto out;
 	if (docker_image_inspect(c, t->image_id, &u.old_image, err) < 0)
 		goto out;
@@ -739,27 +714,20 @@ int upgrade_run(struct docker_client *c, struct cpa_target *t, const struct depl
 	u.old_restart = json_incref(json_object_get(json_object_get(t->inspect, "HostConfig"), "RestartPolicy"));
 	if (!u.old_restart)
 		u.old_restart = json_pack("{s:s}", "Name", "no");
-	journal_set(&u.journal, "old_restart", json_incref(u.old_restart));
+	journal_set(&u.journal, OP_KEY_OLD_RESTART, json_incref(u.old_restart));
 	production_baseline(&u);
 	if (o->config_data && check_applied(&u, err) < 0)
 		goto out;
 
 	/* 3. Back up. */
 	if (!o->no_backup) {
-		struct snapshot_options so;
-		char oid[41];
-		int committed = 0;
-		memset(&so, 0, sizeof(so));
-		so.cpactl_version = o->cpactl_version;
-		so.interrupted = o->interrupted;
-		so.progress = o->backup_progress;
-		so.progress_ctx = o->progress_ctx;
-		if (step(&u, "backup", err) < 0 || snapshot_create(c, t, d, &so, &snap, err) < 0)
-			goto out;
-		u.op_id = strdup(snap.id);
-		journal_set(&u.journal, "snapshot", json_string(snap.id));
-		json_object_set_new(u.report, "snapshot", json_string(snap.id));
-		if (snapshot_commit_config(d, snap.path, snap.id, t, "backup before upgrade", oid, &committed, err) < 0)
+		const struct op_backup b = {
+			.why = "backup before upgrade",
+			.report_key = "snapshot",
+			.snapshot = { .cpactl_version = o->cpactl_version, .interrupted = o->interrupted,
+				      .progress = o->backup_progress, .progress_ctx = o->progress_ctx },
+		};
+		if (operation_backup(c, t, d, &u.journal, u.report, &b, &snap, &u.op_id, err) < 0)
 			goto out;
 		sayf(&u, "snapshot %s taken", snap.id);
 	} else {
@@ -769,7 +737,7 @@ int upgrade_run(struct docker_client *c, struct cpa_target *t, const struct depl
 
 	/* 4. Pull, then "already up to date". */
 	if (!o->no_pull && !o->config_data) {
-		if (step(&u, "pull", err) < 0)
+		if (operation_step(&u.journal, u.report, OP_STEP_PULL, err) < 0)
 			goto out;
 		sayf(&u, "pulling %s", u.target_ref);
 		if (docker_image_pull(c, u.target_ref, o->pull_progress, o->progress_ctx, err) < 0)
@@ -800,7 +768,7 @@ int upgrade_run(struct docker_client *c, struct cpa_target *t, const struct depl
 	}
 
 	/* 5-6. The candidate on scratch copies, and its verdict. */
-	if (step(&u, "scratch", err) < 0 || prepare_scratch(&u, err) < 0)
+	if (operation_step(&u.journal, u.report, OP_STEP_SCRATCH, err) < 0 || prepare_scratch(&u, err) < 0)
 		goto out;
 	if (run_candidate(&u, expected, &cand, err) < 0)
 		goto out;
@@ -862,8 +830,6 @@ int upgrade_run(struct docker_client *c, struct cpa_target *t, const struct depl
 		rc = 0;
 		goto out;
 	}
-	if (step(&u, "confirm", err) < 0)
-		goto out;
 	{
 		char question[600];
 		if (o->config_data)
@@ -871,10 +837,9 @@ int upgrade_run(struct docker_client *c, struct cpa_target *t, const struct depl
 		else
 			snprintf(question, sizeof(question), "replace production '%s' (%s) with %s?", t->name,
 				 t->version ? t->version : "?", u.target_ref);
-		if (!o->confirm || !o->confirm(o->ctx, question)) {
-			outcome = UPGRADE_DECLINED;
-			error_set(err, ERR_DECLINED, "not confirmed: production was not touched (use --yes to confirm "
-						     "without a terminal)");
+		if (operation_confirm(&u.journal, u.report, o->confirm, o->ctx, question, err) < 0) {
+			if (err->kind == ERR_DECLINED)
+				outcome = UPGRADE_DECLINED;
 			goto out;
 		}
 	}
@@ -889,19 +854,13 @@ int upgrade_run(struct docker_client *c, struct cpa_target *t, const struct depl
 			outcome = "rollback-failed";
 		goto out;
 	}
-	if (u.config_migrated && (!o->keep_config || o->config_data)) {
-		char oid[41];
-		int committed = 0;
-		struct buf msg = BUF_INIT;
-		if (o->config_data)
-			buf_appendf(&msg, "config apply %s: %s\n", u.op_id, o->config_source ? o->config_source : "a new file");
-		else
-			buf_appendf(&msg, "upgrade %s: CPA %s, image %s (migrated by the new release)\n", u.op_id,
-				    expected ? expected : cand.version, u.target_ref);
-		if (history_commit(d->history_dir, u.config_after.data, u.config_after.len, msg.data, oid, &committed, &e) < 0)
-			sayf(&u, "warning: the migrated config.yaml could not be committed to the history: %s", e.message);
-		buf_free(&msg);
-	}
+	if (u.config_migrated && o->config_data)
+		operation_commit_config(d, u.config_after.data, u.config_after.len, o->say, o->ctx, "config apply %s: %s\n",
+					u.op_id, o->config_source ? o->config_source : "a new file");
+	else if (u.config_migrated && !o->keep_config)
+		operation_commit_config(d, u.config_after.data, u.config_after.len, o->say, o->ctx,
+					"upgrade %s: CPA %s, image %s (migrated by the new release)\n", u.op_id,
+					expected ? expected : cand.version, u.target_ref);
 	json_object_set_new(u.report, "previous_container", json_string(u.prev_name));
 	if (o->config_data) {
 		sayf(&u, "applied: '%s' serves with the new config.yaml; the previous container is kept stopped as '%s'",

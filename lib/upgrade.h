@@ -25,12 +25,8 @@
 #include "discover.h"
 #include "docker.h"
 #include "error.h"
+#include "operation.h"
 #include "snapshot.h"
-
-/* Messages for people go through this (lib/ never prints). */
-typedef void (*upgrade_say_fn)(void *ctx, const char *message);
-/* Asks the user; returns 1 for yes. */
-typedef int (*upgrade_confirm_fn)(void *ctx, const char *question);
 
 struct upgrade_options {
 	const char *image;          /* target reference; NULL: the same repository, tag latest */
@@ -52,8 +48,8 @@ struct upgrade_options {
 	const char *config_source;
 	const char *cpactl_version;
 	const volatile sig_atomic_t *interrupted;
-	upgrade_say_fn say;
-	upgrade_confirm_fn confirm;
+	say_fn say;
+	confirm_fn confirm;
 	void *ctx;
 	docker_progress_fn pull_progress;
 	snapshot_progress_fn backup_progress;
@@ -78,8 +74,5 @@ struct upgrade_options {
 int upgrade_run(struct docker_client *c, struct cpa_target *t, const struct deployment *d,
 		const struct upgrade_options *o, json_t **report, struct cpactl_error *err);
 
-/* Container names cpactl gives: NAME-cpactl-candidate, NAME-cpactl-new,
- * NAME-cpactl-prev-<ID>, NAME-cpactl-failed-<ID>.  malloc'd. */
-char *upgrade_container_name(const char *name, const char *role, const char *id);
 
 #endif

@@ -3,6 +3,7 @@
  */
 #include "verdict.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "buf.h"
 #include "cpa.h"
 #include "probe.h"
+#include "secretmask.h"
 
 #define POLL_MS 150
 /* A definite non-200 answer gets this long to turn into 200 (a release still
@@ -32,57 +34,17 @@ static void sleep_ms(long ms)
 	usleep((useconds_t)ms * 1000);
 }
 
-static void reason(struct verdict *v, const char *fmt, const char *a, const char *b)
+static void reason(struct verdict *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void reason(struct verdict *v, const char *fmt, ...)
 {
 	char text[1200];
-	snprintf(text, sizeof(text), fmt, a ? a : "", b ? b : "");
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
 	json_array_append_new(v->reasons, json_string(text));
-}
-
-static void collect_secrets(json_t *node, int secret, json_t *out)
-{
-	const char *key;
-	json_t *value;
-	size_t i;
-
-	if (json_is_object(node)) {
-		json_object_foreach(node, key, value)
-			collect_secrets(value, secret || cpa_key_is_secret(key), out);
-	} else if (json_is_array(node)) {
-		json_array_foreach(node, i, value)
-			collect_secrets(value, secret, out);
-	} else if (secret && json_is_string(node) && json_string_length(node) >= 4) {
-		json_array_append(out, node);
-	}
-}
-
-json_t *secret_values_of(json_t *config)
-{
-	json_t *out = json_array();
-	if (out)
-		collect_secrets(config, 0, out);
-	return out;
-}
-
-void redact_secrets(char *text, json_t *secrets)
-{
-	json_t *s;
-	size_t i;
-
-	if (!text)
-		return;
-	json_array_foreach(secrets, i, s) {
-		const char *needle = json_string_value(s);
-		size_t n = needle ? strlen(needle) : 0;
-		char *hit;
-		if (n < 4)
-			continue;
-		while ((hit = strstr(text, needle)) != NULL) {
-			/* "***" then the rest, shifted left in place. */
-			memcpy(hit, "***", 3);
-			memmove(hit + 3, hit + n, strlen(hit + n) + 1);
-		}
-	}
 }
 
 /* The last `lines` lines of text. */
@@ -124,7 +86,7 @@ void verdict_read_log(struct verdict *v, const char *logs)
 		} else if (cpa_log_line_is_trouble(line, len, fatal_patterns)) {
 			char text[600];
 			snprintf(text, sizeof(text), "%.*s", (int)(len < 500 ? len : 500), line);
-			reason(v, "its log says: %s%s", text, "");
+			reason(v, "its log says: %s", text);
 		}
 		line = end ? end + 1 : NULL;
 	}
@@ -153,64 +115,6 @@ static int running_state(struct docker_client *c, const char *id, long *exit_cod
 	snprintf(error_text, len, "%s", json_string_value(json_object_get(state, "Error")) ?: "");
 	json_decref(inspect);
 	return running;
-}
-
-/* Adds the value of one NAME=VALUE (len bytes) when NAME is a secret's. */
-static void add_env_secret(json_t *out, const char *s, size_t len)
-{
-	const char *eq = memchr(s, '=', len);
-	char name[256];
-
-	if (!eq || eq == s || (size_t)(eq - s) >= sizeof(name) || eq + 1 == s + len)
-		return;
-	memcpy(name, s, (size_t)(eq - s));
-	name[eq - s] = '\0';
-	if (env_name_is_secret(name))
-		json_array_append_new(out, json_stringn(eq + 1, (size_t)(s + len - eq - 1)));
-}
-
-json_t *env_secret_values(json_t *inspect, const struct buf *env_file)
-{
-	json_t *out = json_array(), *e;
-	const char *p = env_file && env_file->data ? env_file->data : "", *end = p + (env_file ? env_file->len : 0);
-	size_t i;
-
-	if (!out)
-		return NULL;
-	json_array_foreach(json_object_get(json_object_get(inspect, "Config"), "Env"), i, e)
-		if (json_is_string(e))
-			add_env_secret(out, json_string_value(e), json_string_length(e));
-	/* The env file's values, as written (quotes too: a log may print either). */
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *line_end = nl ? nl : end;
-		char *value = NULL;
-		while (p < line_end && (*p == ' ' || *p == '\t'))
-			p++;
-		if (line_end - p > 7 && strncmp(p, "export ", 7) == 0)
-			p += 7;
-		add_env_secret(out, p, (size_t)(line_end - p));
-		{
-			const char *eq = memchr(p, '=', (size_t)(line_end - p));
-			if (eq && eq > p) {
-				char name[256];
-				size_t n = (size_t)(eq - p);
-				if (n < sizeof(name)) {
-					memcpy(name, p, n);
-					name[n] = '\0';
-					if (env_name_is_secret(name) &&
-					    env_text_get(p, (size_t)(line_end - p), name, &value) == 1 && *value)
-						json_array_append_new(out, json_string(value));
-				}
-			}
-		}
-		if (value) {
-			memset(value, 0, strlen(value));
-			free(value);
-		}
-		p = nl ? nl + 1 : end;
-	}
-	return out;
 }
 
 int judge_container(struct docker_client *c, const char *id, const struct judge_options *o,
@@ -244,7 +148,7 @@ int judge_container(struct docker_client *c, const char *id, const struct judge_
 	 * /v1/models for CPA), watching that it does not exit. */
 	for (;;) {
 		if (o->interrupted && *o->interrupted) {
-			reason(v, "interrupted before the verdict%s%s", NULL, NULL);
+			reason(v, "interrupted before the verdict");
 			break;
 		}
 		running = running_state(c, id, &exit_code, state_error, sizeof(state_error), err);
@@ -326,7 +230,7 @@ int judge_container(struct docker_client *c, const char *id, const struct judge_
 		if (!running) {
 			char code[32];
 			snprintf(code, sizeof(code), "%ld", exit_code);
-			reason(v, "the container exited with code %s after it started serving%s", code, "");
+			reason(v, "the container exited with code %s after it started serving", code);
 		}
 		if (o->expected_models) {
 			json_array_foreach(o->expected_models, i, m) {
@@ -337,8 +241,8 @@ int judge_container(struct docker_client *c, const char *id, const struct judge_
 					if (json_equal(m, n))
 						found = 1;
 				if (!found && !o->allow_missing_models)
-					reason(v, "model '%s' that production serves is missing%s", json_string_value(m),
-					       " (--allow-missing-models to accept)");
+					reason(v, "model '%s' that production serves is missing (--allow-missing-models to accept)",
+					       json_string_value(m) ? json_string_value(m) : "");
 				else if (!found) {
 					char text[300];
 					snprintf(text, sizeof(text), "model '%s' is missing (allowed)", json_string_value(m));
@@ -355,7 +259,7 @@ int judge_container(struct docker_client *c, const char *id, const struct judge_
 			if (o->allow_fewer_clients)
 				json_array_append_new(v->notes, json_string(text));
 			else
-				reason(v, "%s (logins it no longer reads?%s)", text, " --allow-fewer-clients to accept");
+				reason(v, "%s (logins it no longer reads? --allow-fewer-clients to accept)", text);
 		}
 	}
 

@@ -71,16 +71,5 @@ json_t *verdict_to_json(const struct verdict *v);
 void verdict_read_log(struct verdict *v, const char *logs);
 void verdict_release(struct verdict *v);
 
-/* Every secret value of a parsed config.yaml (values under secret keys), for
- * redaction.  A new array. */
-json_t *secret_values_of(json_t *config);
-
-/* The secret values of an env-file proxy, for redaction: the values of the
- * secret variables (env_name_is_secret) of the container's Env and of the
- * env file's text (may be empty).  A new array. */
-json_t *env_secret_values(json_t *inspect, const struct buf *env_file);
-
-/* Replaces each occurrence of each string of `secrets` in text by "***". */
-void redact_secrets(char *text, json_t *secrets);
 
 #endif

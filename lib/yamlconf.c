@@ -198,6 +198,31 @@ static void builder_release(struct builder *b)
 	free(b->anchors);
 }
 
+/* The next event, or ERR_PARSE with the place: "'NAME' line L column C:
+ * problem context" when the document has a name, "line L column C: problem"
+ * otherwise.  libyaml's problem text never quotes the scalar, so no secret
+ * leaks.  *done is set at the end of the stream and at the start of a second
+ * document: only the first one counts, as for CPA. */
+static int next_event(yaml_parser_t *parser, yaml_event_t *ev, int *documents, int *done, const char *name,
+		      struct cpactl_error *err)
+{
+	const char *problem;
+
+	if (yaml_parser_parse(parser, ev)) {
+		if (ev->type == YAML_STREAM_END_EVENT ||
+		    (ev->type == YAML_DOCUMENT_START_EVENT && ++*documents > 1))
+			*done = 1;
+		return 0;
+	}
+	problem = parser->problem ? parser->problem : "invalid YAML";
+	if (!name)
+		return error_set(err, ERR_PARSE, "line %zu column %zu: %s", parser->problem_mark.line + 1,
+				 parser->problem_mark.column + 1, problem);
+	return error_set(err, ERR_PARSE, "'%s' line %zu column %zu: %s%s%s", name, parser->problem_mark.line + 1,
+			 parser->problem_mark.column + 1, problem, parser->context ? " " : "",
+			 parser->context ? parser->context : "");
+}
+
 int yaml_parse(const char *data, size_t len, const char *name, json_t **out,
 	       struct cpactl_error *err)
 {
@@ -213,23 +238,9 @@ int yaml_parse(const char *data, size_t len, const char *name, json_t **out,
 	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
 	while (!done) {
 		int step = 0;
-		if (!yaml_parser_parse(&parser, &ev)) {
-			/* libyaml's problem text never quotes the scalar, so no secret leaks. */
-			error_set(err, ERR_PARSE, "'%s' line %zu column %zu: %s%s%s", name,
-				  parser.problem_mark.line + 1, parser.problem_mark.column + 1,
-				  parser.problem ? parser.problem : "invalid YAML",
-				  parser.context ? " " : "", parser.context ? parser.context : "");
+		if (next_event(&parser, &ev, &documents, &done, name, err) < 0)
 			goto out;
-		}
 		switch (ev.type) {
-		case YAML_STREAM_END_EVENT:
-			done = 1;
-			break;
-		case YAML_DOCUMENT_START_EVENT:
-			/* Only the first document counts, as for CPA. */
-			if (++documents > 1)
-				done = 1;
-			break;
 		case YAML_MAPPING_START_EVENT:
 			step = open_container(&b, json_object(), ev.data.mapping_start.anchor);
 			break;
@@ -362,19 +373,9 @@ int yaml_key_lines(const char *data, size_t len, json_t **lines, json_t **duplic
 	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
 	while (!done) {
-		if (!yaml_parser_parse(&parser, &ev)) {
-			error_set(err, ERR_PARSE, "line %zu column %zu: %s", parser.problem_mark.line + 1,
-				  parser.problem_mark.column + 1, parser.problem ? parser.problem : "invalid YAML");
+		if (next_event(&parser, &ev, &documents, &done, NULL, err) < 0)
 			goto out;
-		}
 		switch (ev.type) {
-		case YAML_STREAM_END_EVENT:
-			done = 1;
-			break;
-		case YAML_DOCUMENT_START_EVENT:
-			if (++documents > 1)
-				done = 1;
-			break;
 		case YAML_MAPPING_START_EVENT:
 		case YAML_SEQUENCE_START_EVENT:
 			if (depth >= MAX_DEPTH) {

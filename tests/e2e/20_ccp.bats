@@ -21,8 +21,6 @@ load helpers
 IMAGE=fuergaosi233/claude-code-proxy
 CLIENT_KEY=SECRET-FIXTURE-ccp-client-93b0
 OPENAI_KEY=SECRET-FIXTURE-ccp-openai-5d1e
-# What the README asks for: loopback port, no-new-privileges, a restart policy.
-SAFE=(--security-opt no-new-privileges --restart unless-stopped)
 # What --profile http needs to know of a proxy it has no profile for.
 HTTP=(--profile http --api-port 8082 --probe-path /health)
 
@@ -157,38 +155,11 @@ probe_status() {
 	jqo '.[0].http_status // .[0].probe_status'
 }
 
-no_secret() {
-	[[ "$output$stderr" != *SECRET-FIXTURE* ]] || { echo "a fixture secret in cpactl's output"; false; }
-}
-
-# finding CODE SEVERITY: the last doctor --json found it, exactly so (as in 11_doctor.bats).
-finding() {
-	local n
-	n=$(jqo --arg c "$1" --arg s "$2" '[.findings[] | select(.code == $c and .severity == $s)] | length')
-	[ "$n" -ge 1 ] || { echo "no $2 '$1' among:"; jqo '.findings[] | "\(.severity) \(.code)"'; false; }
-}
-
 # problem CODE: the last doctor --json found CODE as a warning or an error.
 problem() {
 	local n
 	n=$(jqo --arg c "$1" '[.findings[] | select(.code == $c and (.severity == "warning" or .severity == "error"))] | length')
 	[ "$n" -ge 1 ] || { echo "no warning or error '$1' among:"; jqo '.findings[] | "\(.severity) \(.code)"'; false; }
-}
-
-# absent CODE: the last doctor --json did not report CODE at all.
-absent() {
-	[ "$(jqo --arg c "$1" '[.findings[] | select(.code == $c)] | length')" = 0 ] ||
-		{ echo "unexpected '$1' among:"; jqo '.findings[] | "\(.severity) \(.code)"'; false; }
-}
-
-# doctor NAME [options]: doctor --json of one container; problems expected (exit 3).
-doctor() {
-	local name=$1
-	shift
-	cpactl_run doctor --json --container "$name" "$@"
-	[ "$status" -eq 3 ] || { show; false; }
-	[ "$(jqo .container)" = "$name" ]
-	no_secret
 }
 
 # upgrade IMAGE-TAG [options]: the common options of the upgrade tests.

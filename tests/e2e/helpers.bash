@@ -114,3 +114,52 @@ known_invocation() {
 			{ echo "option '$opt' is not in 'cpactl help $verb' ($line)"; return 1; }
 	done
 }
+
+# --- doctor (11_doctor, 21_doctor_api, 20_ccp) ---------------------------------
+
+# no_secret: nothing cpactl just printed holds a fixture secret.
+no_secret() {
+	[[ "$output$stderr" != *SECRET-FIXTURE* ]] || { echo "a fixture secret in cpactl's output"; false; }
+}
+
+# doctor NAME [options]: doctor --json of one container; problems expected (exit 3).
+doctor() {
+	local name=$1
+	shift
+	cpactl_run doctor --json --container "$name" "$@"
+	[ "$status" -eq 3 ] || { show; false; }
+	[ "$(jqo .container)" = "$name" ]
+	no_secret
+}
+
+# finding CODE SEVERITY: the last doctor --json found it, exactly so.
+finding() {
+	local n
+	n=$(jqo --arg c "$1" --arg s "$2" '[.findings[] | select(.code == $c and .severity == $s)] | length')
+	[ "$n" -ge 1 ] || { echo "no $2 '$1' among:"; jqo '.findings[] | "\(.severity) \(.code)"'; false; }
+}
+
+# absent CODE: the last doctor --json did not report CODE at all.
+absent() {
+	[ "$(jqo --arg c "$1" '[.findings[] | select(.code == $c)] | length')" = 0 ] ||
+		{ echo "unexpected '$1' among:"; jqo '.findings[] | "\(.severity) \(.code)"'; false; }
+}
+
+# What a careful operator runs: loopback port, no-new-privileges, a restart policy.
+SAFE=(--security-opt no-new-privileges --restart unless-stopped)
+
+# run_cpa NAME TAG DIR [docker run options...]: a container on the fixture files of DIR.
+run_cpa() {
+	local name=$1 tag=$2 dir=$3
+	shift 3
+	docker run -d --name "$name" -v "$dir/config.yaml:/CLIProxyAPI/config.yaml" \
+		-v "$dir/auth:/root/.cli-proxy-api" "$@" "eceasy/cli-proxy-api:$tag" >/dev/null
+}
+
+# doc_deploy NAME TAG [docker run options...]: deploy, with a private root, as
+# cpactl wants it.
+doc_deploy() {
+	local name=$1
+	deploy "$@"
+	chmod 700 "$BATS_FILE_TMPDIR/$name"
+}

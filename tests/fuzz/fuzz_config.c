@@ -14,7 +14,7 @@
 #include "../../lib/cpa.h"
 #include "../../lib/error.h"
 #include "../../lib/finding.h"
-#include "../../lib/verdict.h"
+#include "../../lib/secretmask.h"
 #include "../../lib/yamlconf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

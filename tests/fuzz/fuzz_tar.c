@@ -1,6 +1,6 @@
 /*
  * fuzz_tar.c - a tar from outside (an auth.tar of a snapshot, a container's
- * archive answer) unpacked by lib/archive_extract.c, whose entry checks must
+ * archive answer) unpacked by lib/tar_extract.c, whose entry checks must
  * refuse everything that points out of the directory, device nodes, FIFOs
  * and hard links.
  *
@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../lib/archive_extract.h"
+#include "../../lib/tar_extract.h"
 #include "../../lib/atomic_file.h"
 #include "../../lib/error.h"
 
@@ -104,7 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (mkdir(dest, 0700) < 0)
 		abort();
 	error_clear(&err);
-	archive_extract_into(tar_path, dest, "auth", &err);
+	tar_extract_into(tar_path, dest, "auth", &err);
 	/* Whatever the tar held, nothing was written beside dest. */
 	snprintf(path, sizeof(path), "%s/a", scratch);
 	if (!holds_only(scratch, top) || !holds_only(path, a))

@@ -15,7 +15,7 @@
 
 #include "../../lib/buf.h"
 #include "../../lib/error.h"
-#include "../../lib/verdict.h"
+#include "../../lib/secretmask.h"
 #include "../../lib/yamlconf.h"
 
 static json_t *parse_ok(const char *text)

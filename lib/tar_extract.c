@@ -1,17 +1,32 @@
 /*
- * archive_extract.c - see archive_extract.h.
+ * tar_extract.c - see tar_extract.h.
  */
-#include "archive_extract.h"
+#include "tar_extract.h"
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 
-int archive_extract_into(const char *tar_path, const char *dest, const char *strip,
+int tar_error(struct cpactl_error *err, enum error_kind kind, struct archive *a, const char *fmt, ...)
+{
+	const char *why = a ? archive_error_string(a) : NULL;
+	struct buf what = BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vappendf(&what, fmt, ap);
+	va_end(ap);
+	error_set(err, kind, "%s: %s", buf_str(&what), why ? why : "unknown error");
+	buf_free(&what);
+	return -1;
+}
+
+int tar_extract_into(const char *tar_path, const char *dest, const char *strip,
 			 struct cpactl_error *err)
 {
 	struct archive *in = archive_read_new(), *out = archive_write_disk_new();
@@ -45,7 +60,7 @@ int archive_extract_into(const char *tar_path, const char *dest, const char *str
 	archive_write_disk_set_options(out, flags);
 	archive_write_disk_set_standard_lookup(out);
 	if (archive_read_open_filename(in, tar_path, 65536) != ARCHIVE_OK) {
-		error_set(err, ERR_IO, "cannot read '%s': %s", tar_path, archive_error_string(in));
+		tar_error(err, ERR_IO, in, "cannot read '%s'", tar_path);
 		goto out;
 	}
 	while ((r = archive_read_next_header(in, &entry)) == ARCHIVE_OK) {
@@ -96,7 +111,7 @@ int archive_extract_into(const char *tar_path, const char *dest, const char *str
 		buf_appendf(&target, "%s/%s", dest, name);
 		archive_entry_set_pathname(entry, target.data);
 		if (archive_write_header(out, entry) != ARCHIVE_OK) {
-			error_set(err, ERR_CHECK, "refusing '%s' from '%s': %s", name, tar_path, archive_error_string(out));
+			tar_error(err, ERR_CHECK, out, "refusing '%s' from '%s'", name, tar_path);
 			goto out;
 		}
 		if (type == AE_IFREG) {
@@ -105,26 +120,26 @@ int archive_extract_into(const char *tar_path, const char *dest, const char *str
 			la_int64_t offset;
 			while ((r = archive_read_data_block(in, &block, &size, &offset)) == ARCHIVE_OK) {
 				if (archive_write_data_block(out, block, size, offset) != ARCHIVE_OK) {
-					error_set(err, ERR_IO, "cannot write '%s': %s", target.data, archive_error_string(out));
+					tar_error(err, ERR_IO, out, "cannot write '%s'", target.data);
 					goto out;
 				}
 			}
 			if (r != ARCHIVE_EOF) {
-				error_set(err, ERR_IO, "'%s' is damaged: %s", tar_path, archive_error_string(in));
+				tar_error(err, ERR_IO, in, "'%s' is damaged", tar_path);
 				goto out;
 			}
 		}
 		if (archive_write_finish_entry(out) != ARCHIVE_OK) {
-			error_set(err, ERR_IO, "cannot write '%s': %s", target.data, archive_error_string(out));
+			tar_error(err, ERR_IO, out, "cannot write '%s'", target.data);
 			goto out;
 		}
 	}
 	if (r != ARCHIVE_EOF) {
-		error_set(err, ERR_IO, "'%s' is damaged: %s", tar_path, archive_error_string(in));
+		tar_error(err, ERR_IO, in, "'%s' is damaged", tar_path);
 		goto out;
 	}
 	if (archive_write_close(out) != ARCHIVE_OK) {
-		error_set(err, ERR_IO, "cannot finish writing into '%s': %s", dest, archive_error_string(out));
+		tar_error(err, ERR_IO, out, "cannot finish writing into '%s'", dest);
 		goto out;
 	}
 	rc = 0;

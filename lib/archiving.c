@@ -1,5 +1,5 @@
 /*
- * retention.c - see retention.h.
+ * archiving.c - see archiving.h.
  *
  * The order of the work is what makes it safe to kill at any instant:
  *   1 finish what an interrupted run left (archive/.*.deleting, .*.tmp)
@@ -16,7 +16,7 @@
  * keep the deletion of an archive but lose the rescue out of it, nor keep
  * the removal of blobs but lose the deletion of the snapshots that used them.
  */
-#include "retention.h"
+#include "archiving.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -35,6 +35,7 @@
 #include "blobstore.h"
 #include "buf.h"
 #include "journal.h"
+#include "operation.h"
 #include "snapshot.h"
 #include "upgrade.h"
 
@@ -42,18 +43,20 @@
 #define ARCHIVE_PREFIX "archive/"
 #define README_MAX ((size_t)1024 * 1024)
 
-struct retention {
+struct archiving {
 	struct docker_client *c;
 	const struct cpa_target *t;
 	const struct deployment *d;
-	const struct retention_options *o;
+	const struct archiving_options *o;
 	json_t *report;
 	json_t *notes;
 	uint64_t bytes_freed;
 	char now[32]; /* RFC 3339, UTC */
 };
 
-static void vsay(struct retention *r, const char *prefix, const char *fmt, va_list ap)
+static void vsay(struct archiving *r, const char *prefix, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+static void vsay(struct archiving *r, const char *prefix, const char *fmt, va_list ap)
 {
 	char text[1600];
 	struct buf line = BUF_INIT;
@@ -66,8 +69,8 @@ static void vsay(struct retention *r, const char *prefix, const char *fmt, va_li
 	buf_free(&line);
 }
 
-static void sayf(struct retention *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sayf(struct retention *r, const char *fmt, ...)
+static void sayf(struct archiving *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sayf(struct archiving *r, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -76,8 +79,8 @@ static void sayf(struct retention *r, const char *fmt, ...)
 }
 
 /* A note is said and kept in the report's "notes". */
-static void note(struct retention *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note(struct retention *r, const char *fmt, ...)
+static void note(struct archiving *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(struct archiving *r, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -86,7 +89,7 @@ static void note(struct retention *r, const char *fmt, ...)
 }
 
 /* "moved" or "would move": the same sentence for the act and the plan. */
-static const char *verb(const struct retention *r, const char *done, const char *planned)
+static const char *verb(const struct archiving *r, const char *done, const char *planned)
 {
 	return r->o->dry_run ? planned : done;
 }
@@ -132,7 +135,7 @@ static int json_array_has(const json_t *array, const char *s)
 
 /* --- the pure parts ---------------------------------------------------------------- */
 
-int retention_archive_name_valid(const char *name)
+int archiving_archive_name_valid(const char *name)
 {
 	size_t len = strlen(name);
 
@@ -158,7 +161,7 @@ static long archive_suffix(const char *name)
 	return strlen(name) > ARCHIVE_STAMP_LEN + 1 ? atol(name + ARCHIVE_STAMP_LEN + 1) : 1;
 }
 
-int retention_archive_name_compare(const char *a, const char *b)
+int archiving_archive_name_compare(const char *a, const char *b)
 {
 	int c = strncmp(a, b, ARCHIVE_STAMP_LEN);
 	long x, y;
@@ -172,7 +175,7 @@ int retention_archive_name_compare(const char *a, const char *b)
 
 static int compare_names(const void *a, const void *b)
 {
-	return retention_archive_name_compare(*(const char *const *)a, *(const char *const *)b);
+	return archiving_archive_name_compare(*(const char *const *)a, *(const char *const *)b);
 }
 
 /* stamp, or stamp-N with N above every archive of the same minute, so that
@@ -185,7 +188,7 @@ static int unique_archive_name(const json_t *names, const char *stamp, char *out
 
 	json_array_foreach(names, i, v) {
 		const char *name = json_string_value(v);
-		if (name && retention_archive_name_valid(name) && strncmp(name, stamp, ARCHIVE_STAMP_LEN) == 0 &&
+		if (name && archiving_archive_name_valid(name) && strncmp(name, stamp, ARCHIVE_STAMP_LEN) == 0 &&
 		    archive_suffix(name) > n)
 			n = archive_suffix(name);
 	}
@@ -214,8 +217,8 @@ static json_t *location_of(const char *name)
 
 enum fate { FATE_STAY, FATE_MOVE, FATE_KEEP, FATE_DELETE, FATE_RESCUE };
 
-int retention_plan(const json_t *snapshots, const json_t *archive_names, int keep, const char *stamp,
-		   retention_restorable_fn restorable, void *ctx, json_t **plan, struct cpactl_error *err)
+int archiving_plan(const json_t *snapshots, const json_t *archive_names, int keep, const char *stamp,
+		   archiving_restorable_fn restorable, void *ctx, json_t **plan, struct cpactl_error *err)
 {
 	size_t n = json_array_size(snapshots), nmanaged = 0, ndelete = 0, i;
 	const char **managed = calloc(json_array_size(archive_names) + 1, sizeof(*managed));
@@ -242,7 +245,7 @@ int retention_plan(const json_t *snapshots, const json_t *archive_names, int kee
 			newest = id;
 	}
 	json_array_foreach(archive_names, i, v)
-		if (json_is_string(v) && retention_archive_name_valid(json_string_value(v)))
+		if (json_is_string(v) && archiving_archive_name_valid(json_string_value(v)))
 			managed[nmanaged++] = json_string_value(v);
 	qsort(managed, nmanaged, sizeof(*managed), compare_names);
 
@@ -319,7 +322,7 @@ out:
 	return rc;
 }
 
-int retention_mark_layers(const json_t *layers, json_t *blobs, json_t *images, struct cpactl_error *err)
+int archiving_mark_layers(const json_t *layers, json_t *blobs, json_t *images, struct cpactl_error *err)
 {
 	json_t *entries = json_object_get(layers, "entries"), *e;
 	const char *image_id = json_string_value(json_object_get(layers, "image_id"));
@@ -368,7 +371,7 @@ static int list_archive_names(const struct deployment *d, json_t **out, struct c
  * blob is there (the listing's cheap check), and verify passes. */
 static int snapshot_restorable(void *ctx, const json_t *s)
 {
-	struct retention *r = ctx;
+	struct archiving *r = ctx;
 	struct cpactl_error e = CPACTL_ERROR_INIT;
 	const char *id = json_string_value(json_object_get(s, "id"));
 	json_t *report = NULL;
@@ -389,7 +392,7 @@ static int snapshot_restorable(void *ctx, const json_t *s)
 /* Removes archive/.<name>.deleting and archive/.<name>.tmp that an
  * interrupted run left (a .tmp holds only README.md and the listing:
  * snapshots move in after it is renamed). */
-static int remove_leftovers(struct retention *r, struct cpactl_error *err)
+static int remove_leftovers(struct archiving *r, struct cpactl_error *err)
 {
 	DIR *dir = opendir(r->d->archive_dir);
 	json_t *done = json_array();
@@ -456,7 +459,7 @@ static void rescue_append(struct buf *b, const json_t *rescued, const char *when
 		    when);
 }
 
-static char *readme_text(const struct retention *r, const json_t *plan, const json_t *snapshots)
+static char *readme_text(const struct archiving *r, const json_t *plan, const json_t *snapshots)
 {
 	struct buf b = BUF_INIT;
 	const json_t *rescued = json_object_get(plan, "rescued");
@@ -514,7 +517,7 @@ static int write_into(const char *dir, const char *name, const char *text, struc
 
 /* archive/<name>/ appears complete with its README.md and listing: built as
  * archive/.<name>.tmp and renamed. */
-static int create_archive(struct retention *r, const json_t *plan, const json_t *snapshots,
+static int create_archive(struct archiving *r, const json_t *plan, const json_t *snapshots,
 			  struct cpactl_error *err)
 {
 	const char *loc = json_string_value(json_object_get(plan, "archive_dir"));
@@ -559,7 +562,7 @@ out:
 }
 
 /* Renames ROOT/<from>/<id> to ROOT/<to>/<id>, never over anything. */
-static int move_snapshot(struct retention *r, const char *id, const char *from, const char *to,
+static int move_snapshot(struct archiving *r, const char *id, const char *from, const char *to,
 			 struct cpactl_error *err)
 {
 	struct buf src = BUF_INIT, dst = BUF_INIT;
@@ -574,7 +577,7 @@ static int move_snapshot(struct retention *r, const char *id, const char *from, 
 	return rc;
 }
 
-static int fsync_location(const struct retention *r, const char *loc, struct cpactl_error *err)
+static int fsync_location(const struct archiving *r, const char *loc, struct cpactl_error *err)
 {
 	struct buf path = BUF_INIT;
 	int rc;
@@ -586,7 +589,7 @@ static int fsync_location(const struct retention *r, const char *loc, struct cpa
 }
 
 /* Adds the rescue to the README.md of an archive that existed already. */
-static int readme_add_rescue(struct retention *r, const json_t *rescued, struct cpactl_error *err)
+static int readme_add_rescue(struct archiving *r, const json_t *rescued, struct cpactl_error *err)
 {
 	struct buf path = BUF_INIT, text = BUF_INIT;
 	struct cpactl_error missing = CPACTL_ERROR_INIT;
@@ -620,7 +623,7 @@ static void append_ids(struct buf *b, const json_t *ids)
 	}
 }
 
-static void say_moved(struct retention *r, const json_t *plan)
+static void say_moved(struct archiving *r, const json_t *plan)
 {
 	const json_t *moved = json_object_get(plan, "moved");
 	struct buf ids = BUF_INIT;
@@ -633,14 +636,14 @@ static void say_moved(struct retention *r, const json_t *plan)
 	buf_free(&ids);
 }
 
-static void say_rescued(struct retention *r, const json_t *rescued)
+static void say_rescued(struct archiving *r, const json_t *rescued)
 {
 	note(r, "%s %s from %s to %s: it is the last snapshot that can be rolled back to offline",
 	     verb(r, "kept", "would keep"), json_string_value(json_object_get(rescued, "id")),
 	     json_string_value(json_object_get(rescued, "from")), json_string_value(json_object_get(rescued, "to")));
 }
 
-static void say_deleted(struct retention *r, const char *loc, const json_t *snapshots, const json_t *rescued)
+static void say_deleted(struct archiving *r, const char *loc, const json_t *snapshots, const json_t *rescued)
 {
 	const char *kept = json_string_value(json_object_get(rescued, "id"));
 	struct buf text = BUF_INIT;
@@ -660,7 +663,7 @@ static void say_deleted(struct retention *r, const char *loc, const json_t *snap
 }
 
 /* Steps 3 and 4: the new archive, complete, then the snapshots into it. */
-static int move_snapshots(struct retention *r, const json_t *plan, const json_t *snapshots, struct cpactl_error *err)
+static int move_snapshots(struct archiving *r, const json_t *plan, const json_t *snapshots, struct cpactl_error *err)
 {
 	const char *dir = json_string_value(json_object_get(plan, "archive_dir"));
 	json_t *v;
@@ -678,7 +681,7 @@ static int move_snapshots(struct retention *r, const json_t *plan, const json_t 
 }
 
 /* Step 5: out of the archive about to be deleted, synced before it is. */
-static int rescue(struct retention *r, const json_t *plan, struct cpactl_error *err)
+static int rescue(struct archiving *r, const json_t *plan, struct cpactl_error *err)
 {
 	const json_t *rescued = json_object_get(plan, "rescued");
 	const char *dir = json_string_value(json_object_get(plan, "archive_dir"));
@@ -698,7 +701,7 @@ static int rescue(struct retention *r, const json_t *plan, struct cpactl_error *
 /* Step 6, for the archive at `loc`: renamed .<name>.deleting and synced, so
  * that from then on it is no snapshot's home, then removed.  A dry run
  * counts its bytes but those of a snapshot rescued from it. */
-static int delete_archive(struct retention *r, const char *loc, const json_t *rescued, struct cpactl_error *err)
+static int delete_archive(struct archiving *r, const char *loc, const json_t *rescued, struct cpactl_error *err)
 {
 	struct buf path = BUF_INIT, doomed = BUF_INIT;
 	int rc = -1;
@@ -733,7 +736,7 @@ out:
 }
 
 /* Steps 3 to 6.  A dry run says what they would do. */
-static int carry_out(struct retention *r, const json_t *plan, const json_t *snapshots, struct cpactl_error *err)
+static int carry_out(struct archiving *r, const json_t *plan, const json_t *snapshots, struct cpactl_error *err)
 {
 	const json_t *rescued = json_object_get(plan, "rescued");
 	int moves = json_array_size(json_object_get(plan, "moved")) > 0;
@@ -765,7 +768,7 @@ static int carry_out(struct retention *r, const json_t *plan, const json_t *snap
 
 /* The snapshots that stay.  After the work, whatever snapshot_list() finds;
  * in a dry run, those the plan keeps, where they are now. */
-static int survivors_of(struct retention *r, const json_t *plan, const json_t *snapshots, json_t **out,
+static int survivors_of(struct archiving *r, const json_t *plan, const json_t *snapshots, json_t **out,
 			struct cpactl_error *err)
 {
 	const json_t *deleted = json_object_get(plan, "deleted_archives");
@@ -785,7 +788,7 @@ static int survivors_of(struct retention *r, const json_t *plan, const json_t *s
 
 /* Removes (or counts, in a dry run) the regular file `name` of `dir` when
  * `gone` says nothing references it.  Returns 1 when it went. */
-static int sweep_entry(struct retention *r, DIR *dir, const char *name, int gone, uint64_t *bytes)
+static int sweep_entry(struct archiving *r, DIR *dir, const char *name, int gone, uint64_t *bytes)
 {
 	struct stat st;
 
@@ -799,7 +802,7 @@ static int sweep_entry(struct retention *r, DIR *dir, const char *name, int gone
 
 /* The files of directory parent/sub named <key><suffix>, with a key of
  * `key_len` characters that `valid` accepts and `keep` does not hold. */
-static long sweep_named(struct retention *r, const char *parent, const char *sub, size_t key_len,
+static long sweep_named(struct archiving *r, const char *parent, const char *sub, size_t key_len,
 			const char *suffix, int (*valid)(const char *), const json_t *keep, uint64_t *bytes)
 {
 	struct buf path = BUF_INIT;
@@ -825,7 +828,7 @@ static long sweep_named(struct retention *r, const char *parent, const char *sub
 }
 
 /* store/sha256/<xx>/<hex> that no remaining snapshot references. */
-static long sweep_blobs(struct retention *r, const json_t *blobs, uint64_t *bytes)
+static long sweep_blobs(struct archiving *r, const json_t *blobs, uint64_t *bytes)
 {
 	struct buf path = BUF_INIT;
 	struct dirent *e, *b;
@@ -862,7 +865,7 @@ static long sweep_blobs(struct retention *r, const json_t *blobs, uint64_t *byte
 }
 
 /* Step 7 and 8. */
-static int sweep(struct retention *r, const json_t *survivors)
+static int sweep(struct archiving *r, const json_t *survivors)
 {
 	json_t *ids = json_object(), *blobs = json_object(), *images = json_object(), *s;
 	uint64_t seal_bytes = 0, index_bytes = 0, blob_bytes = 0;
@@ -886,7 +889,7 @@ static int sweep(struct retention *r, const json_t *survivors)
 		layers = json_load_file(buf_str(&layers_path), 0, NULL);
 		if (!layers)
 			error_set(&e, ERR_PARSE, "it is not JSON");
-		if (!layers || retention_mark_layers(layers, blobs, images, &e) < 0) {
+		if (!layers || archiving_mark_layers(layers, blobs, images, &e) < 0) {
 			note(r, "cannot read '%s' (%s): no blob is removed this time, since its blobs are unknown",
 			     buf_str(&layers_path), e.message);
 			markable = 0;
@@ -931,7 +934,7 @@ static const char *trailing_id(const char *s)
 
 /* NAME-cpactl-prev-<ID> or NAME-cpactl-failed-<ID> of the target, with ID
  * older than the snapshot that stays in backup/. */
-static int kept_aside_for_older(const struct retention *r, const char *name, const char *newest)
+static int kept_aside_for_older(const struct archiving *r, const char *name, const char *newest)
 {
 	const char *id = trailing_id(name);
 	char *prev, *failed;
@@ -939,8 +942,8 @@ static int kept_aside_for_older(const struct retention *r, const char *name, con
 
 	if (!id || strcmp(id, newest) >= 0)
 		return 0;
-	prev = upgrade_container_name(r->t->name, "prev", id);
-	failed = upgrade_container_name(r->t->name, "failed", id);
+	prev = operation_kept_name(r->t->name, OP_KEPT_PREV, id);
+	failed = operation_kept_name(r->t->name, OP_KEPT_FAILED, id);
 	match = (prev && strcmp(prev, name) == 0) || (failed && strcmp(failed, name) == 0);
 	free(prev);
 	free(failed);
@@ -949,7 +952,7 @@ static int kept_aside_for_older(const struct retention *r, const char *name, con
 
 /* Records the retirement of `what` ("container", "tag") `name`: done (or
  * to be done, in a dry run), or refused, with the engine's reason, as a note. */
-static void record_retired(struct retention *r, json_t *done, const char *what, const char *name, int refused,
+static void record_retired(struct archiving *r, json_t *done, const char *what, const char *name, int refused,
 			   const struct cpactl_error *e)
 {
 	if (refused) {
@@ -960,7 +963,7 @@ static void record_retired(struct retention *r, json_t *done, const char *what, 
 	sayf(r, "%s %s '%s'", verb(r, "retired", "would retire"), what, name);
 }
 
-static int retire_containers(struct retention *r, const char *newest, struct cpactl_error *err)
+static int retire_containers(struct archiving *r, const char *newest, struct cpactl_error *err)
 {
 	json_t *list = NULL, *ct, *done = json_array();
 	size_t i;
@@ -992,7 +995,7 @@ static int retire_containers(struct retention *r, const char *newest, struct cpa
 	return 0;
 }
 
-static int retire_tags(struct retention *r, const char *newest, struct cpactl_error *err)
+static int retire_tags(struct archiving *r, const char *newest, struct cpactl_error *err)
 {
 	json_t *list = NULL, *image, *tag, *done = json_array();
 	size_t i, k;
@@ -1023,7 +1026,7 @@ static int retire_tags(struct retention *r, const char *newest, struct cpactl_er
 	return 0;
 }
 
-static int prune_images(struct retention *r, struct cpactl_error *err)
+static int prune_images(struct archiving *r, struct cpactl_error *err)
 {
 	json_t *answer = NULL, *v;
 	json_int_t deleted = 0, bytes = 0;
@@ -1056,7 +1059,7 @@ static int prune_images(struct retention *r, struct cpactl_error *err)
 
 /* The runbook re-checks `docker ps` afterwards: the production container must
  * have the same id and start time as when cpactl found it. */
-static void check_production(struct retention *r)
+static void check_production(struct archiving *r)
 {
 	struct cpactl_error e = CPACTL_ERROR_INIT;
 	json_t *now = NULL;
@@ -1078,10 +1081,10 @@ static void check_production(struct retention *r)
 
 /* --- putting it together ------------------------------------------------------- */
 
-int retention_run(struct docker_client *c, const struct cpa_target *t, const struct deployment *d,
-		  const struct retention_options *o, json_t **report, struct cpactl_error *err)
+int archiving_run(struct docker_client *c, const struct cpa_target *t, const struct deployment *d,
+		  const struct archiving_options *o, json_t **report, struct cpactl_error *err)
 {
-	struct retention r;
+	struct archiving r;
 	json_t *snapshots = NULL, *names = NULL, *plan = NULL, *survivors = NULL;
 	const char *newest;
 	char stamp[32];
@@ -1109,7 +1112,7 @@ int retention_run(struct docker_client *c, const struct cpa_target *t, const str
 	if (!o->dry_run)
 		snapshot_sweep(d);
 	if (snapshot_list(d, &snapshots, err) < 0 || list_archive_names(d, &names, err) < 0 ||
-	    retention_plan(snapshots, names, o->keep, stamp, snapshot_restorable, &r, &plan, err) < 0)
+	    archiving_plan(snapshots, names, o->keep, stamp, snapshot_restorable, &r, &plan, err) < 0)
 		goto out;
 	json_object_update(r.report, plan);
 	if (!json_object_get(plan, "restorable"))

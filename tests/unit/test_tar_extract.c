@@ -1,5 +1,5 @@
 /*
- * test_archive_extract.c - unpacking a tar into a directory, refusing hostile
+ * test_tar_extract.c - unpacking a tar into a directory, refusing hostile
  * input: "..", absolute paths, symlinks out, writing through a symlink, hard
  * links, devices, FIFOs and damaged archives.
  */
@@ -21,7 +21,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "../../lib/archive_extract.h"
+#include "../../lib/tar_extract.h"
 #include "../../lib/error.h"
 
 struct fix {
@@ -165,7 +165,7 @@ static void expect_refused(struct fix *f, const struct ent *ents, size_t n, enum
 	struct cpactl_error err = CPACTL_ERROR_INIT;
 
 	write_tar(f->tar, ents, n);
-	assert_int_equal(archive_extract_into(f->tar, f->dest, NULL, &err), -1);
+	assert_int_equal(tar_extract_into(f->tar, f->dest, NULL, &err), -1);
 	assert_int_equal(err.kind, kind);
 	assert_true(err.message[0] != '\0');
 }
@@ -183,7 +183,7 @@ static void test_normal_with_strip(void **state)
 	char sub[PATH_MAX * 2];
 
 	write_tar(f->tar, ents, sizeof(ents) / sizeof(ents[0]));
-	assert_int_equal(archive_extract_into(f->tar, f->dest, "auth", &err), 0);
+	assert_int_equal(tar_extract_into(f->tar, f->dest, "auth", &err), 0);
 	assert_int_equal(err.kind, ERR_NONE);
 	assert_file(f->dest, "claude-a.json", "{\"token\":\"a\"}\n", 0600);
 	assert_file(f->dest, "sub/x.json", "{\"x\":1}", 0644);
@@ -210,7 +210,7 @@ static void test_no_strip_keeps_names(void **state)
 	char p[PATH_MAX * 2];
 
 	write_tar(f->tar, ents, sizeof(ents) / sizeof(ents[0]));
-	assert_int_equal(archive_extract_into(f->tar, f->dest, NULL, &err), 0);
+	assert_int_equal(tar_extract_into(f->tar, f->dest, NULL, &err), 0);
 	assert_file(f->dest, "auth/claude-a.json", "a", 0600);
 	assert_file(f->dest, "top.txt", "top", 0640);
 	snprintf(p, sizeof(p), "%s/auth", f->dest);
@@ -253,13 +253,13 @@ static void test_dotdot_after_strip_refused(void **state)
 	};
 
 	write_tar(f->tar, ents, 1);
-	assert_int_equal(archive_extract_into(f->tar, f->dest, "auth", &err), -1);
+	assert_int_equal(tar_extract_into(f->tar, f->dest, "auth", &err), -1);
 	assert_int_equal(err.kind, ERR_CHECK);
 	assert_false(exists(f->root, "evil"));
 
 	error_clear(&err);
 	write_tar(f->tar, ents + 1, 1);
-	assert_int_equal(archive_extract_into(f->tar, f->dest, "auth", &err), -1);
+	assert_int_equal(tar_extract_into(f->tar, f->dest, "auth", &err), -1);
 	assert_int_equal(err.kind, ERR_CHECK);
 }
 
@@ -314,7 +314,7 @@ static void test_symlink_inside_accepted(void **state)
 	ssize_t n;
 
 	write_tar(f->tar, ents, 2);
-	assert_int_equal(archive_extract_into(f->tar, f->dest, NULL, &err), 0);
+	assert_int_equal(tar_extract_into(f->tar, f->dest, NULL, &err), 0);
 	snprintf(p, sizeof(p), "%s/link", f->dest);
 	assert_int_equal(lstat(p, &st), 0);
 	assert_true(S_ISLNK(st.st_mode));
@@ -340,7 +340,7 @@ static void test_write_through_existing_symlink_refused(void **state)
 	snprintf(p, sizeof(p), "%s/out", f->dest);
 	assert_int_equal(symlink(f->other, p), 0);
 	write_tar(f->tar, ents, 1);
-	rc = archive_extract_into(f->tar, f->dest, NULL, &err);
+	rc = tar_extract_into(f->tar, f->dest, NULL, &err);
 	/* Whatever happens, nothing may be written through the link. */
 	assert_false(exists(f->other, "pwned"));
 	assert_int_equal(rc, -1);
@@ -360,7 +360,7 @@ static void test_write_through_own_symlink_refused(void **state)
 	int rc;
 
 	write_tar(f->tar, ents, 3);
-	rc = archive_extract_into(f->tar, f->dest, NULL, &err);
+	rc = tar_extract_into(f->tar, f->dest, NULL, &err);
 	assert_false(exists(f->dest, "sub/file"));
 	assert_int_equal(rc, -1);
 	assert_true(err.message[0] != '\0');
@@ -385,7 +385,7 @@ static void test_dest_behind_symlink_untouched(void **state)
 	assert_int_equal(symlink("real", link), 0);
 	assert_int_equal(mkdir(dest, 0755), 0);
 	write_tar(f->tar, ents, 1);
-	(void)archive_extract_into(f->tar, dest, NULL, &err);
+	(void)tar_extract_into(f->tar, dest, NULL, &err);
 	/* Whether or not it succeeds, root/link must still be the symlink. */
 	assert_int_equal(lstat(link, &st), 0);
 	assert_true(S_ISLNK(st.st_mode));
@@ -422,7 +422,7 @@ static void test_overlong_name_refused(void **state)
 	name[5000] = '\0';
 	ents[0].name = name;
 	write_tar(f->tar, ents, 1);
-	assert_int_equal(archive_extract_into(f->tar, f->dest, NULL, &err), -1);
+	assert_int_equal(tar_extract_into(f->tar, f->dest, NULL, &err), -1);
 	assert_int_equal(err.kind, ERR_CHECK);
 	assert_non_null(strstr(err.message, "too long"));
 	assert_false(exists(f->dest, "d"));
@@ -482,7 +482,7 @@ static void test_truncated(void **state)
 	header_end = st.st_size - 2048 - 1024;
 	assert_true(header_end >= 512);
 	assert_int_equal(truncate(f->tar, header_end + 256), 0);
-	assert_int_equal(archive_extract_into(f->tar, f->dest, NULL, &err), -1);
+	assert_int_equal(tar_extract_into(f->tar, f->dest, NULL, &err), -1);
 	assert_int_equal(err.kind, ERR_IO);
 	assert_non_null(strstr(err.message, f->tar));
 }
@@ -492,7 +492,7 @@ static void test_missing_tar(void **state)
 	struct fix *f = *state;
 	struct cpactl_error err = CPACTL_ERROR_INIT;
 
-	assert_int_equal(archive_extract_into(f->tar, f->dest, NULL, &err), -1);
+	assert_int_equal(tar_extract_into(f->tar, f->dest, NULL, &err), -1);
 	assert_int_equal(err.kind, ERR_IO);
 	assert_non_null(strstr(err.message, "cannot read"));
 }
@@ -508,7 +508,7 @@ static void test_not_a_tar(void **state)
 	memset(junk, 'q', sizeof(junk));
 	assert_int_equal(fwrite(junk, 1, sizeof(junk), fp), sizeof(junk));
 	fclose(fp);
-	assert_int_equal(archive_extract_into(f->tar, f->dest, NULL, &err), -1);
+	assert_int_equal(tar_extract_into(f->tar, f->dest, NULL, &err), -1);
 	assert_true(err.message[0] != '\0');
 }
 

@@ -1,5 +1,5 @@
 /*
- * test_retention.c - the pure parts of `cpactl archive`: archive names and
+ * test_archiving.c - the pure parts of `cpactl archive`: archive names and
  * their order, the plan (what moves, what goes, the rescue of the last
  * restorable snapshot), and the marking of blobs.
  */
@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "../../lib/error.h"
-#include "../../lib/retention.h"
+#include "../../lib/archiving.h"
 
 #define STAMP "20260301-1200"
 #define HEX_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -82,7 +82,7 @@ static json_t *plan_of(const char *snaps, const char *archive_names, int keep, s
 	json_t *s = snapshots(snaps), *n = names(archive_names), *plan = NULL;
 	struct cpactl_error err = CPACTL_ERROR_INIT;
 
-	if (retention_plan(s, n, keep, STAMP, fake_restorable, o, &plan, &err) < 0)
+	if (archiving_plan(s, n, keep, STAMP, fake_restorable, o, &plan, &err) < 0)
 		fail_msg("plan failed: %s", err.message);
 	json_decref(s);
 	json_decref(n);
@@ -92,19 +92,19 @@ static json_t *plan_of(const char *snaps, const char *archive_names, int keep, s
 static void test_archive_names(void **state)
 {
 	(void)state;
-	assert_true(retention_archive_name_valid("20260301-1200"));
-	assert_true(retention_archive_name_valid("20260301-1200-2"));
-	assert_true(retention_archive_name_valid("20260301-1200-10"));
-	assert_false(retention_archive_name_valid("20260301-1200-1"));
-	assert_false(retention_archive_name_valid("20260301-1200-02"));
-	assert_false(retention_archive_name_valid("20260301-1200-"));
-	assert_false(retention_archive_name_valid("20260301-120000"));
-	assert_false(retention_archive_name_valid("old-backups"));
-	assert_false(retention_archive_name_valid(".20260301-1200.deleting"));
-	assert_true(retention_archive_name_compare("20260301-1200", "20260301-1200-2") < 0);
-	assert_true(retention_archive_name_compare("20260301-1200-9", "20260301-1200-10") < 0);
-	assert_true(retention_archive_name_compare("20260301-1201", "20260301-1200-10") > 0);
-	assert_int_equal(retention_archive_name_compare("20260301-1200-3", "20260301-1200-3"), 0);
+	assert_true(archiving_archive_name_valid("20260301-1200"));
+	assert_true(archiving_archive_name_valid("20260301-1200-2"));
+	assert_true(archiving_archive_name_valid("20260301-1200-10"));
+	assert_false(archiving_archive_name_valid("20260301-1200-1"));
+	assert_false(archiving_archive_name_valid("20260301-1200-02"));
+	assert_false(archiving_archive_name_valid("20260301-1200-"));
+	assert_false(archiving_archive_name_valid("20260301-120000"));
+	assert_false(archiving_archive_name_valid("old-backups"));
+	assert_false(archiving_archive_name_valid(".20260301-1200.deleting"));
+	assert_true(archiving_archive_name_compare("20260301-1200", "20260301-1200-2") < 0);
+	assert_true(archiving_archive_name_compare("20260301-1200-9", "20260301-1200-10") < 0);
+	assert_true(archiving_archive_name_compare("20260301-1201", "20260301-1200-10") > 0);
+	assert_int_equal(archiving_archive_name_compare("20260301-1200-3", "20260301-1200-3"), 0);
 }
 
 static void test_moves_all_but_the_newest(void **state)
@@ -256,7 +256,7 @@ static void test_keep_must_be_positive(void **state)
 	struct oracle o = { "", "" };
 
 	(void)state;
-	assert_int_equal(retention_plan(s, n, 0, STAMP, fake_restorable, &o, &plan, &err), -1);
+	assert_int_equal(archiving_plan(s, n, 0, STAMP, fake_restorable, &o, &plan, &err), -1);
 	assert_int_equal(err.kind, ERR_USAGE);
 	assert_null(plan);
 	json_decref(s);
@@ -273,7 +273,7 @@ static void test_mark_layers(void **state)
 				   "sha256", HEX_B, "size", 20, "path", "link", "type", "symlink", "target", "layer.tar");
 
 	(void)state;
-	assert_int_equal(retention_mark_layers(layers, blobs, images, &err), 0);
+	assert_int_equal(archiving_mark_layers(layers, blobs, images, &err), 0);
 	assert_int_equal(json_object_size(blobs), 2);
 	assert_non_null(json_object_get(blobs, HEX_A));
 	assert_non_null(json_object_get(blobs, HEX_B));
@@ -283,16 +283,16 @@ static void test_mark_layers(void **state)
 	/* A file without a blob, a bad hash, no entry list: its blobs are
 	 * unknown, so nothing may be swept. */
 	layers = json_pack("{s:[{s:s,s:s}]}", "entries", "path", "x", "type", "file");
-	assert_int_equal(retention_mark_layers(layers, blobs, images, &err), -1);
+	assert_int_equal(archiving_mark_layers(layers, blobs, images, &err), -1);
 	assert_int_equal(err.kind, ERR_PARSE);
 	json_decref(layers);
 	error_clear(&err);
 	layers = json_pack("{s:[{s:s,s:s}]}", "entries", "path", "x", "sha256", "../../etc/passwd");
-	assert_int_equal(retention_mark_layers(layers, blobs, images, &err), -1);
+	assert_int_equal(archiving_mark_layers(layers, blobs, images, &err), -1);
 	json_decref(layers);
 	error_clear(&err);
 	layers = json_pack("{s:s}", "entries", "nope");
-	assert_int_equal(retention_mark_layers(layers, blobs, images, &err), -1);
+	assert_int_equal(archiving_mark_layers(layers, blobs, images, &err), -1);
 	json_decref(layers);
 	json_decref(blobs);
 	json_decref(images);

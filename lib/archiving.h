@@ -1,8 +1,9 @@
 /*
- * retention.h - the runbook's step 6 made safe by construction: move old
- * snapshots aside, keep the newest archives, give the space back.
+ * archiving.h - `cpactl archive`, the runbook's step 6 made safe by
+ * construction: move old snapshots aside, keep the newest archives, give the
+ * space back.
  *
- * retention_run() moves every snapshot of ROOT/backup/ but the newest into a
+ * archiving_run() moves every snapshot of ROOT/backup/ but the newest into a
  * new ROOT/archive/<YYYYmmdd-HHMM>/ (with PRE_ARCHIVE_SNAPSHOT.txt, the
  * listing of backup/ before, and a README.md), keeps the newest N archive
  * directories and deletes the older ones, then removes what no remaining
@@ -29,7 +30,7 @@
  *    indexes of images no remaining snapshot holds are removed with their
  *    blobs, and snapshot.c re-checks every blob of an index before reusing it.
  *
- * The plan is made first from what is on disk (retention_plan(), pure), then
+ * The plan is made first from what is on disk (archiving_plan(), pure), then
  * carried out; with dry_run it is reported and nothing is changed.  The
  * caller holds the deployment's lock (not needed for a dry run) and has
  * checked that no operation is unfinished.
@@ -37,8 +38,8 @@
  * Test-only: CPACTL_TEST_KILL_AT=archive-move|archive-rescue|archive-delete|
  * archive-sweep kills cpactl at that point (journal_test_kill_point()).
  */
-#ifndef CPACTL_RETENTION_H
-#define CPACTL_RETENTION_H
+#ifndef CPACTL_ARCHIVING_H
+#define CPACTL_ARCHIVING_H
 
 #include <jansson.h>
 
@@ -46,18 +47,18 @@
 #include "discover.h"
 #include "docker.h"
 #include "error.h"
+#include "operation.h"
 
-#define RETENTION_DEFAULT_KEEP 2
+#define ARCHIVING_DEFAULT_KEEP 2
 
 /* Messages for people go through this (lib/ never prints). */
-typedef void (*retention_say_fn)(void *ctx, const char *message);
 
-struct retention_options {
+struct archiving_options {
 	int keep;                    /* archive directories to keep, at least 1 */
 	int prune_images;            /* also remove the engine's dangling images */
 	int dry_run;                 /* report the plan, change nothing */
 	const char *cpactl_version;  /* for README.md */
-	retention_say_fn say;
+	say_fn say;
 	void *ctx;
 };
 
@@ -70,22 +71,22 @@ struct retention_options {
  *  "retired_containers", "retired_tags", "pruned_images", "production",
  *  "notes"}, as documented in man cpactl-archive.  What the engine refuses
  * (a tag whose image a container uses) is a note, not a failure. */
-int retention_run(struct docker_client *c, const struct cpa_target *t, const struct deployment *d,
-		  const struct retention_options *o, json_t **report, struct cpactl_error *err);
+int archiving_run(struct docker_client *c, const struct cpa_target *t, const struct deployment *d,
+		  const struct archiving_options *o, json_t **report, struct cpactl_error *err);
 
 /* --- the pure parts (unit-tested) ------------------------------------------ */
 
 /* 1 when `name` is an archive directory cpactl made: YYYYmmdd-HHMM, or
  * YYYYmmdd-HHMM-N with N from 2 (a second archive in the same minute).
  * Other directories under archive/ are never deleted nor counted. */
-int retention_archive_name_valid(const char *name);
+int archiving_archive_name_valid(const char *name);
 
 /* Orders archive names by time, then by N (so "-10" comes after "-9"). */
-int retention_archive_name_compare(const char *a, const char *b);
+int archiving_archive_name_compare(const char *a, const char *b);
 
 /* Says whether a snapshot (an item of snapshot_list()) can be rolled back
  * to offline.  Called newest first, until one says yes. */
-typedef int (*retention_restorable_fn)(void *ctx, const json_t *snapshot);
+typedef int (*archiving_restorable_fn)(void *ctx, const json_t *snapshot);
 
 /* Plans an archive run.  `snapshots` as snapshot_list() gives them (oldest
  * first, each with "id" and "location"), `archive_names` the entries of
@@ -98,13 +99,13 @@ typedef int (*retention_restorable_fn)(void *ctx, const json_t *snapshot);
  * The new archive is always kept, even if a clock set wrong gave an older
  * archive a later name.  A restorable snapshot in an archive to delete is
  * rescued into the newest kept archive when no kept snapshot is restorable. */
-int retention_plan(const json_t *snapshots, const json_t *archive_names, int keep, const char *stamp,
-		   retention_restorable_fn restorable, void *ctx, json_t **plan, struct cpactl_error *err);
+int archiving_plan(const json_t *snapshots, const json_t *archive_names, int keep, const char *stamp,
+		   archiving_restorable_fn restorable, void *ctx, json_t **plan, struct cpactl_error *err);
 
 /* Marks what the image-layers.json document `layers` references: the
  * SHA-256 of every blob as a key of `blobs`, its image ID (without
  * "sha256:") as a key of `images`.  ERR_PARSE when the document is not an
  * entry list (then nothing may be swept: its blobs are unknown). */
-int retention_mark_layers(const json_t *layers, json_t *blobs, json_t *images, struct cpactl_error *err);
+int archiving_mark_layers(const json_t *layers, json_t *blobs, json_t *images, struct cpactl_error *err);
 
 #endif

@@ -1,0 +1,216 @@
+/*
+ * operation.c - see operation.h.
+ */
+#include "operation.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "history.h"
+
+#define UNTOUCHED OP_PRODUCTION_UNTOUCHED
+#define CHANGED OP_PRODUCTION_CHANGED
+#define UNDO OP_RECOVER_UNDO
+#define FINISH OP_RECOVER_FINISH_IF_SERVING
+
+/* Once the old container is stopped (promote-stop-old), the new release may
+ * be the only way back to a serving production: recover finishes what it
+ * can prove serves.  Before that, and during an automatic undo, it undoes.
+ * The hook step of config apply (promote-hook) runs with production stopped
+ * but its new container not yet named: undone, as before this table. */
+static const struct op_step_info steps[OP_STEP_COUNT] = {
+	[OP_STEP_PREFLIGHT] = { "preflight", UNTOUCHED, UNDO },
+	[OP_STEP_BACKUP] = { "backup", UNTOUCHED, UNDO },
+	[OP_STEP_PULL] = { "pull", UNTOUCHED, UNDO },
+	[OP_STEP_IMAGE] = { "image", UNTOUCHED, UNDO },
+	[OP_STEP_IMAGE_LOAD] = { "image-load", UNTOUCHED, UNDO },
+	[OP_STEP_SCRATCH] = { "scratch", UNTOUCHED, UNDO },
+	[OP_STEP_AUTH_STAGE] = { "auth-stage", UNTOUCHED, UNDO },
+	[OP_STEP_CANDIDATE_CREATE] = { "candidate-create", UNTOUCHED, UNDO },
+	[OP_STEP_CANDIDATE_START] = { "candidate-start", UNTOUCHED, UNDO },
+	[OP_STEP_CANDIDATE_JUDGE] = { "candidate-judge", UNTOUCHED, UNDO },
+	[OP_STEP_CANDIDATE_REMOVE] = { "candidate-remove", UNTOUCHED, UNDO },
+	[OP_STEP_CONFIRM] = { "confirm", UNTOUCHED, UNDO },
+	[OP_STEP_PROMOTE_CREATE] = { "promote-create", UNTOUCHED, UNDO },
+	[OP_STEP_PROMOTE_RESTART_POLICY] = { "promote-restart-policy", CHANGED, UNDO },
+	[OP_STEP_PROMOTE_CONFIG] = { "promote-config", CHANGED, UNDO },
+	[OP_STEP_PROMOTE_STOP_OLD] = { "promote-stop-old", CHANGED, FINISH },
+	[OP_STEP_PROMOTE_HOOK] = { "promote-hook", CHANGED, UNDO },
+	[OP_STEP_PROMOTE_AUTH] = { "promote-auth", CHANGED, FINISH },
+	[OP_STEP_PROMOTE_RENAME_OLD] = { "promote-rename-old", CHANGED, FINISH },
+	[OP_STEP_PROMOTE_RENAME_NEW] = { "promote-rename-new", CHANGED, FINISH },
+	[OP_STEP_PROMOTE_START_NEW] = { "promote-start-new", CHANGED, FINISH },
+	[OP_STEP_VERIFY] = { "verify", CHANGED, FINISH },
+	[OP_STEP_ROLLBACK_STOP_NEW] = { "rollback-stop-new", CHANGED, UNDO },
+	[OP_STEP_ROLLBACK_RENAME_NEW] = { "rollback-rename-new", CHANGED, UNDO },
+	[OP_STEP_ROLLBACK_RENAME_OLD] = { "rollback-rename-old", CHANGED, UNDO },
+	[OP_STEP_ROLLBACK_CONFIG] = { "rollback-config", CHANGED, UNDO },
+	[OP_STEP_ROLLBACK_HOOK] = { "rollback-hook", CHANGED, UNDO },
+	[OP_STEP_ROLLBACK_START_OLD] = { "rollback-start-old", CHANGED, UNDO },
+	[OP_STEP_ROLLBACK_VERIFY] = { "rollback-verify", CHANGED, UNDO },
+	[OP_STEP_UNDO_CONFIG] = { "undo-config", CHANGED, UNDO },
+};
+
+void say_fmt(say_fn say, void *ctx, const char *fmt, ...)
+{
+	char text[1600];
+	va_list ap;
+
+	if (!say)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	say(ctx, text);
+}
+
+const struct op_step_info *op_step_info(enum op_step step)
+{
+	if ((unsigned)step >= OP_STEP_COUNT)
+		return NULL;
+	return &steps[step];
+}
+
+const struct op_step_info *op_step_find(const char *name)
+{
+	for (size_t i = 0; name && i < OP_STEP_COUNT; i++)
+		if (strcmp(steps[i].name, name) == 0)
+			return &steps[i];
+	return NULL;
+}
+
+int operation_step(struct journal *j, json_t *report, enum op_step step, struct cpactl_error *err)
+{
+	const struct op_step_info *info = op_step_info(step);
+
+	if (!info)
+		return error_set(err, ERR_FAILED, "internal error: no operation step %d", (int)step);
+	json_array_append_new(json_object_get(report, "steps"), json_string(info->name));
+	return journal_step(j, info->name, err);
+}
+
+int operation_confirm(struct journal *j, json_t *report, confirm_fn confirm, void *ctx, const char *question,
+		      struct cpactl_error *err)
+{
+	if (operation_step(j, report, OP_STEP_CONFIRM, err) < 0)
+		return -1;
+	if (!confirm || !confirm(ctx, question))
+		return error_set(err, ERR_DECLINED,
+				 "not confirmed: production was not touched (use --yes to confirm without a terminal)");
+	return 0;
+}
+
+void operation_stamp(char *out, size_t len)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(out, len, "%Y%m%d-%H%M%S", &tm);
+}
+
+int operation_begin(const struct deployment *d, const char *kind, const char *stamp, const struct cpa_target *t,
+		    struct journal *j, struct cpactl_error *err)
+{
+	if (journal_begin(d, kind, stamp, j, err) < 0)
+		return -1;
+	journal_set(j, OP_KEY_CONTAINER, json_string(t->name));
+	journal_set(j, OP_KEY_OLD_ID, json_string(t->id));
+	journal_set(j, OP_KEY_CONFIG_HOST, t->config_host ? json_string(t->config_host) : NULL);
+	journal_set(j, OP_KEY_PROFILE, json_string(t->profile->name));
+	journal_set(j, OP_KEY_PROBE_PATH, t->probe_path ? json_string(t->probe_path) : NULL);
+	journal_set(j, OP_KEY_API_PORT, json_integer(t->api_container_port));
+	if (!t->profile->cpa)
+		journal_set(j, OP_KEY_SETTINGS_PART, json_string(snapshot_settings_part(t)));
+	return 0;
+}
+
+int operation_backup(struct docker_client *c, const struct cpa_target *t, const struct deployment *d,
+		     struct journal *j, json_t *report, const struct op_backup *b, struct snapshot_result *snap,
+		     char **op_id, struct cpactl_error *err)
+{
+	char oid[41];
+	int committed = 0;
+
+	if (operation_step(j, report, OP_STEP_BACKUP, err) < 0 || snapshot_create(c, t, d, &b->snapshot, snap, err) < 0)
+		return -1;
+	*op_id = strdup(snap->id);
+	if (!*op_id)
+		return error_set(err, ERR_NOMEM, "out of memory");
+	journal_set(j, OP_KEY_SNAPSHOT, json_string(snap->id));
+	json_object_set_new(report, b->report_key, json_string(snap->id));
+	return snapshot_commit_config(d, snap->path, snap->id, t, b->why, oid, &committed, err);
+}
+
+void operation_commit_config(const struct deployment *d, const char *data, size_t len, say_fn say, void *ctx,
+			     const char *fmt, ...)
+{
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+	struct buf message = BUF_INIT;
+	char oid[41];
+	int committed = 0;
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vappendf(&message, fmt, ap);
+	va_end(ap);
+	if (history_commit(d->history_dir, data ? data : "", len, buf_str(&message), oid, &committed, &e) < 0)
+		say_fmt(say, ctx, "warning: config.yaml could not be committed to the history: %s", e.message);
+	buf_free(&message);
+}
+
+char *operation_kept_name(const char *name, enum op_kept role, const char *id)
+{
+	static const char *const roles[] = {
+		[OP_KEPT_CANDIDATE] = "candidate",
+		[OP_KEPT_NEW] = "new",
+		[OP_KEPT_PREV] = "prev",
+		[OP_KEPT_FAILED] = "failed",
+	};
+	struct buf b = BUF_INIT;
+	int with_id = (role == OP_KEPT_PREV || role == OP_KEPT_FAILED) && id;
+
+	if ((unsigned)role >= sizeof(roles) / sizeof(roles[0]))
+		return NULL;
+	if (buf_appendf(&b, "%s-cpactl-%s%s%s", name, roles[role], with_id ? "-" : "", with_id ? id : "") < 0) {
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_detach(&b);
+}
+
+int operation_kept_role(const char *name, const char *production)
+{
+	static const char marker[] = "-cpactl-";
+	const char *hit = NULL, *p, *rest;
+
+	if (!name)
+		return -1;
+	if (*name == '/')
+		name++;
+	if (production) {
+		size_t n = strlen(production);
+		if (strncmp(name, production, n) != 0 || strncmp(name + n, marker, sizeof(marker) - 1) != 0)
+			return -1;
+		hit = name + n;
+	} else {
+		for (p = name; (p = strstr(p, marker)) != NULL; p++)
+			hit = p;
+	}
+	if (!hit || hit == name)
+		return -1;
+	rest = hit + sizeof(marker) - 1;
+	if (strcmp(rest, "candidate") == 0)
+		return OP_KEPT_CANDIDATE;
+	if (strcmp(rest, "new") == 0)
+		return OP_KEPT_NEW;
+	if (strncmp(rest, "prev-", 5) == 0 && rest[5])
+		return OP_KEPT_PREV;
+	if (strncmp(rest, "failed-", 7) == 0 && rest[7])
+		return OP_KEPT_FAILED;
+	return -1;
+}
