@@ -26,7 +26,7 @@ step() {
 step "unit tests" make --no-print-directory unit
 step "documentation" bash tests/docs_check.sh
 step "AddressSanitizer + UBSan build and tests" env UNIT_LABEL=unit-asan make --no-print-directory check-asan
-step "fuzz (short run)" make --no-print-directory fuzz FUZZ_SECONDS=5
+step "fuzz (short run)" make --no-print-directory -j"$(nproc)" fuzz FUZZ_SECONDS=5
 
 # Sum the closing lines of every runner ("label: N passed, M failed").
 passed=$(sed -n 's/^[a-z0-9-]*: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
