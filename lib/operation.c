@@ -20,8 +20,9 @@
 /* Once the old container is stopped (promote-stop-old), the new release may
  * be the only way back to a serving production: recover finishes what it
  * can prove serves.  Before that, and during an automatic undo, it undoes.
- * The hook step of config apply (promote-hook) runs with production stopped
- * but its new container not yet named: undone, as before this table. */
+ * promote-hook is the step of a promotion hook that names no step of its
+ * own (rollback's is promote-auth): no operation has one today, and a run
+ * killed there is undone, as recover did before this table. */
 static const struct op_step_info steps[OP_STEP_COUNT] = {
 	[OP_STEP_PREFLIGHT] = { "preflight", UNTOUCHED, UNDO },
 	[OP_STEP_BACKUP] = { "backup", UNTOUCHED, UNDO },
