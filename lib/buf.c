@@ -124,3 +124,18 @@ char *buf_detach(struct buf *b)
 	b->len = b->cap = 0;
 	return p;
 }
+
+int json_array_appendf(json_t *array, const char *fmt, ...)
+{
+	struct buf text = BUF_INIT;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = buf_vappendf(&text, fmt, ap);
+	va_end(ap);
+	if (rc == 0)
+		rc = json_array_append_new(array, json_string(buf_str(&text)));
+	buf_free(&text);
+	return rc;
+}

@@ -10,6 +10,7 @@
 #ifndef CPACTL_BUF_H
 #define CPACTL_BUF_H
 
+#include <jansson.h>
 #include <stdarg.h>
 #include <stddef.h>
 
@@ -26,6 +27,11 @@ int buf_append(struct buf *b, const void *data, size_t len);
 int buf_append_str(struct buf *b, const char *s);
 int buf_appendf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int buf_vappendf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+/* Appends the formatted text to a JSON array of strings (the reasons,
+ * problems and warnings of a report), whatever its length.  -1 when memory
+ * runs out or the text is not UTF-8 (nothing is appended then). */
+int json_array_appendf(json_t *array, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Returns the contents as a C string ("" for an empty buffer). */
 const char *buf_str(const struct buf *b);

@@ -23,18 +23,7 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
-static void add_problem(struct cpa_target *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void add_problem(struct cpa_target *t, const char *fmt, ...)
-{
-	char text[1200];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	json_array_append_new(t->problems, json_string(text));
-}
+#define add_problem(t, ...) json_array_appendf((t)->problems, __VA_ARGS__)
 
 /* Seconds since an RFC 3339 time, or -1. */
 static long seconds_since(const char *rfc3339)

@@ -11,18 +11,7 @@
 #include "cpa.h"
 #include "probe.h"
 
-static void reason(struct health_report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void reason(struct health_report *r, const char *fmt, ...)
-{
-	char text[700];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	json_array_append_new(r->reasons, json_string(text));
-}
+#define reason(r, ...) json_array_appendf((r)->reasons, __VA_ARGS__)
 
 /* CPU percentage the way `docker stats` computes it, from one sample that
  * carries the previous one in precpu_stats. */

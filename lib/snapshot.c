@@ -66,18 +66,7 @@ static char *path_join(const char *a, const char *b)
 	return buf_detach(&p);
 }
 
-static void warn_add(struct snapshot_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void warn_add(struct snapshot_result *r, const char *fmt, ...)
-{
-	char text[1400];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	json_array_append_new(r->warnings, json_string(text));
-}
+#define warn_add(r, ...) json_array_appendf((r)->warnings, __VA_ARGS__)
 
 static int interrupted(const struct snapshot_options *o)
 {
@@ -1097,18 +1086,7 @@ int snapshot_list(const struct deployment *d, json_t **out, struct cpactl_error 
 	return 0;
 }
 
-static void problem(json_t *problems, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void problem(json_t *problems, const char *fmt, ...)
-{
-	char text[1400];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	json_array_append_new(problems, json_string(text));
-}
+#define problem(problems, ...) json_array_appendf((problems), __VA_ARGS__)
 
 /* A part is a file directly in the snapshot directory. */
 static int part_name_safe(const char *key)

@@ -34,18 +34,7 @@ static void sleep_ms(long ms)
 	usleep((useconds_t)ms * 1000);
 }
 
-static void reason(struct verdict *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void reason(struct verdict *v, const char *fmt, ...)
-{
-	char text[1200];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	json_array_append_new(v->reasons, json_string(text));
-}
+#define reason(v, ...) json_array_appendf((v)->reasons, __VA_ARGS__)
 
 /* The last `lines` lines of text. */
 static const char *last_lines(const char *text, int lines)
