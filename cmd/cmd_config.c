@@ -6,9 +6,9 @@
  * config.yaml to (lib/history.h).  Subcommands live in one table below; a new
  * one is a function and a row.  `check` prints config_check()'s findings;
  * `apply` and `restore` run the check first (an error refuses, nothing
- * changes), then lib/upgrade.c's config-apply mode (a candidate on scratch
- * copies, a journaled restart, automatic rollback) or, with --reload,
- * lib/config_reload.c (CPA's file watcher, no restart).  Every text taken
+ * changes), then lib/config_apply.c: a candidate on scratch copies, a
+ * journaled restart, automatic rollback (release.c, as an upgrade does) or,
+ * with --reload, CPA's file watcher, no restart.  Every text taken
  * from the history or the live container holds secrets: it is masked with
  * secret_mask_yaml() before anything is printed, unless --show-secrets, and
  * wiped from memory after use.  When masking fails, nothing is printed.
@@ -21,7 +21,7 @@
 #include "../lib/buf.h"
 #include "../lib/cpa.h"
 #include "../lib/config_check.h"
-#include "../lib/config_reload.h"
+#include "../lib/config_apply.h"
 #include "../lib/container_files.h"
 #include "../lib/deployment.h"
 #include "../lib/discover.h"
@@ -534,10 +534,7 @@ static int apply_bytes(struct config_run *r, const struct buf *data, const char 
 	o.config_data = data->data ? data->data : "";
 	o.config_len = data->len;
 	o.config_source = source;
-	if (a->reload)
-		rc = config_reload_run(r->cli->docker, r->target, &r->d, &o, &report, &r->err);
-	else
-		rc = upgrade_run(r->cli->docker, r->target, &r->d, &o, &report, &r->err);
+	rc = config_apply_run(r->cli->docker, r->target, &r->d, &o, a->reload, &report, &r->err);
 	progress_done(&x.progress);
 	if (report)
 		json_object_set_new(report, "findings", findings);

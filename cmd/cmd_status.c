@@ -62,7 +62,7 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		json_t *p;
 		size_t k;
 
-		if (health_check(cli->docker, &targets[i], args.timeout_ms, &r, &err) < 0)
+		if (health_check(cli->docker, &targets[i], args.timeout_ms, 1, &r, &err) < 0)
 			goto out;
 		if (cli_unfinished_operation(&targets[i], r.reasons))
 			r.healthy = 0;

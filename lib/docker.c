@@ -728,10 +728,11 @@ int docker_container_inspect(struct docker_client *c, const char *id, json_t **o
 	return get_object(c, "/containers/", id, "/json", "container", out, err);
 }
 
-int docker_container_stats(struct docker_client *c, const char *id, json_t **out,
+int docker_container_stats(struct docker_client *c, const char *id, int one_shot, json_t **out,
 			   struct cpactl_error *err)
 {
-	return get_object(c, "/containers/", id, "/stats?stream=false", "container", out, err);
+	return get_object(c, "/containers/", id, one_shot ? "/stats?stream=false&one-shot=true" : "/stats?stream=false",
+			  "container", out, err);
 }
 
 int docker_image_inspect(struct docker_client *c, const char *ref, json_t **out,

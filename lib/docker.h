@@ -91,8 +91,11 @@ int docker_container_list(struct docker_client *c, json_t **out, struct cpactl_e
 /* GET /containers/{id}/json; ERR_NOT_FOUND: "no such container 'x'". */
 int docker_container_inspect(struct docker_client *c, const char *id, json_t **out,
 			     struct cpactl_error *err);
-/* GET /containers/{id}/stats?stream=false */
-int docker_container_stats(struct docker_client *c, const char *id, json_t **out,
+/* GET /containers/{id}/stats?stream=false: one sample that carries the one
+ * before in precpu_stats, for a CPU percentage; the engine waits about a
+ * second for it.  one_shot (API 1.41): at once, without precpu_stats (an
+ * older engine ignores it and waits). */
+int docker_container_stats(struct docker_client *c, const char *id, int one_shot, json_t **out,
 			   struct cpactl_error *err);
 /* The last `tail` lines of stdout and stderr, merged in arrival order into
  * `out` (tty containers included). */

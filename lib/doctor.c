@@ -324,7 +324,7 @@ static void check_health(struct doctor_run *r)
 
 	if (!r->t->state || strcmp(r->t->state, "running") != 0)
 		return; /* not-running or restart-loop says it already */
-	if (health_check(r->c, r->t, r->o->timeout_ms, &h, &e) < 0) {
+	if (health_check(r->c, r->t, r->o->timeout_ms, 0, &h, &e) < 0) {
 		r->nomem = 1;
 		return;
 	}

@@ -35,7 +35,8 @@ static void read_stats(json_t *stats, struct health_report *r)
 	online = json_integer_value(json_object_get(cpu, "online_cpus"));
 	if (online <= 0)
 		online = 1;
-	if (sys_delta > 0 && cpu_delta >= 0)
+	/* A one-shot sample has no precpu_stats: no percentage from it. */
+	if (json_integer_value(json_object_get(pre, "system_cpu_usage")) > 0 && sys_delta > 0 && cpu_delta >= 0)
 		r->cpu_percent = cpu_delta / sys_delta * (double)online * 100.0;
 }
 
@@ -44,7 +45,7 @@ static int is_loopback(const char *ip)
 	return ip && (strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0);
 }
 
-int health_check(struct docker_client *c, const struct cpa_target *t, long timeout_ms,
+int health_check(struct docker_client *c, const struct cpa_target *t, long timeout_ms, int with_cpu,
 		 struct health_report *r, struct cpactl_error *err)
 {
 	struct cpactl_error e = CPACTL_ERROR_INIT;
@@ -104,7 +105,7 @@ int health_check(struct docker_client *c, const struct cpa_target *t, long timeo
 			reason(r, "%s", text);
 		}
 	}
-	if (running && docker_container_stats(c, t->id, &stats, &e) == 0)
+	if (running && docker_container_stats(c, t->id, !with_cpu, &stats, &e) == 0)
 		read_stats(stats, r);
 	error_clear(&e);
 	if ((!t->profile || t->profile->cpa) &&

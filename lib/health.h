@@ -36,8 +36,10 @@ struct health_report {
 };
 
 /* Fills `report` for target `t`.  Fails only on out-of-memory; everything the
- * container does wrong is a finding in the report. */
-int health_check(struct docker_client *c, const struct cpa_target *t, long timeout_ms,
+ * container does wrong is a finding in the report.  Without with_cpu,
+ * cpu_percent stays -1 and the look takes no second of waiting for the
+ * engine's CPU sample (doctor needs only memory). */
+int health_check(struct docker_client *c, const struct cpa_target *t, long timeout_ms, int with_cpu,
 		 struct health_report *report, struct cpactl_error *err);
 
 json_t *health_report_to_json(const struct cpa_target *t, const struct health_report *r);

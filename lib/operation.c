@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "atomic_file.h"
 #include "buf.h"
 #include "history.h"
 
@@ -84,22 +85,21 @@ const struct op_step_info *op_step_find(const char *name)
 	return NULL;
 }
 
-int operation_step(struct journal *j, json_t *report, enum op_step step, struct cpactl_error *err)
+int operation_step(struct operation *op, enum op_step step, struct cpactl_error *err)
 {
 	const struct op_step_info *info = op_step_info(step);
 
 	if (!info)
 		return error_set(err, ERR_FAILED, "internal error: no operation step %d", (int)step);
-	json_array_append_new(json_object_get(report, "steps"), json_string(info->name));
-	return journal_step(j, info->name, err);
+	json_array_append_new(json_object_get(op->report, "steps"), json_string(info->name));
+	return journal_step(&op->journal, info->name, err);
 }
 
-int operation_confirm(struct journal *j, json_t *report, confirm_fn confirm, void *ctx, const char *question,
-		      struct cpactl_error *err)
+int operation_confirm(struct operation *op, confirm_fn confirm, const char *question, struct cpactl_error *err)
 {
-	if (operation_step(j, report, OP_STEP_CONFIRM, err) < 0)
+	if (operation_step(op, OP_STEP_CONFIRM, err) < 0)
 		return -1;
-	if (!confirm || !confirm(ctx, question))
+	if (!confirm || !confirm(op->ctx, question))
 		return error_set(err, ERR_DECLINED,
 				 "not confirmed: production was not touched (use --yes to confirm without a terminal)");
 	return 0;
@@ -114,11 +114,27 @@ void operation_stamp(char *out, size_t len)
 	strftime(out, len, "%Y%m%d-%H%M%S", &tm);
 }
 
-int operation_begin(const struct deployment *d, const char *kind, const char *stamp, const struct cpa_target *t,
-		    struct journal *j, struct cpactl_error *err)
+void operation_init(struct operation *op, struct docker_client *c, struct cpa_target *t, const struct deployment *d,
+		    json_t *report, say_fn say, void *ctx)
 {
-	if (journal_begin(d, kind, stamp, j, err) < 0)
+	memset(op, 0, sizeof(*op));
+	op->c = c;
+	op->t = t;
+	op->d = d;
+	op->report = report;
+	op->say = say;
+	op->ctx = ctx;
+	operation_stamp(op->stamp, sizeof(op->stamp));
+}
+
+int operation_begin(struct operation *op, const char *kind, struct cpactl_error *err)
+{
+	struct journal *j = &op->journal;
+	const struct cpa_target *t = op->t;
+
+	if (journal_begin(op->d, kind, op->stamp, j, err) < 0)
 		return -1;
+	op->journaled = 1;
 	journal_set(j, OP_KEY_CONTAINER, json_string(t->name));
 	journal_set(j, OP_KEY_OLD_ID, json_string(t->id));
 	journal_set(j, OP_KEY_CONFIG_HOST, t->config_host ? json_string(t->config_host) : NULL);
@@ -130,21 +146,74 @@ int operation_begin(const struct deployment *d, const char *kind, const char *st
 	return 0;
 }
 
-int operation_backup(struct docker_client *c, const struct cpa_target *t, const struct deployment *d,
-		     struct journal *j, json_t *report, const struct op_backup *b, struct snapshot_result *snap,
-		     char **op_id, struct cpactl_error *err)
+int operation_backup(struct operation *op, const struct op_backup *b, struct cpactl_error *err)
 {
 	char oid[41];
 	int committed = 0;
 
-	if (operation_step(j, report, OP_STEP_BACKUP, err) < 0 || snapshot_create(c, t, d, &b->snapshot, snap, err) < 0)
+	if (b->skip) {
+		op->id = strdup(op->stamp);
+		if (!op->id)
+			return error_set(err, ERR_NOMEM, "out of memory");
+		if (b->skipped)
+			say_fmt(op->say, op->ctx, "%s", b->skipped);
+		return 0;
+	}
+	if (operation_step(op, OP_STEP_BACKUP, err) < 0 ||
+	    snapshot_create(op->c, op->t, op->d, &b->snapshot, &op->snap, err) < 0)
 		return -1;
-	*op_id = strdup(snap->id);
-	if (!*op_id)
+	op->id = strdup(op->snap.id);
+	if (!op->id)
 		return error_set(err, ERR_NOMEM, "out of memory");
-	journal_set(j, OP_KEY_SNAPSHOT, json_string(snap->id));
-	json_object_set_new(report, b->report_key, json_string(snap->id));
-	return snapshot_commit_config(d, snap->path, snap->id, t, b->why, oid, &committed, err);
+	journal_set(&op->journal, OP_KEY_SNAPSHOT, json_string(op->snap.id));
+	json_object_set_new(op->report, b->report_key, json_string(op->snap.id));
+	if (snapshot_commit_config(op->d, op->snap.path, op->snap.id, op->t, b->why, oid, &committed, err) < 0)
+		return -1;
+	say_fmt(op->say, op->ctx, "snapshot %s taken%s", op->snap.id, b->taken_of ? b->taken_of : "");
+	return 0;
+}
+
+int operation_scratch(struct operation *op, const struct buf *orig, struct cpactl_error *err)
+{
+	struct cpactl_error ignored = CPACTL_ERROR_INIT;
+	struct buf dir = BUF_INIT, path = BUF_INIT;
+	int rc = -1;
+
+	if (buf_appendf(&dir, "%s/scratch/%s", op->d->state_dir, op->id) < 0 ||
+	    buf_appendf(&path, "%s/config.orig", dir.data) < 0) {
+		error_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	/* A dir left by a killed run of the same id is ours. */
+	remove_tree(dir.data, &ignored);
+	if (make_private_dirs(dir.data, err) < 0)
+		goto out;
+	free(op->scratch_dir);
+	op->scratch_dir = buf_detach(&dir);
+	journal_set(&op->journal, OP_KEY_SCRATCH_DIR, json_string(op->scratch_dir));
+	rc = atomic_write_file(path.data, orig->data ? orig->data : "", orig->len, 0600, err);
+out:
+	buf_free(&dir);
+	buf_free(&path);
+	return rc;
+}
+
+void operation_end(struct operation *op, const char *outcome, int finished)
+{
+	struct cpactl_error ignored = CPACTL_ERROR_INIT;
+
+	json_object_set_new(op->report, "outcome", json_string(outcome));
+	if (op->journaled && finished) {
+		if (op->scratch_dir)
+			remove_tree(op->scratch_dir, &ignored);
+		journal_finish(&op->journal, outcome, &ignored);
+	}
+	journal_release(&op->journal);
+	snapshot_result_release(&op->snap);
+	free(op->id);
+	free(op->scratch_dir);
+	op->id = op->scratch_dir = NULL;
+	op->journaled = 0;
 }
 
 void operation_commit_config(const struct deployment *d, const char *data, size_t len, say_fn say, void *ctx,

@@ -5,7 +5,7 @@
  * (journal.h); `cpactl recover` reads the last step a killed run journaled
  * and decides from it whether to finish the operation or undo it.  Before
  * this table, step names were string literals written in promote.c,
- * rollback.c, upgrade.c and config_reload.c and matched again in recover.c,
+ * rollback.c, upgrade.c and config apply and matched again in recover.c,
  * so a renamed step silently changed what recover did.  Now each step is an
  * enum value, and its journal name, what it does to production and how
  * recover treats a run killed at it live here, once.
@@ -25,6 +25,7 @@
 
 #include "docker.h"
 #include "error.h"
+#include "buf.h"
 #include "journal.h"
 #include "snapshot.h"
 
@@ -101,41 +102,81 @@ const struct op_step_info *op_step_info(enum op_step step);
 /* The row whose journal name is `name`, or NULL (a journal from elsewhere). */
 const struct op_step_info *op_step_find(const char *name);
 
-/* Records that `step` starts now: in the journal (written before the step
- * runs) and in report's "steps" array, which --json shows. */
-int operation_step(struct journal *j, json_t *report, enum op_step step, struct cpactl_error *err);
-
-/* Journals OP_STEP_CONFIRM, then asks `question` through `confirm`: 0 when
- * the answer is yes; -1 with ERR_DECLINED when it is no or nobody can be
- * asked (confirm NULL), production untouched. */
-int operation_confirm(struct journal *j, json_t *report, confirm_fn confirm, void *ctx, const char *question,
-		      struct cpactl_error *err);
-
 /* The id of an operation that starts now: the time, UTC, YYYYmmdd-HHMMSS. */
 void operation_stamp(char *out, size_t len);
 
-/* Begins operation `kind` ("upgrade", "config-apply", "rollback") on target
- * t: the journal (refused with ERR_LOCKED while an earlier operation is
+/* One run of a mutating operation: what upgrade, config apply and rollback
+ * share.  The operation module owns the journal, the snapshot taken before
+ * the change, the id and the scratch dir; the caller owns the report (it
+ * hands it out) and the target. */
+struct operation {
+	struct docker_client *c;
+	struct cpa_target *t;
+	const struct deployment *d;
+	json_t *report;            /* receives "steps" and, at the end, "outcome" */
+	say_fn say;
+	void *ctx;
+	struct journal journal;
+	char stamp[32];            /* when it started (operation_stamp) */
+	char *id;                  /* the snapshot's id, or the stamp without one */
+	char *scratch_dir;         /* ROOT/.cpactl/scratch/<id>, or NULL */
+	struct snapshot_result snap;
+	int journaled;             /* the journal was begun: operation_end ends it */
+};
+
+/* Fills `op` for target t; no journal yet. */
+void operation_init(struct operation *op, struct docker_client *c, struct cpa_target *t, const struct deployment *d,
+		    json_t *report, say_fn say, void *ctx);
+
+/* Begins operation `kind` ("upgrade", "config-apply", "rollback"): the
+ * journal (refused with ERR_LOCKED while an earlier operation is
  * unfinished) and the target in its context (OP_KEY_CONTAINER, _OLD_ID,
  * _CONFIG_HOST, _PROFILE, _PROBE_PATH, _API_PORT, _SETTINGS_PART), which is
  * what recover needs to find and judge it again. */
-int operation_begin(const struct deployment *d, const char *kind, const char *stamp, const struct cpa_target *t,
-		    struct journal *j, struct cpactl_error *err);
+int operation_begin(struct operation *op, const char *kind, struct cpactl_error *err);
+
+/* Records that `step` starts now: in the journal (written before the step
+ * runs) and in the report's "steps" array, which --json shows. */
+int operation_step(struct operation *op, enum op_step step, struct cpactl_error *err);
+
+/* Journals OP_STEP_CONFIRM, then asks `question` through `confirm` (with
+ * op->ctx): 0 when the answer is yes; -1 with ERR_DECLINED when it is no or
+ * nobody can be asked (confirm NULL), production untouched. */
+int operation_confirm(struct operation *op, confirm_fn confirm, const char *question, struct cpactl_error *err);
 
 /* The snapshot every operation takes before it changes anything. */
 struct op_backup {
+	int skip;                /* --no-backup: the id is the stamp */
 	const char *why;         /* the history commit's message: "backup before upgrade" */
 	const char *report_key;  /* where the report names the snapshot: "snapshot" */
+	const char *taken_of;    /* said after "snapshot <id> taken", or NULL */
+	const char *skipped;     /* said with --no-backup, or NULL */
 	struct snapshot_options snapshot;
 };
 
-/* Journals OP_STEP_BACKUP, takes the snapshot into `snap` (the caller
- * releases it), records its id in the journal (OP_KEY_SNAPSHOT) and the
- * report, and commits its config to the history.  *op_id receives a copy of
- * the snapshot id: the id of the whole operation (malloc'd). */
-int operation_backup(struct docker_client *c, const struct cpa_target *t, const struct deployment *d,
-		     struct journal *j, json_t *report, const struct op_backup *b, struct snapshot_result *snap,
-		     char **op_id, struct cpactl_error *err);
+/* Journals OP_STEP_BACKUP, takes the snapshot into op->snap, records its id
+ * in the journal (OP_KEY_SNAPSHOT) and the report, commits its config to the
+ * history; op->id becomes the snapshot's id.  With b->skip, op->id is the
+ * stamp and nothing is taken. */
+int operation_backup(struct operation *op, const struct op_backup *b, struct cpactl_error *err);
+
+/* ROOT/.cpactl/scratch/<id>, private, with config.orig holding `orig` (the
+ * live settings file as it was: what undo and recover put back), journaled
+ * as OP_KEY_SCRATCH_DIR.  Any earlier dir of that name is removed first. */
+int operation_scratch(struct operation *op, const struct buf *orig, struct cpactl_error *err);
+
+/* Ends the run: "outcome" in the report; when `finished`, the scratch dir is
+ * removed and the journal closed with the outcome, else the journal stays
+ * for `cpactl recover`.  Releases what the operation owns. */
+void operation_end(struct operation *op, const char *outcome, int finished);
+
+/* Whether the promotion's undo put the old release back, for the outcome
+ * an operation reports. */
+enum op_undo {
+	OP_UNDO_NONE,     /* no undo ran: the new release serves, or promotion never started */
+	OP_UNDO_DONE,     /* the old release serves again */
+	OP_UNDO_FAILED,   /* production is neither: the journal stays for recover */
+};
 
 /* Commits `data`, the config production now serves, to the deployment's
  * history with a message made of fmt.  A failure is a warning said through

@@ -31,9 +31,8 @@ typedef int (*promote_judge_fn)(void *ctx, const char *id, int old_release, stru
 typedef int (*promote_hook_fn)(void *ctx, int undo, struct cpactl_error *err);
 
 struct promotion {
-	struct docker_client *c;
-	struct journal *journal;
-	json_t *report;             /* receives "steps", "production", "rollback", "downtime_ms" */
+	struct operation *op;       /* its engine, journal, say; its report receives
+				     * "steps", "production", "rollback", "downtime_ms" */
 	const char *name;           /* production's name */
 	const char *old_id;         /* production's container now */
 	json_t *old_restart;        /* its restart policy, given back on undo */
@@ -49,14 +48,16 @@ struct promotion {
 	enum op_step hook_step;     /* the hook's journal step; 0: OP_STEP_PROMOTE_HOOK */
 	promote_hook_fn hook;
 	promote_judge_fn judge;
-	say_fn say;
-	void *ctx;
+	void *ctx;                  /* for judge and hook */
 	/* Out. */
 	char *new_id;               /* malloc'd */
-	const char *outcome;        /* NULL, "rolled-back" or "rollback-failed" */
+	enum op_undo undo;          /* whether a failed new release was undone */
 };
 
-/* Returns 0 when the new container serves; -1 otherwise, with p->outcome
+/* A promotion of op's target: name, old id and config file from it. */
+void promotion_init(struct promotion *p, struct operation *op);
+
+/* Returns 0 when the new container serves; -1 otherwise, with p->undo
  * saying whether the old one was put back. */
 int promote_run(struct promotion *p, struct cpactl_error *err);
 void promotion_release(struct promotion *p);

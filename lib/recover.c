@@ -244,7 +244,7 @@ static int undo(struct recovery *r, struct cpactl_error *err)
 			docker_container_stop(r->c, r->new_id, 10, &e);
 			error_clear(&e);
 			/* Never created as production? Then it is only a leftover. */
-			if (strcmp(now, r->name) == 0 || strstr(now, "-cpactl-new")) {
+			if (strcmp(now, r->name) == 0 || operation_kept_role(now, r->name) == OP_KEPT_NEW) {
 				if (strcmp(now, r->name) == 0) {
 					if (docker_container_rename(r->c, r->new_id, failed, err) < 0) {
 						free(now);

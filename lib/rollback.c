@@ -37,12 +37,8 @@
 #define PART_MAX ((size_t)64 * 1024 * 1024)
 
 struct rollback {
-	struct docker_client *c;
-	struct cpa_target *t;
-	const struct deployment *d;
+	struct operation op;
 	const struct rollback_options *o;
-	struct journal journal;
-	json_t *report;
 	const char *snap_id;
 	const char *snap_path;
 	json_t *snap_container;   /* the snapshot's container.json */
@@ -58,12 +54,11 @@ struct rollback {
 	struct buf config_before; /* SECRET: live config.yaml */
 	struct buf config_after;  /* SECRET: the snapshot's, when it differs */
 	int config_changes;
-	char *op_id;              /* the backup's id, or a time stamp */
-	char *scratch_dir;
+	enum op_undo undo;        /* of a failed promotion */
 };
 
 /* Messages for people go through the caller's say callback. */
-#define sayf(r, ...) say_fmt((r)->o->say, (r)->o->ctx, __VA_ARGS__)
+#define sayf(r, ...) say_fmt((r)->op.say, (r)->op.ctx, __VA_ARGS__)
 
 char *rollback_default_snapshot(const struct deployment *d)
 {
@@ -109,15 +104,15 @@ static int read_snapshot(struct rollback *r, json_t *list, struct cpactl_error *
 			item = each;
 	if (!item)
 		return error_set(err, ERR_NOT_FOUND, "no snapshot '%s' under '%s' (see 'cpactl list')", r->o->snapshot_id,
-				 r->d->root);
+				 r->op.d->root);
 	r->snap_id = json_string_value(json_object_get(item, "id"));
 	r->snap_path = json_string_value(json_object_get(item, "path"));
-	json_object_set_new(r->report, "location", json_incref(json_object_get(item, "location")));
-	if (snapshot_verify(r->d, r->snap_id, &report, &ok, err) < 0)
+	json_object_set_new(r->op.report, "location", json_incref(json_object_get(item, "location")));
+	if (snapshot_verify(r->op.d, r->snap_id, &report, &ok, err) < 0)
 		return -1;
 	if (!ok) {
 		json_t *problems = json_object_get(json_array_get(report, 0), "problems");
-		json_object_set_new(r->report, "problems", json_incref(problems));
+		json_object_set_new(r->op.report, "problems", json_incref(problems));
 		error_set(err, ERR_FAILED, "snapshot %s fails verification (%s%s): refusing to roll back to it",
 			  r->snap_id, json_string_value(json_array_get(problems, 0)),
 			  json_array_size(problems) > 1 ? ", and more: see 'cpactl verify'" : "");
@@ -135,11 +130,11 @@ static int read_snapshot(struct rollback *r, json_t *list, struct cpactl_error *
 			json_object_get(json_object_get(r->manifest, "baseline"), "profile"));
 		if (!kind)
 			kind = profile_cpa.name; /* snapshots from before profiles */
-		if (strcmp(kind, r->t->profile->name) != 0)
+		if (strcmp(kind, r->op.t->profile->name) != 0)
 			return error_set(err, ERR_FAILED,
 					 "snapshot %s is of a %s deployment, and '%s' is %s: refusing to roll back "
 					 "to it (name the profile with --profile if discovery guessed wrong)",
-					 r->snap_id, kind, r->t->name, r->t->profile->name);
+					 r->snap_id, kind, r->op.t->name, r->op.t->profile->name);
 	}
 	r->snap_version = json_string_value(json_object_get(r->manifest, "version"));
 	r->image_id = json_string_value(json_object_get(json_object_get(r->manifest, "image"), "id"));
@@ -147,7 +142,7 @@ static int read_snapshot(struct rollback *r, json_t *list, struct cpactl_error *
 		r->image_id = json_string_value(json_object_get(r->snap_container, "Image"));
 	if (!r->image_id)
 		return error_set(err, ERR_FAILED, "snapshot %s names no image", r->snap_id);
-	json_object_set_new(r->report, "to",
+	json_object_set_new(r->op.report, "to",
 			    json_pack("{s:s?,s:s?,s:s?}", "image",
 				      json_string_value(json_object_get(json_object_get(r->manifest, "image"), "ref")),
 				      "image_id", r->image_id, "version", r->snap_version));
@@ -158,17 +153,17 @@ static int read_snapshot(struct rollback *r, json_t *list, struct cpactl_error *
  * snapshotted container itself: same id, stopped, image unchanged. */
 static void find_kept_container(struct rollback *r)
 {
-	char *name = operation_kept_name(r->t->name, OP_KEPT_PREV, r->snap_id);
+	char *name = operation_kept_name(r->op.t->name, OP_KEPT_PREV, r->snap_id);
 	const char *want = json_string_value(json_object_get(r->snap_container, "Id"));
 	json_t *inspect = NULL;
 	struct cpactl_error e = CPACTL_ERROR_INIT;
 
-	if (want && docker_container_inspect(r->c, name, &inspect, &e) == 0) {
+	if (want && docker_container_inspect(r->op.c, name, &inspect, &e) == 0) {
 		const char *id = json_string_value(json_object_get(inspect, "Id"));
 		const char *image = json_string_value(json_object_get(inspect, "Image"));
 		int running = json_is_true(json_object_get(json_object_get(inspect, "State"), "Running"));
 		if (id && strcmp(id, want) == 0 && image && strcmp(image, r->image_id) == 0 && !running &&
-		    strcmp(id, r->t->id) != 0) {
+		    strcmp(id, r->op.t->id) != 0) {
 			r->reuse_id = strdup(id);
 			r->reuse_name = strdup(name);
 		}
@@ -183,7 +178,7 @@ static int image_in_engine(struct rollback *r, const char *ref)
 	struct cpactl_error e = CPACTL_ERROR_INIT;
 	int same = 0;
 
-	if (ref && docker_image_inspect(r->c, ref, &inspect, &e) == 0) {
+	if (ref && docker_image_inspect(r->op.c, ref, &inspect, &e) == 0) {
 		const char *id = json_string_value(json_object_get(inspect, "Id"));
 		same = id && strcmp(id, r->image_id) == 0;
 	}
@@ -209,9 +204,9 @@ static int prepare_image(struct rollback *r, struct cpactl_error *err)
 			goto out;
 		}
 		sayf(r, "loading the image of snapshot %s from the blob store", r->snap_id);
-		json_object_set_new(r->report, "path", json_string("blob-store"));
-		if (operation_step(&r->journal, r->report, OP_STEP_IMAGE_LOAD, err) < 0 ||
-		    image_restore(r->c, r->d->store_dir, r->snap_path, r->image_id, r->o->interrupted,
+		json_object_set_new(r->op.report, "path", json_string("blob-store"));
+		if (operation_step(&r->op, OP_STEP_IMAGE_LOAD, err) < 0 ||
+		    image_restore(r->op.c, r->op.d->store_dir, r->snap_path, r->image_id, r->o->interrupted,
 				  r->o->load_progress, r->o->progress_ctx, err) < 0)
 			goto out;
 	}
@@ -222,7 +217,7 @@ static int prepare_image(struct rollback *r, struct cpactl_error *err)
 	}
 	/* The same tag backup gives. */
 	{
-		char *full = snapshot_rollback_tag(r->t->name, r->snap_id);
+		char *full = snapshot_rollback_tag(r->op.t->name, r->snap_id);
 		const char *colon = full ? strchr(full, ':') : NULL;
 		if (!colon) {
 			free(full);
@@ -236,7 +231,7 @@ static int prepare_image(struct rollback *r, struct cpactl_error *err)
 	erepo = docker_escape(ROLLBACK_REPO);
 	etag = docker_escape(tag.data);
 	if (!eid || !erepo || !etag || buf_appendf(&path, "/images/%s/tag?repo=%s&tag=%s", eid, erepo, etag) < 0 ||
-	    docker_call_json(r->c, "POST", path.data, NULL, "image", NULL, NULL, err) < 0)
+	    docker_call_json(r->op.c, "POST", path.data, NULL, "image", NULL, NULL, err) < 0)
 		goto out;
 	if (ref)
 		sayf(r, "note: '%s' names another image now; the container will run '%s', the same image as in "
@@ -254,47 +249,38 @@ out:
 
 static int prepare_config(struct rollback *r, struct cpactl_error *err)
 {
-	struct buf path = BUF_INIT, dir = BUF_INIT;
+	struct buf path = BUF_INIT;
 	struct cpactl_error e = CPACTL_ERROR_INIT;
 	char *data = NULL;
 	size_t len = 0;
 	json_t *doc = NULL;
+	const char *part = snapshot_settings_part(r->op.t);
 	int rc = -1;
 
-	const char *part = snapshot_settings_part(r->t);
-
-	if (!r->t->config_host) {
-		if (r->t->profile->cpa)
+	if (!r->op.t->config_host) {
+		if (r->op.t->profile->cpa)
 			sayf(r, "note: config.yaml of '%s' is not a bind mount on this machine: it is not restored",
-			     r->t->name);
+			     r->op.t->name);
 		else
 			sayf(r, "note: no env file of '%s' on this machine: its settings come back with the snapshot's "
 				"container environment only",
-			     r->t->name);
+			     r->op.t->name);
 		rc = 0;
 		goto out;
 	}
-	if (container_read_file_at(r->c, r->t->id, r->t->config_in_container, r->t->config_host, CPA_CONFIG_MAX,
+	if (container_read_file_at(r->op.c, r->op.t->id, r->op.t->config_in_container, r->op.t->config_host, CPA_CONFIG_MAX,
 				   &r->config_before, NULL, err) < 0)
 		goto out;
 	/* The live file as it is: what undo and recover put back. */
-	buf_appendf(&dir, "%s/scratch/%s", r->d->state_dir, r->op_id);
-	if (make_private_dirs(dir.data, err) < 0)
+	if (operation_scratch(&r->op, &r->config_before, err) < 0)
 		goto out;
-	r->scratch_dir = strdup(dir.data);
-	journal_set(&r->journal, OP_KEY_SCRATCH_DIR, json_string(dir.data));
-	buf_appendf(&path, "%s/config.orig", dir.data);
-	if (atomic_write_file(path.data, r->config_before.data ? r->config_before.data : "", r->config_before.len,
-			      0600, err) < 0)
-		goto out;
-	buf_reset(&path);
 	snapshot_part_path(&path, r->snap_path, part);
 	if (read_small_file(buf_str(&path), CPA_CONFIG_MAX, &data, &len, &e) < 0) {
 		sayf(r, "note: snapshot %s has no %s: the live one stays", r->snap_id, part);
 		rc = 0;
 		goto out;
 	}
-	if (!r->t->profile->cpa) {
+	if (!r->op.t->profile->cpa) {
 		struct buf text = { data, len, len };
 		r->secrets = env_secret_values(r->snap_container, &text);
 	} else if (yaml_parse(data, len, "config.yaml", &doc, err) == 0)
@@ -305,7 +291,7 @@ static int prepare_config(struct rollback *r, struct cpactl_error *err)
 		buf_append(&r->config_after, data, len);
 		r->config_changes = 1;
 	}
-	json_object_set_new(r->report, "config_changed", json_boolean(r->config_changes));
+	json_object_set_new(r->op.report, "config_changed", json_boolean(r->config_changes));
 	rc = 0;
 out:
 	if (data)
@@ -313,7 +299,6 @@ out:
 	free(data);
 	json_decref(doc);
 	buf_free(&path);
-	buf_free(&dir);
 	return rc;
 }
 
@@ -323,11 +308,11 @@ static int prepare_auth(struct rollback *r, struct cpactl_error *err)
 	json_t *summary;
 	int rc = -1;
 
-	if (!r->t->auth_in_container)
+	if (!r->op.t->auth_in_container)
 		return 0; /* a profile without an auth dir */
-	if (!r->t->auth_host) {
+	if (!r->op.t->auth_host) {
 		sayf(r, "note: the auth dir of '%s' is not a bind mount on this machine: auth files are not restored",
-		     r->t->name);
+		     r->op.t->name);
 		return 0;
 	}
 	snapshot_part_path(&tar, r->snap_path, SNAPSHOT_PART_AUTH);
@@ -335,15 +320,15 @@ static int prepare_auth(struct rollback *r, struct cpactl_error *err)
 		rc = 0;
 		goto out;
 	}
-	if (operation_step(&r->journal, r->report, OP_STEP_AUTH_STAGE, err) < 0)
+	if (operation_step(&r->op, OP_STEP_AUTH_STAGE, err) < 0)
 		goto out;
-	if (auth_stage(tar.data, r->t->auth_host, r->op_id, r->o->auth_exact, &r->auth_plan, err) < 0) {
+	if (auth_stage(tar.data, r->op.t->auth_host, r->op.id, r->o->auth_exact, &r->auth_plan, err) < 0) {
 		/* A hostile or damaged tar refuses the snapshot, like verify does. */
 		if (err->kind == ERR_CHECK || err->kind == ERR_PARSE)
 			err->kind = ERR_FAILED;
 		goto out;
 	}
-	journal_set(&r->journal, OP_KEY_AUTH_PLAN, json_incref(r->auth_plan));
+	journal_set(&r->op.journal, OP_KEY_AUTH_PLAN, json_incref(r->auth_plan));
 	summary = json_pack("{s:s,s:O,s:O,s:O}", "mode", r->o->auth_exact ? "exact" : "missing-only", "missing",
 			    json_object_get(r->auth_plan, "missing"), "differ", json_object_get(r->auth_plan, "differ"),
 			    "extra", json_object_get(r->auth_plan, "extra"));
@@ -355,7 +340,7 @@ static int prepare_auth(struct rollback *r, struct cpactl_error *err)
 			json_array_append(names, json_object_get(m, "name"));
 		json_object_set_new(summary, "missing", names);
 	}
-	json_object_set_new(r->report, "auth", summary);
+	json_object_set_new(r->op.report, "auth", summary);
 	rc = 0;
 out:
 	buf_free(&tar);
@@ -364,7 +349,7 @@ out:
 
 static void say_auth(struct rollback *r)
 {
-	json_t *auth = json_object_get(r->report, "auth"), *n;
+	json_t *auth = json_object_get(r->op.report, "auth"), *n;
 	size_t i;
 
 	if (!auth)
@@ -391,17 +376,17 @@ static int rollback_judge(void *ctx, const char *id, int old_release, struct ver
 
 	memset(&jo, 0, sizeof(jo));
 	jo.timeout_ms = r->o->timeout_ms;
-	jo.host = probe_host_for_binding(r->t->api_host_ip);
-	jo.port = r->t->api_host_port;
-	jo.probe_key = r->t->probe_key;
+	jo.host = probe_host_for_binding(r->op.t->api_host_ip);
+	jo.port = r->op.t->api_host_port;
+	jo.probe_key = r->op.t->probe_key;
 	jo.expected_clients = -1;
 	jo.expected_version = old_release ? NULL : r->snap_version;
-	jo.tty = r->t->tty;
-	jo.profile = r->t->profile;
-	jo.probe_path = r->t->probe_path;
+	jo.tty = r->op.t->tty;
+	jo.profile = r->op.t->profile;
+	jo.probe_path = r->op.t->probe_path;
 	jo.secrets = r->secrets;
 	jo.interrupted = r->o->interrupted;
-	return judge_container(r->c, id, &jo, v, err);
+	return judge_container(r->op.c, id, &jo, v, err);
 }
 
 static int rollback_hook(void *ctx, int undo, struct cpactl_error *err)
@@ -410,44 +395,31 @@ static int rollback_hook(void *ctx, int undo, struct cpactl_error *err)
 	return auth_apply(r->auth_plan, !undo, err);
 }
 
-static void rollback_say(void *ctx, const char *message)
-{
-	struct rollback *r = ctx;
-	if (r->o->say)
-		r->o->say(r->o->ctx, message);
-}
-
 static int promote(struct rollback *r, struct cpactl_error *err)
 {
 	struct recreate_options ro;
 	struct recreate_plan plan;
 	struct promotion p;
-	json_t *old_restart = json_object_get(json_object_get(r->t->inspect, "HostConfig"), "RestartPolicy");
+	json_t *old_restart = json_object_get(json_object_get(r->op.t->inspect, "HostConfig"), "RestartPolicy");
 	json_t *no = json_pack("{s:s}", "Name", "no");
-	char *prev = operation_kept_name(r->t->name, OP_KEPT_PREV, r->op_id);
-	char *failed = operation_kept_name(r->t->name, OP_KEPT_FAILED, r->op_id);
+	char *prev = operation_kept_name(r->op.t->name, OP_KEPT_PREV, r->op.id);
+	char *failed = operation_kept_name(r->op.t->name, OP_KEPT_FAILED, r->op.id);
 	int rc = -1;
 
 	memset(&plan, 0, sizeof(plan));
 	memset(&ro, 0, sizeof(ro));
-	memset(&p, 0, sizeof(p));
+	promotion_init(&p, &r->op);
 	if (!r->reuse_id) {
 		ro.role = RECREATE_PRODUCTION;
 		ro.new_image = r->image_ref;
 		/* Under cpactl-rollback:<name>-<ID>, discovery would take any
 		 * proxy for CPA: the label keeps its profile. */
-		if (!r->t->profile->cpa && strncmp(r->image_ref, ROLLBACK_REPO ":", strlen(ROLLBACK_REPO) + 1) == 0)
-			ro.profile_label = r->t->profile->name;
+		if (!r->op.t->profile->cpa && strncmp(r->image_ref, ROLLBACK_REPO ":", strlen(ROLLBACK_REPO) + 1) == 0)
+			ro.profile_label = r->op.t->profile->name;
 		if (recreate_plan_build(r->snap_container, r->snap_image, &ro, &plan, err) < 0)
 			goto out;
 	}
-	p.c = r->c;
-	p.journal = &r->journal;
-	p.report = r->report;
-	p.name = r->t->name;
-	p.old_id = r->t->id;
 	p.old_restart = old_restart ? old_restart : no;
-	p.config_host = r->t->config_host;
 	p.config_before = &r->config_before;
 	p.config_after = r->config_changes ? &r->config_after : NULL;
 	p.create_body = plan.create_body;
@@ -462,15 +434,13 @@ static int promote(struct rollback *r, struct cpactl_error *err)
 		p.hook_step = OP_STEP_PROMOTE_AUTH;
 	}
 	p.judge = rollback_judge;
-	p.say = rollback_say;
 	p.ctx = r;
-	journal_set(&r->journal, OP_KEY_OLD_RESTART, json_incref(p.old_restart));
+	journal_set(&r->op.journal, OP_KEY_OLD_RESTART, json_incref(p.old_restart));
 	if (p.reuse_restart)
-		journal_set(&r->journal, OP_KEY_NEW_RESTART, json_incref(p.reuse_restart));
+		journal_set(&r->op.journal, OP_KEY_NEW_RESTART, json_incref(p.reuse_restart));
 	rc = promote_run(&p, err);
-	if (p.outcome)
-		json_object_set_new(r->report, "outcome", json_string(p.outcome));
-	json_object_set_new(r->report, "previous_container", json_string(prev));
+	r->undo = p.undo;
+	json_object_set_new(r->op.report, "previous_container", json_string(prev));
 out:
 	promotion_release(&p);
 	recreate_plan_release(&plan);
@@ -484,77 +454,73 @@ int rollback_run(struct docker_client *c, struct cpa_target *t, const struct dep
 		 const struct rollback_options *o, json_t **report, struct cpactl_error *err)
 {
 	struct rollback r;
-	struct snapshot_result snap;
+	const struct op_backup b = {
+		.skip = o->no_backup || o->dry_run,
+		.why = "backup before rollback",
+		.report_key = "backup",
+		.taken_of = " of the current state",
+		.snapshot = { .cpactl_version = o->cpactl_version, .interrupted = o->interrupted,
+			      .progress = o->backup_progress, .progress_ctx = o->progress_ctx },
+	};
 	json_t *list = NULL;
-	char stamp[32];
+	char question[600];
 	const char *outcome = ROLLBACK_REFUSED;
-	int rc = -1, journaled = 0, promoted = 0;
+	int rc = -1, promoted = 0;
 
 	memset(&r, 0, sizeof(r));
-	memset(&snap, 0, sizeof(snap));
-	r.c = c;
-	r.t = t;
-	r.d = d;
 	r.o = o;
-	r.report = json_pack("{s:s,s:s,s:s?,s:o,s:[]}", "outcome", ROLLBACK_REFUSED, "container", t->name, "snapshot",
-			     o->snapshot_id, "from",
-			     json_pack("{s:s?,s:s?,s:s?}", "image", t->image, "image_id", t->image_id, "version", t->version),
-			     "steps");
-	*report = r.report;
-	if (!r.report)
+	*report = json_pack("{s:s,s:s,s:s?,s:o,s:[]}", "outcome", ROLLBACK_REFUSED, "container", t->name, "snapshot",
+			    o->snapshot_id, "from",
+			    json_pack("{s:s?,s:s?,s:s?}", "image", t->image, "image_id", t->image_id, "version", t->version),
+			    "steps");
+	operation_init(&r.op, c, t, d, *report, o->say, o->ctx);
+	if (!*report)
 		return error_set(err, ERR_NOMEM, "out of memory");
-	if (!o->snapshot_id)
-		return error_set(err, ERR_USAGE, "name the snapshot to roll back to (see 'cpactl list')");
-	operation_stamp(stamp, sizeof(stamp));
+	if (!o->snapshot_id) {
+		error_set(err, ERR_USAGE, "name the snapshot to roll back to (see 'cpactl list')");
+		goto out;
+	}
+
+	/* 1. The snapshot, found, verified and read; the journal. */
 	if (snapshot_list(d, &list, err) < 0 || read_snapshot(&r, list, err) < 0)
 		goto out;
 	if (o->auth_exact && o->no_backup) {
 		error_set(err, ERR_USAGE, "--auth replaces the live auth dir: it needs the backup that --no-backup skips");
 		goto out;
 	}
-	if (operation_begin(d, "rollback", stamp, t, &r.journal, err) < 0)
+	if (operation_begin(&r.op, "rollback", err) < 0)
 		goto out;
-	journaled = 1;
-	journal_set(&r.journal, OP_KEY_TARGET_SNAPSHOT, json_string(r.snap_id));
-	if (operation_step(&r.journal, r.report, OP_STEP_PREFLIGHT, err) < 0)
+	journal_set(&r.op.journal, OP_KEY_TARGET_SNAPSHOT, json_string(r.snap_id));
+	if (operation_step(&r.op, OP_STEP_PREFLIGHT, err) < 0)
 		goto out;
 	if (t->image_id && strcmp(t->image_id, r.image_id) == 0 && !o->auth_exact)
 		sayf(&r, "note: '%s' already runs the image of snapshot %s; its container, config and auth are "
 			 "restored",
 		     t->name, r.snap_id);
 
-	/* The backup: what an undo and `cpactl recover` put back. */
-	if (!o->no_backup && !o->dry_run) {
-		const struct op_backup b = {
-			.why = "backup before rollback",
-			.report_key = "backup",
-			.snapshot = { .cpactl_version = o->cpactl_version, .interrupted = o->interrupted,
-				      .progress = o->backup_progress, .progress_ctx = o->progress_ctx },
-		};
-		if (operation_backup(c, t, d, &r.journal, r.report, &b, &snap, &r.op_id, err) < 0)
-			goto out;
-		sayf(&r, "snapshot %s taken of the current state", snap.id);
-	} else {
-		r.op_id = strdup(stamp);
-	}
-	if (prepare_config(&r, err) < 0)
+	/* 2. The backup: what an undo and `cpactl recover` put back; the
+	 * snapshot's config beside the live one. */
+	if (operation_backup(&r.op, &b, err) < 0 || prepare_config(&r, err) < 0)
 		goto out;
 
-	/* The image: the fastest source that is exactly the snapshot's. */
-	if (operation_step(&r.journal, r.report, OP_STEP_IMAGE, err) < 0)
+	/* 3. The image: the fastest source that is exactly the snapshot's. */
+	if (operation_step(&r.op, OP_STEP_IMAGE, err) < 0)
 		goto out;
 	find_kept_container(&r);
 	if (r.reuse_id) {
-		json_object_set_new(r.report, "path", json_string("kept-container"));
+		json_object_set_new(r.op.report, "path", json_string("kept-container"));
 		sayf(&r, "fast path: '%s' is the snapshotted container itself", r.reuse_name);
 	} else {
-		json_object_set_new(r.report, "path", json_string("image"));
+		json_object_set_new(r.op.report, "path", json_string("image"));
 		if (!o->dry_run && prepare_image(&r, err) < 0)
 			goto out;
 	}
+
+	/* 4. The auth files staged beside the live dir. */
 	if (!o->dry_run && prepare_auth(&r, err) < 0)
 		goto out;
 
+	/* 5. Dry run, or confirm. */
 	if (o->dry_run) {
 		sayf(&r, "dry run: '%s' would be brought back to snapshot %s (%s)%s; nothing was changed", t->name,
 		     r.snap_id, r.snap_version ? r.snap_version : "version unknown",
@@ -563,21 +529,20 @@ int rollback_run(struct docker_client *c, struct cpa_target *t, const struct dep
 		rc = 0;
 		goto out;
 	}
-	{
-		char question[600];
-		snprintf(question, sizeof(question), "replace production '%s' (%s) with snapshot %s (%s)%s?", t->name,
-			 t->version ? t->version : "?", r.snap_id, r.snap_version ? r.snap_version : "?",
-			 o->auth_exact ? ", restoring the auth dir exactly" : "");
-		if (operation_confirm(&r.journal, r.report, o->confirm, o->ctx, question, err) < 0) {
-			if (err->kind == ERR_DECLINED)
-				outcome = ROLLBACK_DECLINED;
-			goto out;
-		}
+	snprintf(question, sizeof(question), "replace production '%s' (%s) with snapshot %s (%s)%s?", t->name,
+		 t->version ? t->version : "?", r.snap_id, r.snap_version ? r.snap_version : "?",
+		 o->auth_exact ? ", restoring the auth dir exactly" : "");
+	if (operation_confirm(&r.op, o->confirm, question, err) < 0) {
+		if (err->kind == ERR_DECLINED)
+			outcome = ROLLBACK_DECLINED;
+		goto out;
 	}
+
+	/* 6. Promote and verify, or put the replaced release back. */
 	promoted = 1;
 	if (promote(&r, err) < 0) {
-		const char *o2 = json_string_value(json_object_get(r.report, "outcome"));
-		outcome = o2 && strcmp(o2, "rolled-back") == 0 ? ROLLBACK_UNDONE : o2 ? o2 : "failed";
+		outcome = r.undo == OP_UNDO_DONE ? ROLLBACK_UNDONE
+			  : r.undo == OP_UNDO_FAILED ? UPGRADE_ROLLBACK_FAILED : "failed";
 		goto out;
 	}
 	say_auth(&r);
@@ -587,27 +552,16 @@ int rollback_run(struct docker_client *c, struct cpa_target *t, const struct dep
 	sayf(&r, "rolled back: '%s' runs snapshot %s (%s) again, after %.0f ms without service; the replaced "
 		 "container is kept stopped as '%s'",
 	     t->name, r.snap_id, r.snap_version ? r.snap_version : "version unknown",
-	     json_real_value(json_object_get(r.report, "downtime_ms")),
-	     json_string_value(json_object_get(r.report, "previous_container")));
+	     json_real_value(json_object_get(r.op.report, "downtime_ms")),
+	     json_string_value(json_object_get(r.op.report, "previous_container")));
 	outcome = ROLLBACK_DONE;
 	rc = 0;
 out:
-	json_object_set_new(r.report, "outcome", json_string(outcome));
-	if (journaled) {
-		struct cpactl_error ignored = CPACTL_ERROR_INIT;
-		/* A failure that left production neither old nor new stays in the
-		 * journal for `cpactl recover`. */
-		int finished = rc == 0 || !promoted || strcmp(outcome, ROLLBACK_UNDONE) == 0;
-		if (finished) {
-			if (r.auth_plan)
-				auth_stage_remove(r.auth_plan);
-			if (r.scratch_dir)
-				remove_tree(r.scratch_dir, &ignored);
-			journal_finish(&r.journal, outcome, &ignored);
-		}
-	}
-	journal_release(&r.journal);
-	snapshot_result_release(&snap);
+	/* A failure that left production neither old nor new stays in the
+	 * journal for `cpactl recover`. */
+	if ((rc == 0 || !promoted || r.undo == OP_UNDO_DONE) && r.auth_plan && r.op.journaled)
+		auth_stage_remove(r.auth_plan);
+	operation_end(&r.op, outcome, rc == 0 || !promoted || r.undo == OP_UNDO_DONE);
 	json_decref(list);
 	json_decref(r.snap_container);
 	json_decref(r.snap_image);
@@ -619,7 +573,5 @@ out:
 	free(r.image_ref);
 	free(r.reuse_id);
 	free(r.reuse_name);
-	free(r.op_id);
-	free(r.scratch_dir);
 	return rc;
 }

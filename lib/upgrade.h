@@ -62,7 +62,8 @@ struct upgrade_options {
 #define UPGRADE_DRY_RUN "dry-run"
 #define UPGRADE_REFUSED "refused"
 #define UPGRADE_DECLINED "declined"
-#define UPGRADE_ROLLED_BACK "rolled-back"
+#define UPGRADE_ROLLED_BACK "rolled-back"   /* failed: the old release serves again */
+#define UPGRADE_ROLLBACK_FAILED "rollback-failed" /* failed, and production is neither: recover */
 #define UPGRADE_APPLIED "applied"       /* config apply */
 
 /* Runs the upgrade of target `t` (the caller holds the deployment's lock).

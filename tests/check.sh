@@ -17,10 +17,12 @@ trap 'rm -f "$log"' EXIT
 status=0
 
 step() {
-	echo "== $1" >&2
+	local name=$1 start=$SECONDS
+	echo "== $name" >&2
 	shift
 	"$@" 2>&1 | tee -a "$log"
 	[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+	echo "== $name: $((SECONDS - start)) s" >&2
 }
 
 step "unit tests" make --no-print-directory unit

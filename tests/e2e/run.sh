@@ -50,7 +50,7 @@ if [ "${1:-}" = --worker ]; then
 		docker volume ls -q | xargs -r docker volume rm -f >/dev/null 2>&1
 		docker network prune -f >/dev/null 2>&1
 		bash tests/fixtures/build-images.sh >/dev/null || { echo "worker $worker: rebuilding the fake images failed" >&2; exit 1; }
-		args=(--tap)
+		args=(--tap --timing)
 		[ -n "${BATS_FILTER:-}" ] && args+=(--filter "$BATS_FILTER")
 		start=$SECONDS
 		bats "${args[@]}" "$file" >"$out.cur" 2>&1

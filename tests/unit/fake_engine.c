@@ -15,7 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define FE_MAX_CONNS 16
+#define FE_MAX_CONNS 64
 #define FE_DEFAULT_HEADERS "Api-Version: 1.41\r\nServer: fake-engine\r\n"
 
 struct fe_step {
@@ -56,6 +56,12 @@ struct fake_engine {
 	size_t problems_len;
 
 	struct fe_conn conns[FE_MAX_CONNS];
+
+	/* Stateful mode (fake_engine_start_with): every request goes to the
+	 * handler instead of the script, and is not recorded. */
+	fake_engine_handler_fn handler;
+	void *handler_ctx;
+	void (*handler_free)(void *ctx);
 };
 
 static void *xrealloc(void *p, size_t n)
@@ -149,6 +155,7 @@ static const char *reason_phrase(int status)
 	case 400: return "Bad Request";
 	case 404: return "Not Found";
 	case 409: return "Conflict";
+	case 401: return "Unauthorized";
 	case 500: return "Internal Server Error";
 	default: return "Status";
 	}
@@ -356,6 +363,28 @@ static int handle_request(struct fake_engine *fe, int fd, struct fake_request *r
 	int is_ping = strncmp(path, "/_ping", 6) == 0;
 	int rc;
 
+	if (fe->handler) {
+		struct fake_answer a;
+		struct fe_step s;
+
+		memset(&a, 0, sizeof(a));
+		a.status = 500;
+		fe->handler(fe->handler_ctx, r, path, &a);
+		memset(&s, 0, sizeof(s));
+		s.status = a.status;
+		s.content_type = a.content_type[0] ? a.content_type : NULL;
+		s.body = a.body ? a.body : (char *)"";
+		s.len = a.body ? a.len : 0;
+		s.headers = a.headers;
+		rc = send_answer(fd, &s);
+		free(a.body);
+		free(a.headers);
+		free(r->path);
+		free(r->headers);
+		free(r->body);
+		memset(r, 0, sizeof(*r));
+		return rc;
+	}
 	pthread_mutex_lock(&fe->lock);
 	if (fe->step_next < fe->step_count) {
 		const struct fe_step *s = &fe->steps[fe->step_next];
@@ -498,12 +527,24 @@ static void *serve(void *arg)
 
 int fake_engine_start(struct fake_engine **out)
 {
+	return fake_engine_start_with(out, NULL, NULL, NULL);
+}
+
+int fake_engine_start_with(struct fake_engine **out, fake_engine_handler_fn handler, void *ctx,
+			   void (*free_ctx)(void *ctx))
+{
 	struct fake_engine *fe = calloc(1, sizeof(*fe));
 	struct sockaddr_un addr;
 
 	*out = NULL;
-	if (!fe)
+	if (!fe) {
+		if (free_ctx)
+			free_ctx(ctx);
 		return -1;
+	}
+	fe->handler = handler;
+	fe->handler_ctx = ctx;
+	fe->handler_free = free_ctx;
 	fe->listen_fd = -1;
 	fe->wake[0] = fe->wake[1] = -1;
 	for (int i = 0; i < FE_MAX_CONNS; i++)
@@ -583,8 +624,16 @@ void fake_engine_stop(struct fake_engine *fe)
 	}
 	free(fe->requests);
 	free(fe->problems);
+	/* After the join: the handler's state is no longer in use. */
+	if (fe->handler_free)
+		fe->handler_free(fe->handler_ctx);
 	pthread_mutex_destroy(&fe->lock);
 	free(fe);
+}
+
+void *fake_engine_handler_ctx(const struct fake_engine *fe)
+{
+	return fe->handler_ctx;
 }
 
 const char *fake_engine_host(const struct fake_engine *fe)

@@ -16,6 +16,11 @@
  * A request that does not match the script (or comes when the script is
  * exhausted) is answered 500 {"message":"fake engine: ..."} and noted in
  * fake_engine_problems(), which tests should assert to be "".
+ *
+ * A second, stateful mode (fake_engine_start_stateful, fake_engine_state.c):
+ * an in-memory engine that keeps a table of containers and images and answers
+ * the Engine API calls cpactl makes, with a fake CPA (fake_cpa_http.c) serving
+ * HTTP on the host port of every running container that publishes one.
  */
 #ifndef CPACTL_TEST_FAKE_ENGINE_H
 #define CPACTL_TEST_FAKE_ENGINE_H
@@ -74,6 +79,51 @@ const struct fake_request *fake_engine_request(struct fake_engine *fe, size_t i)
  * contains `path_part`, or NULL. */
 const struct fake_request *fake_engine_find(struct fake_engine *fe, const char *method,
 					    const char *path_part);
+
+/* --- a custom handler (what the stateful mode is built on) ----------------- */
+
+/* What a handler answers: status, optional content type, body (malloc'd,
+ * freed by the server), optional extra header lines (malloc'd; NULL: the
+ * default Api-Version header). */
+struct fake_answer {
+	int status;
+	char content_type[64];
+	char *body;
+	size_t len;
+	char *headers;
+};
+/* Called on the server thread for every request, `path` without "/vX.Y". */
+typedef void (*fake_engine_handler_fn)(void *ctx, const struct fake_request *r, const char *path,
+				       struct fake_answer *a);
+/* Starts a server whose every request goes to `handler` (nothing is scripted
+ * or recorded); free_ctx(ctx) runs at stop, after the server thread ended. */
+int fake_engine_start_with(struct fake_engine **out, fake_engine_handler_fn handler, void *ctx,
+			   void (*free_ctx)(void *ctx));
+void *fake_engine_handler_ctx(const struct fake_engine *fe);
+
+/* --- the stateful engine (fake_engine_state.c) ----------------------------- */
+
+/* Starts an engine with no container and no image. */
+int fake_engine_start_stateful(struct fake_engine **out);
+/* Adds an image named `ref` (repo:tag).  Its tag sets how its containers
+ * behave: the version they report is the tag up to a '-' (v7.2.1-prodfail:
+ * v7.2.1), and a suffix picks a mode: "-prodfail" exits at start unless an
+ * auth dir mounted into it holds .cpactl-scratch (it fails in production
+ * only, passes as a candidate); "-err500" answers 500.  0, or -1. */
+int fake_engine_add_image(struct fake_engine *fe, const char *ref);
+/* Creates and starts a CPA-like container `name` from image `ref`, with
+ * config_host bind-mounted as /CLIProxyAPI/config.yaml and auth_host as
+ * /root/.cli-proxy-api, port 8317 published on a free 127.0.0.1 port
+ * (*port).  0, or -1 with a message on stderr. */
+int fake_engine_run_cpa(struct fake_engine *fe, const char *name, const char *ref, const char *config_host,
+			const char *auth_host, int *port);
+/* How many running containers have a name that starts with `prefix`
+ * (NULL: any); with `first` (size first_len) the name of one of them. */
+int fake_engine_running(struct fake_engine *fe, const char *prefix, char *first, size_t first_len);
+/* Whether container `name` exists and runs: 1 running, 0 stopped, -1 none. */
+int fake_engine_state_of(struct fake_engine *fe, const char *name);
+/* Removes every container (their fake CPAs stop). */
+void fake_engine_remove_all(struct fake_engine *fe);
 
 /* Helpers to build bodies. */
 /* Appends one multiplexed-stream frame (8-byte header + payload) to *buf,

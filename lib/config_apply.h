@@ -1,7 +1,16 @@
 /*
- * config_reload.h - `config apply --reload`: a new config.yaml for the running
- * container, picked up by CPA's own file watcher instead of a restart.
+ * config_apply.h - `cpactl config apply`: a new config.yaml for production,
+ * on the image it runs, in one of two ways.
  *
+ * With a candidate (the default): the release path of an upgrade
+ * (release.h), the same image with the new file.  The candidate starts on a
+ * scratch copy of the new file and the auth dir; it must serve with the new
+ * file's first api key; then production is recreated with the new file and
+ * verified, and put back by itself when it does not serve.  The candidate is
+ * not held to production's model list and client count: a config change
+ * may drop providers on purpose.
+ *
+ * With --reload: no candidate and no restart.
  * CPA watches config.yaml and reloads it on change, so a config change needs
  * no downtime at all.  The price: there is no candidate, the new file is
  * tested by production itself.  What must always hold: the previous bytes are
@@ -20,28 +29,31 @@
  * mixed file: CPA's watcher sees the following change and reads it again.
  * A config.yaml inside a mounted directory is replaced atomically (rename).
  */
-#ifndef CPACTL_CONFIG_RELOAD_H
-#define CPACTL_CONFIG_RELOAD_H
+#ifndef CPACTL_CONFIG_APPLY_H
+#define CPACTL_CONFIG_APPLY_H
 
 #include <jansson.h>
 
-#include "buf.h"
 #include "deployment.h"
 #include "discover.h"
 #include "docker.h"
 #include "error.h"
 #include "upgrade.h"
 
-/* Applies o->config_data to the running target `t` through CPA's file
- * watcher.  Uses from `o`: config_data/len/source, timeout_ms, dry_run (not
- * allowed here: the caller handles it), no_backup, cpactl_version,
- * interrupted, say, confirm, ctx, backup_progress, progress_ctx.  The caller
- * holds the deployment's lock.  *report always receives a report (a new
- * reference): {"outcome" (applied, rolled-back, rollback-failed, declined,
- * refused), "container", "mode": "reload", "in_place", "snapshot",
- * "config_diff", "steps"}.  Returns 0 when applied. */
-int config_reload_run(struct docker_client *c, struct cpa_target *t, const struct deployment *d,
-		      const struct upgrade_options *o, json_t **report, struct cpactl_error *err);
+/* Applies o->config_data (SECRET, o->config_len bytes, named
+ * o->config_source in messages) to the running target `t`, through a
+ * candidate, or with `reload` through CPA's file watcher.  Also uses from
+ * `o`: image (with a candidate: another image than the running one),
+ * test_port, timeout_ms, no_backup, cpactl_version, interrupted, say,
+ * confirm, ctx, backup_progress, progress_ctx; --dry-run is the caller's.
+ * The caller holds the deployment's lock.  *report always receives a
+ * report (a new reference): {"outcome" (applied, rolled-back,
+ * rollback-failed, declined, refused), "container", "snapshot",
+ * "config_diff", "steps", and with a candidate "from", "to", "candidate",
+ * "production", "previous_container", "downtime_ms"; with --reload "mode":
+ * "reload", "in_place"}.  Returns 0 when applied. */
+int config_apply_run(struct docker_client *c, struct cpa_target *t, const struct deployment *d,
+		     const struct upgrade_options *o, int reload, json_t **report, struct cpactl_error *err);
 
 /* The unified diff from `before` to `after`, both masked (secretmask.h), as a
  * new JSON string; NULL on failure (err set). */
