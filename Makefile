@@ -78,14 +78,17 @@ $(B)/libcpactl.a: $(LIB_OBJ)
 $(B)/cpactl: $(CMD_OBJ) $(B)/libcpactl.a
 	$(CC) $(ALL_CFLAGS) -o $@ $(CMD_OBJ) $(B)/libcpactl.a $(PKG_LIBS) $(LDFLAGS)
 
-$(B)/tests/%: tests/unit/%.c $(UNIT_HELPERS) $(B)/libcpactl.a $(LIB_HDR)
+# The test helpers (the fake engine, ...) are compiled once, not into each test.
+UNIT_HDR  := $(wildcard tests/unit/*.h)
+$(UNIT_HELPERS:%.c=$(B)/%.o) $(UNIT_HELPERS:%.c=$(A)/%.o) $(UNIT_BIN) $(AUNIT_BIN): $(UNIT_HDR)
+$(B)/tests/%: tests/unit/%.c $(UNIT_HELPERS:%.c=$(B)/%.o) $(B)/libcpactl.a $(LIB_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(UNIT_HELPERS) $(B)/libcpactl.a $(PKG_LIBS) -lcmocka -lpthread
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(UNIT_HELPERS:%.c=$(B)/%.o) $(B)/libcpactl.a $(PKG_LIBS) -lcmocka -lpthread
 
 # test_cli judges cmd/cli.c itself (how a verb ends), so it links that too.
-$(B)/tests/test_cli: tests/unit/test_cli.c $(B)/cmd/cli.o $(UNIT_HELPERS) $(B)/libcpactl.a $(LIB_HDR)
+$(B)/tests/test_cli: tests/unit/test_cli.c $(B)/cmd/cli.o $(UNIT_HELPERS:%.c=$(B)/%.o) $(B)/libcpactl.a $(LIB_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/cmd/cli.o $(UNIT_HELPERS) $(B)/libcpactl.a $(PKG_LIBS) -lcmocka -lpthread
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/cmd/cli.o $(UNIT_HELPERS:%.c=$(B)/%.o) $(B)/libcpactl.a $(PKG_LIBS) -lcmocka -lpthread
 
 # The sanitizer build: same sources, own objects.
 $(A)/%.o: %.c $(LIB_HDR)
@@ -99,13 +102,13 @@ $(A)/libcpactl.a: $(ALIB_OBJ)
 $(A)/cpactl: $(ACMD_OBJ) $(A)/libcpactl.a
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $(ACMD_OBJ) $(A)/libcpactl.a $(PKG_LIBS)
 
-$(A)/tests/%: tests/unit/%.c $(UNIT_HELPERS) $(A)/libcpactl.a $(LIB_HDR)
+$(A)/tests/%: tests/unit/%.c $(UNIT_HELPERS:%.c=$(A)/%.o) $(A)/libcpactl.a $(LIB_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< $(UNIT_HELPERS) $(A)/libcpactl.a $(PKG_LIBS) -lcmocka -lpthread
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< $(UNIT_HELPERS:%.c=$(A)/%.o) $(A)/libcpactl.a $(PKG_LIBS) -lcmocka -lpthread
 
-$(A)/tests/test_cli: tests/unit/test_cli.c $(A)/cmd/cli.o $(UNIT_HELPERS) $(A)/libcpactl.a $(LIB_HDR)
+$(A)/tests/test_cli: tests/unit/test_cli.c $(A)/cmd/cli.o $(UNIT_HELPERS:%.c=$(A)/%.o) $(A)/libcpactl.a $(LIB_HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< $(A)/cmd/cli.o $(UNIT_HELPERS) $(A)/libcpactl.a $(PKG_LIBS) -lcmocka -lpthread
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< $(A)/cmd/cli.o $(UNIT_HELPERS:%.c=$(A)/%.o) $(A)/libcpactl.a $(PKG_LIBS) -lcmocka -lpthread
 
 $(F)/%.o: %.c $(LIB_HDR)
 	@mkdir -p $(dir $@)
