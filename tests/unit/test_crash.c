@@ -6,7 +6,8 @@
  *
  * The unit twin of tests/e2e/07_recover.bats.  For each operation (upgrade,
  * config apply with a candidate, config apply --reload, rollback to the
- * snapshot of a first upgrade, and the automatic rollback of a release that
+ * snapshot of a first upgrade, the same restoring a lost auth file, and the
+ * automatic rollback of an upgrade and of a config apply to a release that
  * fails in production), the list of steps comes from one uninterrupted run's
  * report ("steps"), so the test follows the code.  Then, for each step, a
  * case runs in a process of its own: a fresh deployment (temp dir, config.yaml
@@ -16,13 +17,16 @@
  * one container of that deployment running, under production's name,
  * answering /v1/models with the old or the new version, config.yaml the
  * bytes before or the intended bytes after (the ones that go with that
- * version), the auth files byte-identical, the journal gone.
+ * version), the auth files byte-identical to the ones that go with the
+ * outcome, the journal gone.
  *
- * Cases run in parallel (they only sleep in the verdict's polls): each has
+ * Cases run in parallel (they mostly sleep in the verdict's polls): each has
  * its own container names, ports and root, and talks to the engine over its
- * socket like cpactl would.  The parent owns the engine thread, so a case
- * process closes every inherited descriptor first: a listener of a fake CPA
- * held open by a child would keep a stopped container's port taken.
+ * socket as cpactl would.  They are forked by a launcher process that was
+ * forked before the engine's threads existed: a fork of a threaded process
+ * copies the locks its other threads hold at that instant (glibc's tzset
+ * lock, the sanitizers'), and a case would hang on them.  A case process
+ * exits through exit(), so an ASan build checks its leaks too.
  *
  * Secrets: the fixture's api keys go to config files and request headers
  * only; messages name steps, outcomes, versions and sizes.
@@ -109,6 +113,7 @@ static int fails_in_production(enum op_kind kind)
 }
 
 static struct fake_engine *engine;
+static char engine_host[200];   /* where the cases reach it */
 static char results_dir[64];
 
 /* --- small helpers ------------------------------------------------------------- */
@@ -549,7 +554,7 @@ static void run_killed(const struct dep *dp, const struct expect *x)
 	int rc;
 
 	setenv("CPACTL_TEST_KILL_AT", x->step, 1);
-	if (docker_client_open(fake_engine_host(engine), &c, &e) < 0)
+	if (docker_client_open(engine_host, &c, &e) < 0)
 		_exit(3);
 	rc = run_operation(c, dp, x->kind, &report, why, sizeof(why));
 	/* Not killed: the step was never reached (exit 10) or the run failed (11). */
@@ -572,7 +577,7 @@ static int run_case(const char *name, const struct expect *x, const char *result
 	pid_t pid;
 
 	memset(&dp, 0, sizeof(dp));
-	if (docker_client_open(fake_engine_host(engine), &c, &e) < 0)
+	if (docker_client_open(engine_host, &c, &e) < 0)
 		FAIL("the fake engine does not answer: %.300s", e.message);
 	if (deploy(&dp, c, name, x->port, x->test_port, why, sizeof(why)) < 0)
 		goto out;
@@ -658,32 +663,49 @@ struct job {
 	char failure[1200];
 };
 
+/* --- the launcher: cases forked from a process without threads ------------------------ *
+ *
+ * The parent runs the engine's threads; a fork from it copies whatever lock
+ * one of them held at that instant (glibc's tzset lock, the sanitizers'),
+ * and the copy never unlocks: a case would hang.  So the cases are forked by
+ * a launcher, forked itself before the engine started.  The parent sends it
+ * a batch of jobs (length-prefixed JSON), it runs them JOBS at a time and
+ * answers one byte when all are done; results come back in files. */
+
+static int launch_req = -1, launch_resp = -1;
+static pid_t launcher_pid;
+
 static void start_job(struct job *j)
 {
 	j->pid = fork();
 	if (j->pid == 0) {
-		/* Nothing of the parent's: its listeners and engine sockets. */
+		/* Nothing of the launcher's: its pipes to the parent.  exit(),
+		 * not _exit(): LeakSanitizer looks at the case too. */
 		close_range(3, ~0U, 0);
 		alarm(CASE_SECONDS);
-		_exit(run_case(j->name, &j->x, j->result) == 0 ? 0 : 1);
+		exit(run_case(j->name, &j->x, j->result) == 0 ? 0 : 1);
 	}
 }
 
+/* A case process that left no result (killed, crashed, timed out) still
+ * gets one, saying how it ended. */
 static void finish_job(struct job *j, int status)
 {
-	j->answer = json_load_file(j->result, 0, NULL);
-	if (!j->answer)
-		snprintf(j->failure, sizeof(j->failure), "%s: the case process left no result (%s %d)",
-			 j->x.step ? j->x.step : "reference", WIFSIGNALED(status) ? "signal" : "exit",
-			 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-	else if (!json_is_true(json_object_get(j->answer, "ok")))
-		snprintf(j->failure, sizeof(j->failure), "%s: %s", j->x.step ? j->x.step : "reference",
-			 json_string_value(json_object_get(j->answer, "message")));
-	unlink(j->result);
+	json_t *r = json_load_file(j->result, 0, NULL);
+	char text[200];
+
+	if (!r) {
+		snprintf(text, sizeof(text), "the case process left no result (%s %d%s)",
+			 WIFSIGNALED(status) ? "signal" : "exit", WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+			 WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM ? ": it hung" : "");
+		r = json_pack("{s:b,s:s,s:s}", "ok", 0, "message", text, "outcome", "");
+		json_dump_file(r, j->result, 0);
+	}
+	json_decref(r);
 }
 
-/* Runs the jobs, JOBS at a time. */
-static void run_jobs(struct job **jobs, size_t n)
+/* Runs the jobs, JOBS at a time (in the launcher). */
+static void run_jobs(struct job *jobs, size_t n)
 {
 	size_t next = 0, running = 0;
 
@@ -691,11 +713,9 @@ static void run_jobs(struct job **jobs, size_t n)
 		int status;
 		pid_t pid;
 		if (next < n && running < JOBS) {
-			start_job(jobs[next++]);
-			if (jobs[next - 1]->pid > 0)
+			start_job(&jobs[next++]);
+			if (jobs[next - 1].pid > 0)
 				running++;
-			else
-				snprintf(jobs[next - 1]->failure, sizeof(jobs[next - 1]->failure), "fork failed");
 			continue;
 		}
 		pid = waitpid(-1, &status, 0);
@@ -705,12 +725,160 @@ static void run_jobs(struct job **jobs, size_t n)
 			break;
 		}
 		for (size_t i = 0; i < n; i++) {
-			if (jobs[i]->pid == pid) {
-				finish_job(jobs[i], status);
-				jobs[i]->pid = 0;
+			if (jobs[i].pid == pid) {
+				finish_job(&jobs[i], status);
+				jobs[i].pid = 0;
 				running--;
 			}
 		}
+	}
+}
+
+static int read_all(int fd, void *data, size_t len)
+{
+	char *p = data;
+	while (len) {
+		ssize_t n = read(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int write_all_fd(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void launcher_main(int req, int resp)
+{
+	for (;;) {
+		uint64_t len;
+		char *text;
+		json_t *batch, *each;
+		struct job *jobs;
+		size_t i, n;
+
+		if (read_all(req, &len, sizeof(len)) < 0)
+			_exit(0); /* the parent is done */
+		text = calloc(1, (size_t)len + 1);
+		if (!text || read_all(req, text, (size_t)len) < 0)
+			_exit(1);
+		batch = json_loads(text, 0, NULL);
+		free(text);
+		snprintf(engine_host, sizeof(engine_host), "%s", json_string_value(json_object_get(batch, "host")) ?: "");
+		n = json_array_size(json_object_get(batch, "jobs"));
+		jobs = calloc(n + 1, sizeof(*jobs));
+		if (!jobs)
+			_exit(1);
+		json_array_foreach(json_object_get(batch, "jobs"), i, each) {
+			struct job *j = &jobs[i];
+			snprintf(j->name, sizeof(j->name), "%s", json_string_value(json_object_get(each, "name")));
+			snprintf(j->result, sizeof(j->result), "%s", json_string_value(json_object_get(each, "result")));
+			j->x.kind = (enum op_kind)json_integer_value(json_object_get(each, "kind"));
+			j->x.step = json_string_value(json_object_get(each, "step"));
+			j->x.old_version = json_string_value(json_object_get(each, "old"));
+			j->x.new_version = json_string_value(json_object_get(each, "new"));
+			j->x.after = json_string_value(json_object_get(each, "after"));
+			j->x.port = (int)json_integer_value(json_object_get(each, "port"));
+			j->x.test_port = (int)json_integer_value(json_object_get(each, "test_port"));
+		}
+		run_jobs(jobs, n);
+		free(jobs);
+		json_decref(batch);
+		if (write_all_fd(resp, "d", 1) < 0)
+			_exit(1);
+	}
+}
+
+/* Forks the launcher: before any thread exists. */
+static int launcher_start(void)
+{
+	int req[2], resp[2];
+
+	if (pipe2(req, O_CLOEXEC) < 0 || pipe2(resp, O_CLOEXEC) < 0)
+		return -1;
+	/* Nothing buffered is written twice by the exits of the cases. */
+	fflush(NULL);
+	launcher_pid = fork();
+	if (launcher_pid < 0)
+		return -1;
+	if (launcher_pid == 0) {
+		close(req[1]);
+		close(resp[0]);
+		launcher_main(req[0], resp[1]);
+		_exit(0);
+	}
+	close(req[0]);
+	close(resp[1]);
+	launch_req = req[1];
+	launch_resp = resp[0];
+	return 0;
+}
+
+static void launcher_stop(void)
+{
+	int status;
+
+	if (launch_req >= 0)
+		close(launch_req);
+	if (launch_resp >= 0)
+		close(launch_resp);
+	launch_req = launch_resp = -1;
+	if (launcher_pid > 0)
+		while (waitpid(launcher_pid, &status, 0) < 0 && errno == EINTR)
+			;
+	launcher_pid = 0;
+}
+
+/* Runs the jobs through the launcher; each gets its answer or failure. */
+static void run_remote(struct job **jobs, size_t n)
+{
+	json_t *batch = json_pack("{s:s,s:[]}", "host", engine_host, "jobs"), *list = json_object_get(batch, "jobs");
+	char *text, done;
+	uint64_t len;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct job *j = jobs[i];
+		json_array_append_new(list, json_pack("{s:s,s:s,s:i,s:s?,s:s,s:s,s:s?,s:i,s:i}", "name", j->name, "result",
+						      j->result, "kind", (int)j->x.kind, "step", j->x.step, "old",
+						      j->x.old_version, "new", j->x.new_version, "after", j->x.after,
+						      "port", j->x.port, "test_port", j->x.test_port));
+	}
+	text = json_dumps(batch, JSON_COMPACT);
+	json_decref(batch);
+	len = text ? strlen(text) : 0;
+	if (!text || write_all_fd(launch_req, &len, sizeof(len)) < 0 || write_all_fd(launch_req, text, (size_t)len) < 0 ||
+	    read_all(launch_resp, &done, 1) < 0) {
+		for (size_t i = 0; i < n; i++)
+			snprintf(jobs[i]->failure, sizeof(jobs[i]->failure), "the launcher of the cases is gone");
+		free(text);
+		return;
+	}
+	free(text);
+	for (size_t i = 0; i < n; i++) {
+		struct job *j = jobs[i];
+		j->answer = json_load_file(j->result, 0, NULL);
+		if (!j->answer)
+			snprintf(j->failure, sizeof(j->failure), "%s: no result", j->x.step ? j->x.step : "reference");
+		else if (!json_is_true(json_object_get(j->answer, "ok")))
+			snprintf(j->failure, sizeof(j->failure), "%s: %s", j->x.step ? j->x.step : "reference",
+				 json_string_value(json_object_get(j->answer, "message")));
+		unlink(j->result);
 	}
 }
 
@@ -765,7 +933,7 @@ static void run_matrices(void)
 		job_init(&matrices[m].ref, matrices[m].tag, 99, &x);
 		refs[m] = &matrices[m].ref;
 	}
-	run_jobs(refs, N_MATRICES);
+	run_remote(refs, N_MATRICES);
 	for (size_t m = 0; m < N_MATRICES; m++) {
 		struct matrix *mx = &matrices[m];
 		struct expect x = { mx->kind, NULL, mx->old_version, mx->new_version, NULL, 0, 0 };
@@ -796,7 +964,7 @@ static void run_matrices(void)
 	for (size_t m = 0; m < N_MATRICES; m++)
 		for (size_t i = 0; i < matrices[m].n; i++)
 			all[k++] = &matrices[m].jobs[i];
-	run_jobs(all, total);
+	run_remote(all, total);
 	free(all);
 	matrices_seconds = (now_ms() - start) / 1000.0;
 }
@@ -858,7 +1026,7 @@ static void test_stateful_engine(void **state)
 	int production, port;
 	(void)state;
 
-	assert_int_equal(docker_client_open(fake_engine_host(engine), &c, &e), 0);
+	assert_int_equal(docker_client_open(engine_host, &c, &e), 0);
 	if (deploy(&dp, c, "cpa-engine", take_port(), take_port(), why, sizeof(why)) < 0)
 		fail_msg("%s", why);
 	assert_int_equal(wait_serving(&dp, 3000, version, sizeof(version), why, sizeof(why)), 0);
@@ -960,10 +1128,12 @@ static int setup(void **state)
 	signal(SIGPIPE, SIG_IGN);
 	ports_init();
 	snprintf(results_dir, sizeof(results_dir), "/tmp/cpactl-crash-results-XXXXXX");
-	if (!mkdtemp(results_dir) || fake_engine_start_stateful(&engine) < 0 ||
+	/* The launcher first: no thread exists yet. */
+	if (!mkdtemp(results_dir) || launcher_start() < 0 || fake_engine_start_stateful(&engine) < 0 ||
 	    fake_engine_add_image(engine, IMAGE_OLD) < 0 || fake_engine_add_image(engine, IMAGE_NEW) < 0 ||
 	    fake_engine_add_image(engine, IMAGE_PRODFAIL) < 0)
 		return -1;
+	snprintf(engine_host, sizeof(engine_host), "%s", fake_engine_host(engine));
 	run_matrices();
 	return 0;
 }
@@ -972,6 +1142,7 @@ static int teardown(void **state)
 {
 	(void)state;
 	release_matrices();
+	launcher_stop();
 	fake_engine_stop(engine);
 	engine = NULL;
 	remove_dir(results_dir);
