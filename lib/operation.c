@@ -23,7 +23,9 @@
  * can prove serves.  Before that, and during an automatic undo, it undoes.
  * promote-hook is the step of a promotion hook that names no step of its
  * own (rollback's is promote-auth): no operation has one today, and a run
- * killed there is undone, as recover did before this table. */
+ * killed there is undone, as recover did before this table.  config apply
+ * --reload journals promote-config and verify too, with no new container:
+ * recover has nothing to finish there and always puts the old bytes back. */
 static const struct op_step_info steps[OP_STEP_COUNT] = {
 	[OP_STEP_PREFLIGHT] = { "preflight", UNTOUCHED, UNDO },
 	[OP_STEP_BACKUP] = { "backup", UNTOUCHED, UNDO },

@@ -29,7 +29,8 @@
 #include "upgrade.h"
 
 struct rollback_options {
-	const char *snapshot_id;   /* NULL: the snapshot the last upgrade took */
+	const char *snapshot_id;   /* required (NULL is refused); the command line
+				    * defaults it with rollback_default_snapshot() */
 	int auth_exact;            /* --auth */
 	int dry_run;
 	int no_backup;
