@@ -541,8 +541,9 @@ int rollback_run(struct docker_client *c, struct cpa_target *t, const struct dep
 	/* 6. Promote and verify, or put the replaced release back. */
 	promoted = 1;
 	if (promote(&r, err) < 0) {
+		/* No undo ran: the new container was never in production's place. */
 		outcome = r.undo == OP_UNDO_DONE ? ROLLBACK_UNDONE
-			  : r.undo == OP_UNDO_FAILED ? UPGRADE_ROLLBACK_FAILED : "failed";
+			  : r.undo == OP_UNDO_FAILED ? UPGRADE_ROLLBACK_FAILED : ROLLBACK_REFUSED;
 		goto out;
 	}
 	say_auth(&r);

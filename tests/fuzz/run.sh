@@ -45,6 +45,45 @@ show_problem() {
 
 passed=0
 failed=0
+fuzz_jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
+results=$(mktemp -d /tmp/cpactl-fuzz.XXXXXX)
+trap 'rm -rf "$results"' EXIT
+
+# Replays the committed corpus of one target, then fuzzes it for $seconds;
+# says what it found; returns 1 on a problem.
+fuzz_one() {
+	local bin=$1 name corpus found log ok files runs rate
+	name=$(basename "$bin")
+	corpus=tests/fuzz/corpus/$name
+	found=$work/found/$name
+	log=$work/logs/$name.log
+	mkdir -p "$corpus" "$found"
+	ok=1
+	# Replay: each committed file exactly once, at its full length.
+	files=$(find "$corpus" -type f | sort)
+	if [ -n "$files" ]; then
+		# shellcheck disable=SC2086 # corpus file names are hashes, no spaces
+		if ! "$bin" -timeout=10 -rss_limit_mb=2048 $files >"$log" 2>&1; then
+			echo "$name: a committed corpus input FAILS, see $log" >&2
+			show_problem "$log"
+			ok=0
+		fi
+	fi
+	if [ "$ok" -eq 1 ]; then
+		if "$bin" -max_total_time="$seconds" -max_len="$(max_len "$name")" -timeout=10 -rss_limit_mb=2048 \
+			-print_final_stats=1 -artifact_prefix="$work/crashes/$name-" "$found" "$corpus" >"$log" 2>&1; then
+			runs=$(sed -n "s/^stat::number_of_executed_units: *//p" "$log")
+			rate=$(sed -n "s/^stat::average_exec_per_sec: *//p" "$log")
+			echo "$name: ok, ${runs:-?} runs in ${seconds} s (${rate:-?} execs/s), $(find "$corpus" -type f | wc -l) corpus files"
+		else
+			echo "$name: FUZZING FOUND A PROBLEM, see $log; the input is in $work/crashes/" >&2
+			show_problem "$log"
+			ok=0
+		fi
+	fi
+	[ "$ok" -eq 1 ]
+}
+
 for bin in "$@"; do
 	name=$(basename "$bin")
 	corpus=tests/fuzz/corpus/$name
@@ -76,34 +115,17 @@ for bin in "$@"; do
 		fi
 		continue
 	fi
-	ok=1
-	# Replay: each committed file exactly once, at its full length.
-	files=$(find "$corpus" -type f | sort)
-	if [ -n "$files" ]; then
-		# shellcheck disable=SC2086 # corpus file names are hashes, no spaces
-		if ! "$bin" -timeout=10 -rss_limit_mb=2048 $files >"$log" 2>&1; then
-			echo "$name: a committed corpus input FAILS, see $log" >&2
-			show_problem "$log"
-			ok=0
-		fi
-	fi
-	if [ "$ok" -eq 1 ]; then
-		if "$bin" -max_total_time="$seconds" -max_len="$(max_len "$name")" -timeout=10 -rss_limit_mb=2048 \
-			-print_final_stats=1 -artifact_prefix="$work/crashes/$name-" "$found" "$corpus" >"$log" 2>&1; then
-			runs=$(sed -n "s/^stat::number_of_executed_units: *//p" "$log")
-			rate=$(sed -n "s/^stat::average_exec_per_sec: *//p" "$log")
-			echo "$name: ok, ${runs:-?} runs in ${seconds} s (${rate:-?} execs/s), $(find "$corpus" -type f | wc -l) corpus files"
-		else
-			echo "$name: FUZZING FOUND A PROBLEM, see $log; the input is in $work/crashes/" >&2
-			show_problem "$log"
-			ok=0
-		fi
-	fi
-	if [ "$ok" -eq 1 ]; then
-		passed=$((passed + 1))
-	else
-		failed=$((failed + 1))
-	fi
+	# The targets run side by side, one a core (FUZZ_JOBS), each
+	# reporting into a file of its own.
+	while [ "$(jobs -rp | wc -l)" -ge "$fuzz_jobs" ]; do wait -n; done
+	( if fuzz_one "$bin"; then : >"$results/ok.$name"; else : >"$results/failed.$name"; fi ) &
 done
+wait
+if [ "$merge" -eq 0 ]; then
+	passed=$(find "$results" -name 'ok.*' | wc -l)
+	failed=$(find "$results" -name 'failed.*' | wc -l)
+	# A target that ended without a word (killed) is a failure too.
+	[ $((passed + failed)) -eq $# ] || failed=$(($# - passed))
+fi
 echo "fuzz: $passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
