@@ -4,6 +4,7 @@
  * One request per connection (answers say "Connection: close"), served on
  * the listener's own thread: probes are few and small, and a stop must
  * leave the port free at once, so nothing outlives fake_cpa_stop().
+ * A ccp listener answers like tests/fixtures/fakeccp.c.
  */
 #include "fake_cpa_http.h"
 
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 struct fake_cpa {
@@ -25,6 +27,9 @@ struct fake_cpa {
 	int wake[2];
 	int port;
 	int err500;
+	int ccp;             /* answers like claude-code-proxy */
+	int unhealthy;       /* ccp: /health says 503 unhealthy */
+	char client_key[512]; /* ccp: ANTHROPIC_API_KEY at start ("" : any key) */
 	char version[64];
 	char config_path[4096];
 	pthread_t thread;
@@ -121,6 +126,116 @@ static int current_key(struct fake_cpa *f, char *out, size_t len)
 	return rc;
 }
 
+/* As uvicorn answers for fakeccp.c: no version header, HEAD without a body. */
+static void ccp_respond(int fd, int head, int code, const char *body)
+{
+	char hdr[512];
+	int n = snprintf(hdr, sizeof(hdr),
+			 "HTTP/1.1 %d %s\r\nserver: uvicorn\r\ncontent-type: application/json\r\ncontent-length: "
+			 "%zu\r\nconnection: close\r\n\r\n",
+			 code, code == 200 ? "OK" : code == 401 ? "Unauthorized" : code == 404 ? "Not Found"
+							 : code == 405 ? "Method Not Allowed"
+							 : code == 503 ? "Service Unavailable"
+								       : "Internal Server Error",
+			 strlen(body));
+	if (send_all(fd, hdr, (size_t)n) == 0 && !head)
+		send_all(fd, body, strlen(body));
+}
+
+/* The value of header `name` (with its ": ") in the header block, trimmed, into out ("" when absent). */
+static void header_of(const char *req, const char *name, char *out, size_t len)
+{
+	size_t n = strlen(name);
+
+	out[0] = '\0';
+	for (const char *h = strstr(req, "\r\n"); h && h[2] != '\r'; h = strstr(h + 2, "\r\n")) {
+		if (strncasecmp(h + 2, name, n) == 0) {
+			const char *v = h + 2 + n, *e = strstr(v, "\r\n");
+			while (*v == ' ' || *v == '\t')
+				v++;
+			while (e && e > v && (e[-1] == ' ' || e[-1] == '\t'))
+				e--;
+			if (e && (size_t)(e - v) < len) {
+				memcpy(out, v, (size_t)(e - v));
+				out[e - v] = '\0';
+			}
+			return;
+		}
+	}
+}
+
+/* One request as fakeccp.c answers it; `req` holds the header block (and
+ * what came of the body), `len` bytes. */
+static void ccp_serve(struct fake_cpa *f, int fd, char *req, size_t len)
+{
+	char method[16] = "", target[1024] = "", key[512], auth[512], body[512], ts[40], clen_s[32];
+	const char *end = strstr(req, "\r\n\r\n");
+	size_t have = len - (size_t)(end + 4 - req);
+	long clen;
+	int get, head;
+	struct timespec now;
+	struct tm tm;
+
+	if (sscanf(req, "%15s %1023s", method, target) != 2)
+		return;
+	target[strcspn(target, "?")] = '\0';
+	header_of(req, "Content-Length:", clen_s, sizeof(clen_s));
+	clen = atol(clen_s);
+	/* The (small) body drained, so that the close sends no RST. */
+	while (clen > 0 && (long)have < clen && clen < (1 << 20)) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		char sink[4096];
+		ssize_t n;
+		if (poll(&p, 1, 1000) <= 0 || (n = recv(fd, sink, sizeof(sink), 0)) <= 0)
+			break;
+		have += (size_t)n;
+	}
+	get = strcmp(method, "GET") == 0;
+	head = strcmp(method, "HEAD") == 0;
+	if (strcmp(target, "/health") == 0 && (get || head)) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		localtime_r(&now.tv_sec, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+		if (f->unhealthy) {
+			snprintf(body, sizeof(body),
+				 "{\"status\":\"unhealthy\",\"timestamp\":\"%s.%06ld\",\"error\":\"upstream not "
+				 "configured\"}",
+				 ts, now.tv_nsec / 1000);
+			ccp_respond(fd, head, 503, body);
+			return;
+		}
+		snprintf(body, sizeof(body),
+			 "{\"status\":\"healthy\",\"timestamp\":\"%s.%06ld\",\"openai_api_configured\":true,"
+			 "\"api_key_valid\":true,\"client_api_key_validation\":%s}",
+			 ts, now.tv_nsec / 1000, f->client_key[0] ? "true" : "false");
+		ccp_respond(fd, head, 200, body);
+	} else if (strcmp(target, "/") == 0 && (get || head)) {
+		snprintf(body, sizeof(body), "{\"message\":\"Claude-to-OpenAI API Proxy %s\",\"status\":\"running\"}",
+			 f->version);
+		ccp_respond(fd, head, 200, body);
+	} else if (strcmp(target, "/v1/messages") == 0 && strcmp(method, "POST") == 0) {
+		header_of(req, "x-api-key:", key, sizeof(key));
+		header_of(req, "Authorization:", auth, sizeof(auth));
+		if (!key[0] && strncasecmp(auth, "Bearer ", 7) == 0)
+			memmove(key, auth + 7, strlen(auth + 7) + 1);
+		if (f->client_key[0] && strcmp(key, f->client_key) != 0)
+			ccp_respond(fd, 0, 401,
+				    "{\"detail\":\"Invalid API key. Please provide a valid Anthropic API key.\"}");
+		else
+			ccp_respond(fd, 0, 200,
+				    "{\"id\":\"msg_fakeccp0001\",\"type\":\"message\",\"role\":\"assistant\",\"model\":"
+				    "\"gpt-4o\",\"content\":[{\"type\":\"text\",\"text\":\"Hello from the fake "
+				    "claude-code-proxy.\"}],\"stop_reason\":\"end_turn\",\"stop_sequence\":null,"
+				    "\"usage\":{\"input_tokens\":3,\"output_tokens\":8}}");
+		memset(key, 0, sizeof(key));
+		memset(auth, 0, sizeof(auth));
+	} else if (strcmp(target, "/v1/messages") == 0) {
+		ccp_respond(fd, head, 405, "{\"detail\":\"Method Not Allowed\"}");
+	} else {
+		ccp_respond(fd, head, 404, "{\"detail\":\"Not Found\"}");
+	}
+}
+
 static void serve_one(struct fake_cpa *f, int fd)
 {
 	char req[8192], key[512], want[512];
@@ -142,6 +257,11 @@ static void serve_one(struct fake_cpa *f, int fd)
 			break;
 		if (len >= sizeof(req) - 1)
 			return;
+	}
+	if (f->ccp) {
+		ccp_serve(f, fd, req, len);
+		memset(req, 0, len);
+		return;
 	}
 	if (f->err500) {
 		respond(f, fd, 500, "{\"error\":\"internal\"}");
@@ -198,20 +318,15 @@ static void *serve(void *arg)
 	return NULL;
 }
 
-struct fake_cpa *fake_cpa_start(int port, const char *version, const char *config_path, int err500)
+/* Binds and starts the thread of a filled f; NULL (f freed) when it cannot. */
+static struct fake_cpa *start(struct fake_cpa *f, int port)
 {
-	struct fake_cpa *f = calloc(1, sizeof(*f));
 	struct sockaddr_in a;
 	socklen_t alen = sizeof(a);
 	int one = 1, saved;
 
-	if (!f)
-		return NULL;
 	f->listen_fd = -1;
 	f->wake[0] = f->wake[1] = -1;
-	f->err500 = err500;
-	snprintf(f->version, sizeof(f->version), "%s", version ? version : "");
-	snprintf(f->config_path, sizeof(f->config_path), "%s", config_path ? config_path : "");
 	f->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (f->listen_fd < 0)
 		goto fail;
@@ -241,9 +356,35 @@ fail:
 		close(f->wake[0]);
 	if (f->wake[1] >= 0)
 		close(f->wake[1]);
+	memset(f->client_key, 0, sizeof(f->client_key));
 	free(f);
 	errno = saved;
 	return NULL;
+}
+
+struct fake_cpa *fake_cpa_start(int port, const char *version, const char *config_path, int err500)
+{
+	struct fake_cpa *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->err500 = err500;
+	snprintf(f->version, sizeof(f->version), "%s", version ? version : "");
+	snprintf(f->config_path, sizeof(f->config_path), "%s", config_path ? config_path : "");
+	return start(f, port);
+}
+
+struct fake_cpa *fake_ccp_start(int port, const char *version, const char *client_key, int unhealthy)
+{
+	struct fake_cpa *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->ccp = 1;
+	f->unhealthy = unhealthy;
+	snprintf(f->version, sizeof(f->version), "%s", version ? version : "");
+	snprintf(f->client_key, sizeof(f->client_key), "%s", client_key ? client_key : "");
+	return start(f, port);
 }
 
 int fake_cpa_port(const struct fake_cpa *f)
@@ -268,5 +409,6 @@ void fake_cpa_stop(struct fake_cpa *f)
 	close(f->listen_fd);
 	close(f->wake[0]);
 	close(f->wake[1]);
+	memset(f->client_key, 0, sizeof(f->client_key));
 	free(f);
 }

@@ -20,7 +20,8 @@
  * A second, stateful mode (fake_engine_start_stateful, fake_engine_state.c):
  * an in-memory engine that keeps a table of containers and images and answers
  * the Engine API calls cpactl makes, with a fake CPA (fake_cpa_http.c) serving
- * HTTP on the host port of every running container that publishes one.
+ * HTTP on the host port of every running container that publishes one (or a
+ * fake claude-code-proxy, for an image of that name).
  */
 #ifndef CPACTL_TEST_FAKE_ENGINE_H
 #define CPACTL_TEST_FAKE_ENGINE_H
@@ -109,7 +110,11 @@ int fake_engine_start_stateful(struct fake_engine **out);
  * behave: the version they report is the tag up to a '-' (v7.2.1-prodfail:
  * v7.2.1), and a suffix picks a mode: "-prodfail" exits at start unless an
  * auth dir mounted into it holds .cpactl-scratch (it fails in production
- * only, passes as a candidate); "-err500" answers 500.  0, or -1. */
+ * only, passes as a candidate); "-err500" answers 500.  A repository that
+ * names claude-code-proxy makes a fake claude-code-proxy instead
+ * (tests/fixtures/fakeccp.c: /health, the version in GET /, settings from
+ * Env and a bind-mounted /app/.env, API port 8082), with the modes "-crash"
+ * (exits 1 at start) and "-unhealthy" (/health answers 503).  0, or -1. */
 int fake_engine_add_image(struct fake_engine *fe, const char *ref);
 /* Creates and starts a CPA-like container `name` from image `ref`, with
  * config_host bind-mounted as /CLIProxyAPI/config.yaml and auth_host as

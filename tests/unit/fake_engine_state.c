@@ -13,6 +13,14 @@
  * and its log holds CPA's start-up lines in CPA's format
  * (tests/fixtures/fakecpa.c), multiplexed unless Tty.
  *
+ * An image whose repository names claude-code-proxy makes containers that
+ * behave like tests/fixtures/fakeccp.c in the e2e images instead (WORKDIR
+ * /app, CMD /app/start_proxy, EXPOSE 8082, ENV PORT=8082 HOST=0.0.0.0): the
+ * settings are the container's Env, then /app/.env (a bind-mounted .env) for
+ * what Env does not set; without OPENAI_API_KEY it exits 1 at start; it
+ * serves /health, / (the version) and /v1/messages (ANTHROPIC_API_KEY the
+ * client key) on the published port, and logs as fakeccp.c does.
+ *
  * Everything runs on the fake engine's server thread; the lock is for the
  * test thread's queries (fake_engine_running and the like).
  */
@@ -37,6 +45,7 @@
 
 #define CPA_CONFIG "/CLIProxyAPI/config.yaml"
 #define CPA_AUTH "/root/.cli-proxy-api"
+#define CCP_DOTENV "/app/.env"
 
 struct fimage {
 	char id[80];       /* sha256:<64 hex> */
@@ -44,12 +53,16 @@ struct fimage {
 	char version[64];  /* what its containers report */
 	int prodfail;
 	int err500;
+	int ccp;           /* a claude-code-proxy (fakeccp.c) */
+	int crash;         /* ccp "-crash": exits 1 at start */
+	int unhealthy;     /* ccp "-unhealthy": /health answers 503 */
 };
 
 struct fcont {
 	char id[65];
 	char name[256];    /* without the leading '/' */
 	char image_id[80];
+	int ccp;           /* its image is a claude-code-proxy */
 	json_t *config;    /* Config */
 	json_t *host;      /* HostConfig */
 	json_t *mounts;    /* Mounts (inspect shape) */
@@ -227,7 +240,11 @@ static void image_tag(struct fstate *s, struct fimage *im, const char *ref)
 
 static json_t *image_config(const struct fimage *im)
 {
-	(void)im;
+	if (im->ccp)
+		return json_pack("{s:[s,s,s],s:[s],s:n,s:s,s:{s:{}},s:{},s:s}", "Env",
+				 "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "PORT=8082",
+				 "HOST=0.0.0.0", "Cmd", "/app/start_proxy", "Entrypoint", "WorkingDir", "/app",
+				 "ExposedPorts", "8082/tcp", "Labels", "User", "");
 	return json_pack("{s:[s],s:[s],s:n,s:s,s:{s:{}},s:{},s:s}", "Env",
 			 "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "Cmd", "./CLIProxyAPI",
 			 "Entrypoint", "WorkingDir", "/CLIProxyAPI", "ExposedPorts", "8317/tcp", "Labels", "User", "");
@@ -538,6 +555,7 @@ static struct fcont *cont_create(struct fstate *s, const char *name, json_t *bod
 	hex_of(seed, c->id);
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	snprintf(c->image_id, sizeof(c->image_id), "%s", im->id);
+	c->ccp = im->ccp;
 	c->config = merged_config(body, im);
 	host = json_object_get(body, "HostConfig");
 	c->host = json_is_object(host) ? json_deep_copy(host) : json_object();
@@ -608,6 +626,135 @@ static int has_scratch_marker(const struct fcont *c)
 	return 0;
 }
 
+/* A setting of a ccp container, as fakeccp.c reads them: the container's
+ * Env (a non-empty value), else the last assignment in /app/.env (python-dotenv:
+ * `export `, quotes, an unquoted value ends at " #").  Into out ("" unset);
+ * 1 found, 0 not. */
+static int ccp_setting(const struct fcont *c, const char *name, char *out, size_t len)
+{
+	json_t *v;
+	size_t i, n = strlen(name);
+	char *path = host_path(c, CCP_DOTENV), line[4096];
+	FILE *fp;
+	int found = 0;
+
+	out[0] = '\0';
+	json_array_foreach(json_object_get(c->config, "Env"), i, v) {
+		const char *e = json_string_value(v);
+		if (e && strncmp(e, name, n) == 0 && e[n] == '=') {
+			snprintf(out, len, "%s", e + n + 1);
+			found = 1;
+		}
+	}
+	if (found) {
+		free(path);
+		return 1;
+	}
+	fp = path ? fopen(path, "r") : NULL;
+	free(path);
+	while (fp && fgets(line, sizeof(line), fp)) {
+		char *k = line, *eq, *val, *end;
+		line[strcspn(line, "\r\n")] = '\0';
+		while (*k == ' ' || *k == '\t')
+			k++;
+		if (strncmp(k, "export ", 7) == 0)
+			k += 7;
+		while (*k == ' ' || *k == '\t')
+			k++;
+		eq = strchr(k, '=');
+		if (!*k || *k == '#' || !eq)
+			continue;
+		end = eq;
+		while (end > k && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		if ((size_t)(end - k) != n || strncmp(k, name, n) != 0)
+			continue;
+		val = eq + 1;
+		while (*val == ' ' || *val == '\t')
+			val++;
+		if (*val == '"' || *val == '\'') {
+			char q = *val++, *close_q = strchr(val, q);
+			if (close_q)
+				*close_q = '\0';
+		} else {
+			char *comment = strstr(val, " #");
+			if (comment)
+				*comment = '\0';
+			for (end = val + strlen(val); end > val && (end[-1] == ' ' || end[-1] == '\t'); end--)
+				end[-1] = '\0';
+		}
+		snprintf(out, len, "%s", val);
+		found = 1;
+	}
+	if (fp)
+		fclose(fp);
+	memset(line, 0, sizeof(line));
+	return found;
+}
+
+/* fakeccp.c's log line: "2026-11-01 12:00:00 - INFO - message". */
+static void cont_ccp_log(struct fcont *c, const char *level, const char *msg)
+{
+	char ts[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm);
+	cont_log(c, "%s - %s - %s", ts, level, msg);
+}
+
+/* Starts a ccp container c from im, listening on host port `port` (0: none
+ * published); as cont_start. */
+static int ccp_start(struct fcont *c, const struct fimage *im, int port, int published, struct fake_answer *a)
+{
+	char openai[512], client[512], host[128], port_s[32], line[400];
+
+	ccp_setting(c, "OPENAI_API_KEY", openai, sizeof(openai));
+	ccp_setting(c, "ANTHROPIC_API_KEY", client, sizeof(client));
+	if (!ccp_setting(c, "HOST", host, sizeof(host)) || !host[0])
+		snprintf(host, sizeof(host), "0.0.0.0");
+	if (!ccp_setting(c, "PORT", port_s, sizeof(port_s)) || !port_s[0])
+		snprintf(port_s, sizeof(port_s), "8082");
+	c->running = 1;
+	if (!openai[0] || im->crash) {
+		if (!openai[0])
+			cont_log(c, "Error: OPENAI_API_KEY not found in environment variables");
+		else
+			cont_log(c, "Traceback (most recent call last):\n  File \"/app/start_proxy.py\", line 12, in "
+				    "<module>\n    from src.main import main\nModuleNotFoundError: No module named "
+				    "'src.conversion'");
+		cont_stop(c, 1);
+		goto out;
+	}
+	snprintf(line, sizeof(line), "claude-code-proxy %s starting on %s:%d", im->version, host, atoi(port_s));
+	cont_log(c, "%s", line);
+	if (published) {
+		c->http = fake_ccp_start(port, im->version, client, im->unhealthy);
+		if (!c->http) {
+			int e = errno;
+			c->running = 0;
+			answer_message(a, 500,
+				       "driver failed programming external connectivity on endpoint %s: Bind for "
+				       "127.0.0.1:%d failed: %s",
+				       c->name, port, e == EADDRINUSE ? "port is already allocated" : strerror(e));
+			memset(openai, 0, sizeof(openai));
+			memset(client, 0, sizeof(client));
+			return 500;
+		}
+		c->host_port = fake_cpa_port(c->http);
+	}
+	c->exit_code = 0;
+	snprintf(line, sizeof(line), "Uvicorn running on http://%s:%d (Press CTRL+C to quit)", host, atoi(port_s));
+	cont_ccp_log(c, "INFO", line);
+	if (im->unhealthy)
+		cont_ccp_log(c, "ERROR", "upstream not configured");
+out:
+	memset(openai, 0, sizeof(openai));
+	memset(client, 0, sizeof(client));
+	return 0;
+}
+
 /* Starts c: its fake CPA on the published port.  0, or an HTTP status with
  * the answer filled. */
 static int cont_start(struct fstate *s, struct fcont *c, struct fake_answer *a)
@@ -630,6 +777,10 @@ static int cont_start(struct fstate *s, struct fcont *c, struct fake_answer *a)
 	if (first)
 		port = atoi(json_string_value(json_object_get(first, "HostPort")) ?: "0");
 	now_rfc3339(c->started, sizeof(c->started));
+	if (im && im->ccp) {
+		free(config);
+		return ccp_start(c, im, port, first != NULL, a);
+	}
 	snprintf(line, sizeof(line), "CLIProxyAPI Version: %s, Commit: fake, BuiltAt: 2026-11-01T00:00:00Z",
 		 im ? im->version : "unknown");
 	if (im && im->prodfail && !has_scratch_marker(c)) {
@@ -692,7 +843,7 @@ static json_t *cont_inspect(const struct fcont *c)
 	return json_pack("{s:s,s:s,s:s,s:s,s:s,s:[],s:i,s:{s:s,s:b,s:b,s:b,s:b,s:b,s:i,s:i,s:s,s:s,s:s},"
 			 "s:O,s:O,s:O,s:{s:o,s:{s:{s:s,s:s}}}}",
 			 "Id", c->id, "Created", c->created, "Name", name, "Image", c->image_id, "Path",
-			 "./CLIProxyAPI", "Args", "RestartCount", 0, "State", "Status", c->running ? "running" : "exited",
+			 c->ccp ? "/app/start_proxy" : "./CLIProxyAPI", "Args", "RestartCount", 0, "State", "Status", c->running ? "running" : "exited",
 			 "Running", c->running, "Paused", 0, "Restarting", 0, "OOMKilled", 0, "Dead", 0, "Pid",
 			 c->running ? 4242 : 0, "ExitCode", c->exit_code, "Error", "", "StartedAt", c->started,
 			 "FinishedAt", c->finished, "Config", c->config, "HostConfig", c->host, "Mounts", c->mounts,
@@ -707,7 +858,8 @@ static json_t *cont_summary(const struct fcont *c)
 
 	snprintf(name, sizeof(name), "/%s", c->name);
 	return json_pack("{s:s,s:[s],s:O,s:s,s:s,s:O,s:s,s:s,s:o}", "Id", c->id, "Names", name, "Image",
-			 json_object_get(c->config, "Image"), "ImageID", c->image_id, "Command", "./CLIProxyAPI",
+			 json_object_get(c->config, "Image"), "ImageID", c->image_id, "Command",
+			 c->ccp ? "/app/start_proxy" : "./CLIProxyAPI",
 			 "Labels", json_object_get(c->config, "Labels"), "State", c->running ? "running" : "exited",
 			 "Status", c->running ? "Up" : "Exited", "Ports", ports);
 }
@@ -1040,6 +1192,9 @@ int fake_engine_add_image(struct fake_engine *fe, const char *ref)
 	snprintf(im->version, sizeof(im->version), "%.*s", (int)strcspn(colon + 1, "-"), colon + 1);
 	im->prodfail = strstr(colon, "-prodfail") != NULL;
 	im->err500 = strstr(colon, "-err500") != NULL;
+	im->ccp = strstr(ref, "claude-code-proxy") != NULL && strstr(ref, "claude-code-proxy") < colon;
+	im->crash = im->ccp && strstr(colon, "-crash") != NULL;
+	im->unhealthy = im->ccp && strstr(colon, "-unhealthy") != NULL;
 	image_tag(s, im, ref);
 	pthread_mutex_unlock(&s->lock);
 	return 0;

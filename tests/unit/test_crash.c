@@ -20,6 +20,20 @@
  * version), the auth files byte-identical to the ones that go with the
  * outcome, the journal gone.
  *
+ * The claude-code-proxy profile too (test_upgrade_ccp, the unit twin of
+ * 20_ccp.bats's "upgrade killed at each promotion step"): an upgrade of
+ * fuergaosi233/claude-code-proxy:v1.0.0 to :v1.1.0, deployed as that file's
+ * run_ccp does (docker run -v DIR/.env:/app/.env -p 127.0.0.1:PORT:8082
+ * --security-opt no-new-privileges --restart unless-stopped, the settings in
+ * the bind-mounted .env only), every step of it killed and recovered; then
+ * the outcome operation.h's table allows, exactly one container of that
+ * deployment running (no -cpactl-candidate or -cpactl-new), under
+ * production's name, answering GET /health 200 healthy and GET / with the
+ * old or the new version (the one that goes with the outcome), the .env
+ * byte-identical to before, the journal gone.  test_stateful_engine_ccp
+ * checks the fake claude-code-proxy itself (its answers, its log, its exit
+ * without OPENAI_API_KEY), as test_stateful_engine does the fake CPA.
+ *
  * Cases run in parallel (they mostly sleep in the verdict's polls): each has
  * its own container names, ports and root, and talks to the engine over its
  * socket as cpactl would.  They are forked by a launcher process that was
@@ -70,6 +84,8 @@
 #define IMAGE_OLD "eceasy/cli-proxy-api:v7.1.0"
 #define IMAGE_NEW "eceasy/cli-proxy-api:v7.2.0"
 #define IMAGE_PRODFAIL "eceasy/cli-proxy-api:v7.2.1-prodfail"
+#define IMAGE_CCP_OLD "fuergaosi233/claude-code-proxy:v1.0.0"
+#define IMAGE_CCP_NEW "fuergaosi233/claude-code-proxy:v1.1.0"
 #define TIMEOUT_MS 3000L
 #define CASE_SECONDS 60   /* a case process that takes longer is killed: it hangs */
 #define JOBS 16
@@ -91,6 +107,19 @@ static const char config_applied[] =
 	"  - \"SECRET-FIXTURE-crash-key-2\"\n"
 	"debug: true\n";
 
+/* A claude-code-proxy's settings: tests/fixtures/deploy-ccp.sh's .env. */
+static const char ccp_env[] =
+	"# claude-code-proxy settings (cpactl test fixture)\n"
+	"OPENAI_API_KEY=SECRET-FIXTURE-ccp-openai-5d1e\n"
+	"ANTHROPIC_API_KEY=SECRET-FIXTURE-ccp-client-93b0\n"
+	"OPENAI_BASE_URL=https://api.openai.com/v1\n"
+	"BIG_MODEL=gpt-4o\n"
+	"MIDDLE_MODEL=gpt-4o\n"
+	"SMALL_MODEL=gpt-4o-mini\n"
+	"HOST=0.0.0.0\n"
+	"PORT=8082\n"
+	"LOG_LEVEL=INFO\n";
+
 enum op_kind {
 	OP_UPGRADE,
 	OP_APPLY,
@@ -99,11 +128,12 @@ enum op_kind {
 	OP_ROLLBACK_AUTH,   /* a rollback that restores a lost auth file: promote-auth */
 	OP_PRODFAIL,        /* an upgrade to a release that fails in production */
 	OP_APPLY_PRODFAIL,  /* a config apply on such a release: rollback-config */
+	OP_UPGRADE_CCP,     /* an upgrade of a claude-code-proxy */
 };
 
 static const char *const op_names[] = {
 	"upgrade", "config apply", "config apply --reload", "rollback", "rollback restoring an auth file",
-	"automatic rollback of an upgrade", "automatic rollback of a config apply",
+	"automatic rollback of an upgrade", "automatic rollback of a config apply", "claude-code-proxy upgrade",
 };
 
 /* The release fails on the production port: promote's undo runs. */
@@ -229,6 +259,7 @@ static void remove_dir(const char *dir)
 /* --- one deployment --------------------------------------------------------------- */
 
 struct dep {
+	int ccp;           /* a claude-code-proxy: config is its .env, no auth dir */
 	char dir[64];
 	char name[64];
 	char config[128];
@@ -275,15 +306,98 @@ static int auth_sum(const char *dir, char out[SHA256_HEX_LEN + 1])
 	return rc;
 }
 
+/* GET http://127.0.0.1:port/path, the whole answer into buf (NUL-terminated,
+ * cut at len - 1); the HTTP status, or -1 when nothing answered. */
+static int http_get(int port, const char *path, char *buf, size_t len)
+{
+	struct sockaddr_in a;
+	struct timeval tv = { 2, 0 };
+	char req[300];
+	size_t have = 0;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), status = -1, n;
+
+	buf[0] = '\0';
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n", path, port);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || send(fd, req, (size_t)n, MSG_NOSIGNAL) != n)
+		goto out;
+	while (have + 1 < len) {
+		ssize_t got = recv(fd, buf + have, len - 1 - have, 0);
+		if (got <= 0)
+			break;
+		have += (size_t)got;
+	}
+	buf[have] = '\0';
+	if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
+		status = -1;
+out:
+	close(fd);
+	return status;
+}
+
+/* A claude-code-proxy serves within `ms`: GET /health 200 with "status":
+ * "healthy", then *version from GET /'s message ("Claude-to-OpenAI API
+ * Proxy v1.0.0").  0, or -1 with why. */
+static int wait_serving_ccp(const struct dep *dp, long ms, char *version, size_t vlen, char *why, size_t why_len)
+{
+	double deadline = now_ms() + (double)ms;
+	char answer[2048];
+
+	snprintf(why, why_len, "production '%s' did not answer 200 healthy on /health within %ld ms", dp->name, ms);
+	for (;;) {
+		struct probe_result p;
+		struct cpactl_error e = CPACTL_ERROR_INIT;
+		int ok;
+		memset(&p, 0, sizeof(p));
+		ok = probe_get("127.0.0.1", dp->port, "/health", NULL, 2000, &p, &e) == 0 && p.http_status == 200 &&
+		     strcmp(p.status, "healthy") == 0;
+		if (!ok && p.http_status)
+			snprintf(why, why_len, "production '%s' answered %ld on /health (status '%s')", dp->name,
+				 p.http_status, p.status);
+		probe_result_release(&p);
+		if (ok) {
+			const char *body;
+			json_t *j;
+			int status = http_get(dp->port, "/", answer, sizeof(answer));
+			const char *message, *sp;
+
+			body = strstr(answer, "\r\n\r\n");
+			j = status == 200 && body ? json_loads(body + 4, 0, NULL) : NULL;
+			message = json_string_value(json_object_get(j, "message"));
+			sp = message ? strrchr(message, ' ') : NULL;
+			if (sp && strncmp(message, "Claude-to-OpenAI API Proxy ", 27) == 0) {
+				snprintf(version, vlen, "%s", sp + 1);
+				json_decref(j);
+				return 0;
+			}
+			json_decref(j);
+			snprintf(why, why_len, "production '%s' answered %d on / without its version", dp->name, status);
+		}
+		if (now_ms() > deadline)
+			return -1;
+		usleep(50 * 1000);
+	}
+}
+
 /* Production serves /v1/models with the first key of its config.yaml within
- * `ms`; *version receives X-CPA-Version.  0, or -1 with why. */
+ * `ms`; *version receives X-CPA-Version.  0, or -1 with why.  A
+ * claude-code-proxy: /health, and the version its GET / names. */
 static int wait_serving(const struct dep *dp, long ms, char *version, size_t vlen, char *why, size_t why_len)
 {
 	double deadline = now_ms() + (double)ms;
-	char *text = read_file(dp->config);
+	char *text = dp->ccp ? NULL : read_file(dp->config);
 	char key[128];
 	int rc = -1;
 
+	if (dp->ccp)
+		return wait_serving_ccp(dp, ms, version, vlen, why, why_len);
 	snprintf(why, why_len, "production '%s' did not answer 200 on /v1/models within %ld ms", dp->name, ms);
 	if (!text || fake_cpa_first_key(text, key, sizeof(key)) < 0) {
 		snprintf(why, why_len, "config.yaml of '%s' has no api key", dp->name);
@@ -373,6 +487,62 @@ out:
 	return rc;
 }
 
+/* A fresh claude-code-proxy deployment, as 20_ccp.bats's run_ccp makes one:
+ * DIR/.env (0600, deploy-ccp.sh's) bind-mounted on /app/.env, API port 8082
+ * published on 127.0.0.1, no-new-privileges, restart unless-stopped, no
+ * settings in Env; IMAGE_CCP_OLD, serving. */
+static int deploy_ccp(struct dep *dp, struct docker_client *c, const char *name, int prod_port, int test_port,
+		      char *why, size_t why_len)
+{
+	char port[16], bind_env[300], version[64];
+	json_t *body = NULL;
+	char *id = NULL;
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+	int rc = -1;
+
+	memset(dp, 0, sizeof(*dp));
+	dp->ccp = 1;
+	if (prod_port <= 0 || test_port <= 0) {
+		snprintf(why, why_len, "no free port below the ephemeral range");
+		return -1;
+	}
+	snprintf(dp->name, sizeof(dp->name), "%s", name);
+	snprintf(dp->dir, sizeof(dp->dir), "/tmp/cpactl-crash-XXXXXX");
+	if (!mkdtemp(dp->dir)) {
+		snprintf(why, why_len, "mkdtemp: %s", strerror(errno));
+		return -1;
+	}
+	snprintf(dp->config, sizeof(dp->config), "%s/.env", dp->dir);
+	snprintf(dp->journal, sizeof(dp->journal), "%s/.cpactl/journal.json", dp->dir);
+	if (write_file(dp->config, ccp_env) < 0) {
+		snprintf(why, why_len, "cannot write the fixture .env");
+		return -1;
+	}
+	dp->port = prod_port;
+	dp->test_port = test_port;
+	snprintf(port, sizeof(port), "%d", dp->port);
+	snprintf(bind_env, sizeof(bind_env), "%s:/app/.env", dp->config);
+	body = json_pack("{s:s,s:{s:[s],s:{s:[{s:s,s:s}]},s:[s],s:{s:s,s:i}}}", "Image", IMAGE_CCP_OLD, "HostConfig",
+			 "Binds", bind_env, "PortBindings", "8082/tcp", "HostIp", "127.0.0.1", "HostPort", port,
+			 "SecurityOpt", "no-new-privileges", "RestartPolicy", "Name", "unless-stopped",
+			 "MaximumRetryCount", 0);
+	if (docker_container_create(c, name, body, &id, &e) < 0 || docker_container_start(c, id, &e) < 0) {
+		snprintf(why, why_len, "production '%s' could not be created and started: %.300s", name, e.message);
+		goto out;
+	}
+	if (wait_serving(dp, 5000, version, sizeof(version), why, why_len) < 0)
+		goto out;
+	if (strcmp(version, "v1.0.0") != 0) {
+		snprintf(why, why_len, "production '%s' names version '%s' where v1.0.0 was expected", name, version);
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(body);
+	free(id);
+	return rc;
+}
+
 /* --- running an operation ------------------------------------------------------------ */
 
 /* Runs `kind` on the deployment in this process: *report receives its
@@ -410,6 +580,14 @@ static int run_operation(struct docker_client *c, const struct dep *dp, enum op_
 	case OP_UPGRADE:
 	case OP_PRODFAIL:
 		o.image = kind == OP_UPGRADE ? IMAGE_NEW : IMAGE_PRODFAIL;
+		rc = upgrade_run(c, &targets[0], &d, &o, report, &err);
+		break;
+	case OP_UPGRADE_CCP:
+		if (strcmp(targets[0].profile->name, "claude-code-proxy") != 0) {
+			snprintf(why, why_len, "'%s' was taken for profile %s", dp->name, targets[0].profile->name);
+			goto out;
+		}
+		o.image = IMAGE_CCP_NEW;
 		rc = upgrade_run(c, &targets[0], &d, &o, report, &err);
 		break;
 	case OP_APPLY:
@@ -512,6 +690,8 @@ static int check_recovered(struct docker_client *c, const struct dep *dp, const 
 	if (fails_in_production(x->kind) && finished)
 		FAIL("recover finished a release that does not serve in production");
 	running = count_running(c, dp->name, &production, other, sizeof(other));
+	if (running > 1 && (strstr(other, "-cpactl-candidate") || strstr(other, "-cpactl-new")))
+		FAIL("'%s' still runs beside production", other);
 	if (running != 1 || !production)
 		FAIL("%d containers of '%s' run (production's name %s; another: '%s'), where exactly production "
 		     "was expected",
@@ -520,12 +700,18 @@ static int check_recovered(struct docker_client *c, const struct dep *dp, const 
 		goto out;
 	config = read_file(dp->config);
 	if (!config)
-		FAIL("config.yaml of '%s' is gone", dp->name);
+		FAIL("%s of '%s' is gone", dp->ccp ? ".env" : "config.yaml", dp->name);
 	if (strcmp(version, x->old_version) != 0 && strcmp(version, x->new_version) != 0)
 		FAIL("production answers as %s, neither %s nor %s", version, x->old_version, x->new_version);
 	if (strcmp(x->old_version, x->new_version) != 0 &&
 	    (strcmp(version, x->new_version) == 0) != finished)
 		FAIL("production runs %s after recover said '%s'", version, outcome);
+	if (dp->ccp) {
+		/* An upgrade leaves the settings alone, whatever the outcome. */
+		if (strcmp(config, ccp_env) != 0)
+			FAIL(".env (%zu bytes) is not byte-identical to before after '%s'", strlen(config), outcome);
+		goto journal;
+	}
 	/* The config that goes with what runs: the old bytes after an undo,
 	 * the intended ones after a finish. */
 	if (strcmp(config, finished ? x->after : config_before) != 0)
@@ -533,6 +719,7 @@ static int check_recovered(struct docker_client *c, const struct dep *dp, const 
 		     finished ? "intended" : "previous", outcome);
 	if (auth_sum(dp->auth, sum) < 0 || strcmp(sum, finished ? dp->auth_sum : dp->auth_before) != 0)
 		FAIL("the auth files are not the %s ones after '%s'", finished ? "intended" : "previous", outcome);
+journal:
 	if (access(dp->journal, F_OK) == 0)
 		FAIL("the journal is still there");
 	rc = 0;
@@ -579,7 +766,8 @@ static int run_case(const char *name, const struct expect *x, const char *result
 	memset(&dp, 0, sizeof(dp));
 	if (docker_client_open(engine_host, &c, &e) < 0)
 		FAIL("the fake engine does not answer: %.300s", e.message);
-	if (deploy(&dp, c, name, x->port, x->test_port, why, sizeof(why)) < 0)
+	if ((x->kind == OP_UPGRADE_CCP ? deploy_ccp : deploy)(&dp, c, name, x->port, x->test_port, why, sizeof(why)) <
+	    0)
 		goto out;
 	if (x->kind == OP_ROLLBACK || x->kind == OP_ROLLBACK_AUTH) {
 		/* The snapshot to roll back to: a first, finished upgrade's. */
@@ -885,7 +1073,7 @@ static void run_remote(struct job **jobs, size_t n)
 static void job_init(struct job *j, const char *tag, size_t i, const struct expect *x)
 {
 	memset(j, 0, sizeof(*j));
-	snprintf(j->name, sizeof(j->name), "cpa-%s-%02zu", tag, i);
+	snprintf(j->name, sizeof(j->name), "%s-%s-%02zu", x->kind == OP_UPGRADE_CCP ? "ccp" : "cpa", tag, i);
 	snprintf(j->result, sizeof(j->result), "%s/%s.json", results_dir, j->name);
 	j->x = *x;
 	j->x.port = take_port();
@@ -914,6 +1102,7 @@ static struct matrix matrices[] = {
 	 * at each step of promote's undo, recover must undo. */
 	{ OP_PRODFAIL, "pf", "v7.1.0", "v7.2.1", "verify", { 0 }, NULL, 0 },
 	{ OP_APPLY_PRODFAIL, "pc", "v7.1.0", "v7.2.1", "verify", { 0 }, NULL, 0 },
+	{ OP_UPGRADE_CCP, "up", "v1.0.0", "v1.1.0", NULL, { 0 }, NULL, 0 },
 };
 #define N_MATRICES (sizeof(matrices) / sizeof(matrices[0]))
 
@@ -1074,10 +1263,73 @@ static void test_stateful_engine(void **state)
 	remove_dir(dp.dir);
 }
 
+/* The same for a claude-code-proxy: what fakeccp.c answers, its settings
+ * from the bind-mounted .env, its log. */
+static void test_stateful_engine_ccp(void **state)
+{
+	struct docker_client *c = NULL;
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+	struct dep dp;
+	struct buf logs = BUF_INIT;
+	char why[600], version[64], answer[2048], env_path[200], bind[260];
+	json_t *body, *inspect = NULL;
+	char *id = NULL;
+	(void)state;
+
+	assert_int_equal(docker_client_open(engine_host, &c, &e), 0);
+	if (deploy_ccp(&dp, c, "ccp-engine", take_port(), take_port(), why, sizeof(why)) < 0)
+		fail_msg("%s", why);
+	assert_int_equal(wait_serving(&dp, 3000, version, sizeof(version), why, sizeof(why)), 0);
+	assert_string_equal(version, "v1.0.0");
+	/* /health: healthy, the client key configured; no CPA path, no version header. */
+	assert_int_equal(http_get(dp.port, "/health", answer, sizeof(answer)), 200);
+	assert_non_null(strstr(answer, "\"client_api_key_validation\":true"));
+	assert_null(strcasestr(answer, "x-cpa-version"));
+	assert_non_null(strstr(answer, "server: uvicorn"));
+	assert_int_equal(http_get(dp.port, "/v1/models", answer, sizeof(answer)), 404);
+	assert_int_equal(http_get(dp.port, "/v1/messages", answer, sizeof(answer)), 405);
+	/* What cpactl sees: the image's config, the .env as the settings. */
+	assert_int_equal(docker_container_inspect(c, "ccp-engine", &inspect, &e), 0);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(inspect, "Config"), "WorkingDir")), "/app");
+	assert_non_null(json_object_get(json_object_get(json_object_get(inspect, "Config"), "ExposedPorts"), "8082/tcp"));
+	json_decref(inspect);
+	assert_int_equal(docker_container_logs(c, "ccp-engine", 100, 0, &logs, &e), 0);
+	assert_non_null(strstr(buf_str(&logs), "claude-code-proxy v1.0.0 starting on 0.0.0.0:8082"));
+	assert_non_null(strstr(buf_str(&logs), " - INFO - Uvicorn running on http://0.0.0.0:8082"));
+	assert_null(strstr(buf_str(&logs), "SECRET-FIXTURE"));
+	buf_free(&logs);
+	/* Without OPENAI_API_KEY (a .env without it) it exits 1 at start. */
+	snprintf(env_path, sizeof(env_path), "%s/empty.env", dp.dir);
+	snprintf(bind, sizeof(bind), "%s:/app/.env", env_path);
+	assert_int_equal(write_file(env_path, "# nothing\n"), 0);
+	body = json_pack("{s:s,s:{s:[s],s:{s:[{s:s,s:s}]}}}", "Image", IMAGE_CCP_NEW, "HostConfig", "Binds", bind,
+			 "PortBindings", "8082/tcp", "HostIp", "127.0.0.1", "HostPort", "0");
+	assert_int_equal(docker_container_create(c, "ccp-engine-nokey", body, &id, &e), 0);
+	json_decref(body);
+	assert_int_equal(docker_container_start(c, id, &e), 0);
+	assert_int_equal(fake_engine_state_of(engine, "ccp-engine-nokey"), 0);
+	assert_int_equal(docker_container_logs(c, id, 100, 0, &logs, &e), 0);
+	assert_non_null(strstr(buf_str(&logs), "OPENAI_API_KEY not found"));
+	buf_free(&logs);
+	assert_int_equal(docker_container_remove(c, id, 1, 0, &e), 0);
+	assert_int_equal(docker_container_remove(c, "ccp-engine", 1, 0, &e), 0);
+	assert_int_equal(fake_engine_running(engine, "ccp-engine", NULL, 0), 0);
+	free(id);
+	docker_client_close(c);
+	remove_dir(dp.dir);
+}
+
 static void test_upgrade(void **state)
 {
 	(void)state;
 	check_matrix(OP_UPGRADE);
+}
+
+/* A claude-code-proxy (profile claude-code-proxy: /health, the .env). */
+static void test_upgrade_ccp(void **state)
+{
+	(void)state;
+	check_matrix(OP_UPGRADE_CCP);
 }
 
 static void test_config_apply(void **state)
@@ -1131,7 +1383,8 @@ static int setup(void **state)
 	/* The launcher first: no thread exists yet. */
 	if (!mkdtemp(results_dir) || launcher_start() < 0 || fake_engine_start_stateful(&engine) < 0 ||
 	    fake_engine_add_image(engine, IMAGE_OLD) < 0 || fake_engine_add_image(engine, IMAGE_NEW) < 0 ||
-	    fake_engine_add_image(engine, IMAGE_PRODFAIL) < 0)
+	    fake_engine_add_image(engine, IMAGE_PRODFAIL) < 0 || fake_engine_add_image(engine, IMAGE_CCP_OLD) < 0 ||
+	    fake_engine_add_image(engine, IMAGE_CCP_NEW) < 0)
 		return -1;
 	snprintf(engine_host, sizeof(engine_host), "%s", fake_engine_host(engine));
 	run_matrices();
@@ -1153,7 +1406,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stateful_engine),
+		cmocka_unit_test(test_stateful_engine_ccp),
 		cmocka_unit_test(test_upgrade),
+		cmocka_unit_test(test_upgrade_ccp),
 		cmocka_unit_test(test_config_apply),
 		cmocka_unit_test(test_config_apply_reload),
 		cmocka_unit_test(test_rollback),
