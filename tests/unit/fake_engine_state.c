@@ -809,6 +809,19 @@ static int cont_start(struct fstate *s, struct fcont *c, struct fake_answer *a)
 	c->running = 1;
 	c->exit_code = 0;
 	cont_cpa_log(c, "info", "main.go:572", line);
+	/* Test hosts are offline, as many real ones are: real CPA warns on every
+	 * start (internal/misc/antigravity_version.go:94 and
+	 * internal/managementasset/updater.go:253, as tests/fixtures/fakecpa.c
+	 * logs them), and a release must not be refused for it. */
+	cont_cpa_log(c, "warn", "antigravity_version.go:94",
+		     "failed to refresh antigravity version, using fallback version error=Get "
+		     "\"https://antigravity-hub-auto-updater-974169037036.us-central1.run.app/manifest/latest-arm64-mac.yml\": "
+		     "dial tcp: lookup antigravity-hub-auto-updater-974169037036.us-central1.run.app on 127.0.0.11:53: "
+		     "server misbehaving");
+	cont_cpa_log(c, "warn", "updater.go:253",
+		     "failed to fetch latest management release information error=Get "
+		     "\"https://api.github.com/repos/router-for-me/Cli-Proxy-API-Management-Center/releases/latest\": "
+		     "dial tcp: lookup api.github.com on 127.0.0.11:53: server misbehaving");
 	cont_log(c, "API server started successfully on: :8317");
 	cont_log(c, "server clients and configuration updated: 1 clients (1 auth entries + 0 API keys)");
 	cont_cpa_log(c, "info", "clients.go:152",
