@@ -13,10 +13,9 @@
 #include "buf.h"
 #include "container_files.h"
 #include "cpa.h"
+#include "image_version.h"
 #include "operation.h"
 #include "yamlconf.h"
-
-#define VERSION_OUTPUT_MAX ((size_t)64 * 1024)
 
 static char *dup_or_null(const char *s)
 {
@@ -344,40 +343,41 @@ static void read_auth_dir(struct docker_client *c, struct cpa_target *t)
 	json_decref(list);
 }
 
-static void read_version(struct docker_client *c, struct cpa_target *t, int skip_exec)
+static void read_version(struct docker_client *c, struct cpa_target *t, int skip)
 {
 	struct cpactl_error e = CPACTL_ERROR_INIT;
-	struct buf out = BUF_INIT;
 	char version[64];
 	const char *path = json_string_value(json_object_get(t->inspect, "Path"));
-	const char *argv[3];
-	int exit_code = 0;
+	const char *binary = path && path[0] == '/' && strstr(path, "CLIProxyAPI") ? path : CPA_BINARY;
+	int rc = 1;
 
-	/* Run the binary the container runs, when it is CPA's; CPA exits 2 after
-	 * printing the version (there is no --version flag), so the exit code
-	 * says nothing. */
-	argv[0] = path && path[0] == '/' && strstr(path, "CLIProxyAPI") ? path : CPA_BINARY;
-	argv[1] = "--version";
-	argv[2] = NULL;
-	if (!skip_exec && t->state && strcmp(t->state, "running") == 0 &&
-	    docker_exec(c, t->id, argv, VERSION_OUTPUT_MAX, &out, NULL, &exit_code, &e) == 0 &&
-	    cpa_parse_version_line(buf_str(&out), version, sizeof(version)) == 0) {
+	/* The image's own binary says, in a throwaway container (never by exec
+	 * in this one: from v7.2.93 --version loads its plugins); CPA exits 2
+	 * after printing it (there is no --version flag), so the exit code says
+	 * nothing. */
+	if (!skip)
+		rc = image_version_read(c, t->image_id, binary, version, sizeof(version), &e);
+	if (rc == 0) {
 		t->version = strdup(version);
-		t->version_source = strdup("exec");
+		t->version_source = strdup("binary");
 	} else if (cpa_version_from_image(t->image, version, sizeof(version)) == 0) {
 		t->version = strdup(version);
 		t->version_source = strdup("image-tag");
-		if (!skip_exec)
-			add_problem(t, "version taken from the image tag '%s': the binary did not print its "
-				       "version (not running, or older than v6.0.0)",
+		if (rc < 0 && !skip)
+			add_problem(t, "version taken from the image tag '%s': the image's binary could not be run "
+				       "in a throwaway container: %s",
+				    t->image, e.message);
+		else if (!skip)
+			add_problem(t, "version taken from the image tag '%s': the image's binary did not print "
+				       "its version (older than v6.0.0)",
 				    t->image);
 	} else {
 		t->version_source = strdup("unknown");
-		add_problem(t, "version unknown: the binary did not print it and the image tag '%s' "
+		add_problem(t, "version unknown: the image's binary did not print it and the image tag '%s' "
 			       "is not a version",
 			    t->image ? t->image : "");
 	}
-	buf_free(&out);
+	error_clear(&e);
 }
 
 /* --- the other profiles: settings in an env file ------------------------------ */
@@ -582,6 +582,9 @@ static int is_candidate(struct docker_client *c, json_t *entry, const struct dis
 				return 0;
 		}
 	}
+	/* A throwaway that reads an image's version (image_version.c). */
+	if (json_object_get(labels, IMAGE_VERSION_LABEL))
+		return 0;
 	if (label)
 		return strcmp(label, "true") == 0;
 	if (profile_by_name(json_string_value(json_object_get(labels, CPACTL_PROFILE_LABEL))))

@@ -41,7 +41,7 @@ struct cpa_target {
 	long restart_count;
 	char *restart_policy;
 	char *version;           /* "v7.2.0", or NULL when unknown */
-	char *version_source;    /* "exec", "image-tag" or "unknown" */
+	char *version_source;    /* "binary", "image-tag" or "unknown" */
 	int has_api_port;
 	char api_host_ip[64];
 	int api_host_port;
@@ -74,7 +74,7 @@ struct cpa_target {
 
 struct discover_options {
 	const char *container;   /* only this one (name or id), which need not look like CPA */
-	int skip_version;        /* do not exec --version (faster) */
+	int skip_version;        /* do not read the version from the image's binary */
 	const char *profile;     /* --profile: the profile of every target found */
 	int api_port;            /* --api-port: the API port inside the container, 0 = the profile's */
 	const char *probe_path;  /* --probe-path, NULL = the profile's */

@@ -819,87 +819,6 @@ out:
 	return rc;
 }
 
-int docker_exec(struct docker_client *c, const char *id, const char *const *argv,
-		size_t max_bytes, struct buf *out, struct buf *errout, int *exit_code,
-		struct cpactl_error *err)
-{
-	json_t *body = NULL, *created = NULL, *info = NULL, *cmd;
-	struct buf path = BUF_INIT, error_body = BUF_INIT;
-	struct docker_request req = { 0 };
-	struct demux_target d;
-	char name[300];
-	const char *exec_id;
-	char *start_body = NULL;
-	long status = 0;
-	int rc = -1;
-
-	*exit_code = -1;
-	snprintf(name, sizeof(name), "container '%s'", id);
-	cmd = json_array();
-	for (size_t i = 0; argv[i]; i++)
-		json_array_append_new(cmd, json_string(argv[i]));
-	body = json_pack("{s:b,s:b,s:b,s:o}", "AttachStdout", 1, "AttachStderr", 1, "Tty", 0, "Cmd", cmd);
-	if (!body || path_for(&path, "/containers/", id, "/exec") < 0) {
-		error_set(err, ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	if (docker_call_json(c, "POST", path.data, body, name, &created, &status, err) < 0) {
-		goto out;
-	}
-	exec_id = json_string_value(json_object_get(created, "Id"));
-	if (!exec_id) {
-		error_set(err, ERR_ENGINE, "the docker engine created an exec without an id");
-		goto out;
-	}
-	memset(&d, 0, sizeof(d));
-	d.out = out;
-	d.errout = errout;
-	d.max = max_bytes;
-	muxstream_init(&d.mux, on_demuxed, &d);
-	buf_reset(&path);
-	if (path_for(&path, "/exec/", exec_id, "/start") < 0) {
-		error_set(err, ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	start_body = strdup("{\"Detach\":false,\"Tty\":false}");
-	req.method = "POST";
-	req.path = path.data;
-	req.content_type = "application/json";
-	req.body = start_body;
-	req.body_len = start_body ? strlen(start_body) : 0;
-	req.sink = demux_sink;
-	req.sink_ctx = &d;
-	if (docker_perform(c, &req, &status, &error_body, err) < 0)
-		goto out;
-	if (status != 200 && status != 101) {
-		engine_error(status, &error_body, name, err);
-		goto out;
-	}
-	/* The hijacked stream has no length: only the framing shows a cut. */
-	if (muxstream_truncated(&d.mux)) {
-		error_set(err, ERR_ENGINE, "the exec output of %s ended in the middle of a frame", name);
-		goto out;
-	}
-	buf_reset(&path);
-	if (path_for(&path, "/exec/", exec_id, "/json") < 0) {
-		error_set(err, ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	if (docker_call_json(c, "GET", path.data, NULL, "exec", &info, NULL, err) < 0)
-		goto out;
-	if (json_is_integer(json_object_get(info, "ExitCode")))
-		*exit_code = (int)json_integer_value(json_object_get(info, "ExitCode"));
-	rc = 0;
-out:
-	json_decref(body);
-	json_decref(created);
-	json_decref(info);
-	free(start_body);
-	buf_free(&path);
-	buf_free(&error_body);
-	return rc;
-}
-
 int docker_container_archive(struct docker_client *c, const char *id, const char *path,
 			     docker_sink_fn sink, void *ctx, struct cpactl_error *err)
 {
@@ -989,19 +908,19 @@ int docker_container_create(struct docker_client *c, const char *name, json_t *b
 			    struct cpactl_error *err)
 {
 	struct buf path = BUF_INIT;
-	char *ename = docker_escape(name);
+	char *ename = name ? docker_escape(name) : NULL;
 	json_t *answer = NULL;
 	int rc = -1;
 
 	*id = NULL;
-	if (!ename || buf_appendf(&path, "/containers/create?name=%s", ename) < 0) {
+	if ((name && !ename) || buf_appendf(&path, "/containers/create%s%s", name ? "?name=" : "", name ? ename : "") < 0) {
 		error_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
 	if (docker_call_json(c, "POST", path.data, body, "image", &answer, NULL, err) < 0)
 		goto out;
 	if (!json_is_string(json_object_get(answer, "Id"))) {
-		error_set(err, ERR_ENGINE, "the engine created container '%s' without an id", name);
+		error_set(err, ERR_ENGINE, "the engine created container '%s' without an id", name ? name : "");
 		goto out;
 	}
 	*id = strdup(json_string_value(json_object_get(answer, "Id")));

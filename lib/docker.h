@@ -5,8 +5,9 @@
  * tcp://host:port with TLS from DOCKER_CERT_PATH/DOCKER_TLS_VERIFY as the docker
  * CLI does), negotiates the API version with /_ping (1.41, Docker 20.10, at
  * least), and puts a timeout on every call.  Endpoints that stream (image
- * save, load and pull, logs, exec, archives) are read and written through
- * callbacks, so memory stays constant whatever their size.
+ * save, load and pull, logs, archives) are read and written through
+ * callbacks, so memory stays constant whatever their size.  There is no
+ * exec: cpactl never runs anything inside a container it looks at.
  *
  * Failures become one cpactl_error with a message a person can act on: the
  * socket that is missing and how to point cpactl elsewhere, why permission was
@@ -101,16 +102,12 @@ int docker_container_stats(struct docker_client *c, const char *id, int one_shot
  * `out` (tty containers included). */
 int docker_container_logs(struct docker_client *c, const char *id, int tail, int tty,
 			  struct buf *out, struct cpactl_error *err);
-/* Runs argv in a running container without a TTY; collects stdout and stderr
- * separately (either may be NULL) up to `max_bytes` each and the exit code. */
-int docker_exec(struct docker_client *c, const char *id, const char *const *argv,
-		size_t max_bytes, struct buf *out, struct buf *errout, int *exit_code,
-		struct cpactl_error *err);
 /* GET /containers/{id}/archive?path=P: a tar of P streamed to sink. */
 int docker_container_archive(struct docker_client *c, const char *id, const char *path,
 			     docker_sink_fn sink, void *ctx, struct cpactl_error *err);
 
-/* POST /containers/create?name=NAME; *id receives the new id (malloc'd). */
+/* POST /containers/create?name=NAME (NULL: a name the engine picks); *id
+ * receives the new id (malloc'd). */
 int docker_container_create(struct docker_client *c, const char *name, json_t *body, char **id,
 			    struct cpactl_error *err);
 /* start (304 "already running" is success), stop with the container's own

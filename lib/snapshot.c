@@ -686,7 +686,7 @@ static char *baseline_md(const struct cpa_target *t, const char *id)
 	buf_appendf(&b, "Profile: %s (health %s)\n", snapshot_profile(t)->name, t->probe_path ? t->probe_path : "?");
 	buf_appendf(&b, "Image: %s\n", t->image ? t->image : "unknown");
 	buf_appendf(&b, "Image ID: %s\n", t->image_id ? t->image_id : "unknown");
-	if (t->version && strcmp(t->version_source ? t->version_source : "", "exec") == 0)
+	if (t->version && strcmp(t->version_source ? t->version_source : "", "binary") == 0)
 		buf_appendf(&b, "Version: CLIProxyAPI Version: %s\n", t->version);
 	else
 		buf_appendf(&b, "Version: %s (from %s)\n", t->version ? t->version : "unknown",

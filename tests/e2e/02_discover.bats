@@ -32,7 +32,7 @@ setup_file() {
 }
 
 teardown_file() {
-	remove_containers cpa-alpha cpa-beta cpa-gamma not-cpa labelled cfgdir badyaml stopped-cpa
+	remove_containers cpa-alpha cpa-beta cpa-gamma not-cpa labelled cfgdir badyaml stopped-cpa old-cpa
 	docker volume rm beta-auth >/dev/null 2>&1 || true
 }
 
@@ -55,12 +55,12 @@ free_port_e2e() {
 	done
 }
 
-@test "alpha: v7.1.0 by exec, on all interfaces, bind mounts, restart policy" {
+@test "alpha: v7.1.0 from its image's binary, on all interfaces, bind mounts, restart policy" {
 	cpactl_run discover --json --container cpa-alpha
 	[ "$status" -eq 0 ] || { show; false; }
 	[ "$(jqo '.[0].image')" = "eceasy/cli-proxy-api:v7.1.0" ]
 	[ "$(jqo '.[0].version')" = v7.1.0 ]
-	[ "$(jqo '.[0].version_source')" = exec ]
+	[ "$(jqo '.[0].version_source')" = binary ]
 	[ "$(jqo '.[0].api_port.host_ip')" = 0.0.0.0 ]
 	[ "$(jqo '.[0].api_port.host_port')" = "$P1" ]
 	[ "$(jqo '.[0].config_path')" = "$BATS_FILE_TMPDIR/cpa-alpha/config.yaml" ]
@@ -148,16 +148,73 @@ free_port_e2e() {
 	[[ "$output$stderr" != *SECRET-FIXTURE* ]]
 }
 
-@test "a stopped container falls back to the image tag and says so" {
+@test "a stopped container: the version still comes from its image's binary" {
 	local d
 	d=$(deploy_dir stopped)
 	docker create --name stopped-cpa -v "$d/config.yaml:/CLIProxyAPI/config.yaml" \
 		-v "$d/auth:/root/.cli-proxy-api" -p "127.0.0.1::8317" eceasy/cli-proxy-api:v7.2.0 >/dev/null
 	cpactl_run discover --json --container stopped-cpa
 	[ "$(jqo '.[0].version')" = v7.2.0 ]
-	[ "$(jqo '.[0].version_source')" = image-tag ]
+	[ "$(jqo '.[0].version_source')" = binary ]
 	[ "$(jqo '.[0].state')" = created ]
-	[[ "$(jqo '.[0].problems | join(" ")')" == *"image tag"* ]]
+	[[ "$(jqo '.[0].problems | join(" ")')" != *"image tag"* ]]
+}
+
+@test "a binary older than v6.0.0 prints no version: the image tag is used, and said" {
+	local d
+	d=$(deploy_dir old-cpa)
+	docker create --name old-cpa -v "$d/config.yaml:/CLIProxyAPI/config.yaml" \
+		-v "$d/auth:/root/.cli-proxy-api" eceasy/cli-proxy-api:v5.9.0 >/dev/null
+	cpactl_run discover --json --container old-cpa
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(jqo '.[0].version')" = v5.9.0 ]
+	[ "$(jqo '.[0].version_source')" = image-tag ]
+	[[ "$(jqo '.[0].problems | join(" ")')" == *"image tag"*"did not print its version"* ]]
+	docker rm -f old-cpa >/dev/null
+}
+
+# Engine events of kind KIND (exec_create, create, destroy ...) on containers
+# since the engine time $1, one "name image" a line.
+container_events() {
+	docker events --since "$1" --until "$(date +%s.%N)" --filter type=container --filter "event=$2" \
+		--format '{{.Actor.Attributes.name}} {{.Actor.Attributes.image}}'
+}
+
+@test "read-only verbs start no process in a production container; the version is read once per image, in a throwaway" {
+	local since root="$BATS_FILE_TMPDIR/cpa-alpha" images
+	# A fresh cache: the first discover must probe each image once.
+	export XDG_CACHE_HOME="$BATS_TEST_TMPDIR/cache"
+	since=$(date +%s.%N)
+	cpactl_run discover --json
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(jqo 'map(.version_source) | unique | join(",")')" = binary ]
+	# One throwaway per image, none left behind, none seen by discover as a
+	# deployment.
+	images=$(jqo 'map(.image_id) | unique | length')
+	[ "$images" -ge 3 ]
+	[ "$(container_events "$since" create | wc -l)" -eq "$images" ] || { container_events "$since" create; false; }
+	[ "$(container_events "$since" destroy | wc -l)" -eq "$images" ]
+	[ -z "$(docker ps -aq --filter label=cpactl.version-probe)" ]
+	[ "$(stat -c %a "$XDG_CACHE_HOME/cpactl/image-versions.json")" = 600 ]
+	# Then every read-only verb, again and again: no exec anywhere, and no
+	# container created (the versions come from the cache).
+	since=$(date +%s.%N)
+	cpactl_run discover --json
+	cpactl_run status --json --container cpa-alpha
+	cpactl_run doctor --container cpa-alpha --json
+	cpactl_run backup --container cpa-alpha --no-image --json
+	[ "$status" -eq 0 ] || { show; false; }
+	cpactl_run list --root "$root" --json
+	[ "$status" -eq 0 ] || { show; false; }
+	[ -z "$(container_events "$since" exec_create)" ] || { container_events "$since" exec_create; false; }
+	[ -z "$(container_events "$since" create)" ] || { container_events "$since" create; false; }
+	# A cache another user could have written is not believed.
+	since=$(date +%s.%N)
+	chmod 0666 "$XDG_CACHE_HOME/cpactl/image-versions.json"
+	cpactl_run discover --json --container cpa-alpha
+	[ "$(jqo '.[0].version_source')" = binary ]
+	[ "$(container_events "$since" create | wc -l)" -eq 1 ]
+	[ -z "$(container_events "$since" exec_create)" ]
 }
 
 @test "compose labels are reported" {

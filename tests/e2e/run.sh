@@ -33,6 +33,10 @@ if [ "${1:-}" = --worker ]; then
 	worker=$2 queue=$3 out=$4
 	export CPACTL_OUTPUT_LOG="$CPACTL_OUTPUT_LOG/worker$worker"
 	mkdir -p "$CPACTL_OUTPUT_LOG"
+	# cpactl caches each image's version (read once in a throwaway container)
+	# under XDG_CACHE_HOME: one cache a worker, gone with the run, never the
+	# user's own.
+	export XDG_CACHE_HOME="$(dirname "$queue")/cache.$worker"
 	. tests/engine.sh
 	engine_start || { echo "worker $worker: cannot start a private docker engine (see above)" >&2; exit 1; }
 	engine_trap

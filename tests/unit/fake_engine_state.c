@@ -978,6 +978,9 @@ static void handle_containers(struct fstate *s, const struct fake_request *r, co
 		if (!im)
 			answer_message(a, 404, "No such image: %s",
 				       json_string_value(json_object_get(body, "Image")) ?: "");
+		else if (json_object_get(json_object_get(body, "Labels"), "cpactl.version-probe"))
+			/* No throwaway containers: the version comes from the image tag. */
+			answer_message(a, 501, "fake engine: version probes are not supported");
 		else if (name && cont_find(s, name) && strcmp(cont_find(s, name)->name, name[0] == '/' ? name + 1 : name) == 0)
 			answer_message(a, 409, "Conflict. The container name \"/%s\" is already in use", name);
 		else {
@@ -1035,9 +1038,6 @@ static void handle_containers(struct fstate *s, const struct fake_request *r, co
 			json_object_set(c->host, "RestartPolicy", policy);
 		answer_json(a, 200, json_pack("{s:[]}", "Warnings"));
 		json_decref(body);
-	} else if (strcmp(r->method, "POST") == 0 && strcmp(action, "/exec") == 0) {
-		/* No exec: discovery falls back to the image tag for the version. */
-		answer_message(a, 501, "fake engine: exec is not supported");
 	} else if (strcmp(r->method, "DELETE") == 0 && (action[0] == '\0' || action[0] == '?')) {
 		char *force = query_param(path, "force");
 		int forced = force && (strcmp(force, "1") == 0 || strcmp(force, "true") == 0);
