@@ -63,7 +63,7 @@ DEPS_PACKAGES := docker-compose gcc make pkg-config libc6-dev libcurl4-openssl-d
 	libarchive-dev libgit2-dev libssl-dev libcmocka-dev bats docker.io iproute2 iptables \
 	curl jq mandoc procps tar python3 zsh fish clang libclang-rt-14-dev
 
-.PHONY: all deps check unit e2e check-asan fuzz fuzz-merge demo bench install uninstall clean
+.PHONY: all deps check unit e2e unit-asan e2e-asan check-asan fuzz fuzz-merge demo bench install uninstall clean
 
 all: $(B)/cpactl
 
@@ -141,11 +141,17 @@ unit: $(UNIT_BIN)
 e2e: $(B)/cpactl
 	@CPACTL=$(abspath $(B)/cpactl) bash tests/e2e/run.sh
 
-check-asan: $(A)/cpactl $(AUNIT_BIN)
+# The sanitizer build's tests, the way check runs them (check runs the two
+# side by side; check-asan one after the other).
+unit-asan: $(AUNIT_BIN)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		sh tests/run-unit.sh $(AUNIT_BIN)
+		UNIT_LABEL=unit-asan sh tests/run-unit.sh $(AUNIT_BIN)
+
+e2e-asan: $(A)/cpactl
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		CPACTL=$(abspath $(A)/cpactl) CPACTL_SUITE=e2e-asan bash tests/e2e/run.sh
+
+check-asan: unit-asan e2e-asan
 
 fuzz: $(FUZZ_BIN)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh $(FUZZ_BIN)
