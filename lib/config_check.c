@@ -21,6 +21,7 @@
  */
 #include "config_check.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -189,9 +190,10 @@ static const struct version_rule version_rules[] = {
 	  "rename the key to 'oauth-model-alias' yourself, so the file does not change under you" },
 };
 
-/* The template keys of config.example.yaml. */
-static const char *const template_keys[] = { "your-api-key-1", "your-api-key-2", "your-api-key-3",
-					     "your-api-key" };
+/* The template keys of config.example.yaml that trip CPA's safe mode, after
+ * trimming (internal/safemode/example_api_keys.go); a plain "your-api-key" is
+ * not one of them. */
+static const char *const template_keys[] = { "your-api-key-1", "your-api-key-2", "your-api-key-3" };
 
 struct check {
 	struct finding_list *out;
@@ -507,13 +509,22 @@ static void check_unknown(struct check *c)
 
 /* --- client keys ------------------------------------------------------------- */
 
+/* Whether a key is blank once trimmed: CPA trims client keys and drops the
+ * blank ones (internal/config), so `api-keys: ["  "]` is no key at all. */
+static int is_blank(const char *s)
+{
+	while (s && isspace((unsigned char)*s))
+		s++;
+	return !s || !*s;
+}
+
 static size_t count_keys(json_t *list)
 {
 	size_t i, n = 0;
 	json_t *item;
 
 	json_array_foreach(list, i, item)
-		if (text_of(item))
+		if (text_of(item) && !is_blank(text_of(item)))
 			n++;
 	return n;
 }
@@ -531,8 +542,15 @@ static size_t legacy_provider_keys(json_t *doc)
 
 static int is_template_key(const char *k)
 {
+	size_t len;
+
+	while (isspace((unsigned char)*k))
+		k++;
+	len = strlen(k);
+	while (len && isspace((unsigned char)k[len - 1]))
+		len--;
 	for (size_t i = 0; i < sizeof(template_keys) / sizeof(template_keys[0]); i++)
-		if (strcmp(k, template_keys[i]) == 0)
+		if (strlen(template_keys[i]) == len && strncmp(k, template_keys[i], len) == 0)
 			return 1;
 	return 0;
 }
@@ -560,15 +578,25 @@ static void check_client_keys(struct check *c)
 			templates++;
 	if (templates == 0)
 		return;
+	/* CPA's safe mode (internal/safemode): from v7.1.46 a start with these
+	 * keys runs a warning page instead of the API server; from v7.2.51 the
+	 * API server runs and answers 403 unsafe_example_api_key
+	 * (internal/api/server.go). */
 	if (at_least(c, "7.2.51"))
 		add(c, FINDING_ERROR, "api-keys-template", "api-keys",
 		    "replace them with long random keys of your own",
 		    "'api-keys' still holds %zu of the template keys of config.example.yaml: from v7.2.51 on, CPA's "
 		    "safe mode answers 403 to every API request",
 		    templates);
+	else if (at_least(c, "7.1.46"))
+		add(c, FINDING_ERROR, "api-keys-template", "api-keys",
+		    "replace them with long random keys of your own",
+		    "'api-keys' still holds %zu of the template keys of config.example.yaml: from v7.1.46 to v7.2.50, "
+		    "CPA then starts a warning page instead of its API server (every API request answers 404)",
+		    templates);
 	else
 		add(c, FINDING_ERROR, "api-keys-template", "api-keys",
-		    "replace them with long random keys of your own (and note that v7.2.51 and later refuse "
+		    "replace them with long random keys of your own (and note that v7.1.46 and later refuse "
 		    "to serve with them)",
 		    "'api-keys' still holds %zu of the template keys of config.example.yaml: everyone knows them, so "
 		    "the proxy is open",

@@ -286,13 +286,43 @@ static void test_template_keys(void **state)
 	struct finding_list l = FINDING_LIST_INIT;
 	const struct finding *f;
 	(void)state;
-	check_edited("  - 'SECRET-VAL-key-2'\n", "  - your-api-key-2\n", "v7.2.60", &l);
+	/* v7.2.51 on: the API server answers 403 (internal/api/server.go). */
+	check_edited("  - 'SECRET-VAL-key-2'\n", "  - your-api-key-2\n", "v7.2.51", &l);
 	f = expect(&l, "api-keys-template", "api-keys", FINDING_ERROR);
 	assert_non_null(strstr(f->what, "403"));
-	check_edited("  - 'SECRET-VAL-key-2'\n", "  - your-api-key-2\n", "v7.1.0", &l);
+	/* v7.1.46 to v7.2.50: a warning page instead of the API server. */
+	check_edited("  - 'SECRET-VAL-key-2'\n", "  - your-api-key-2\n", "v7.2.50", &l);
+	f = expect(&l, "api-keys-template", "api-keys", FINDING_ERROR);
+	assert_non_null(strstr(f->what, "warning page"));
+	assert_null(strstr(f->what, "403"));
+	check_edited("  - 'SECRET-VAL-key-2'\n", "  - your-api-key-2\n", "v7.1.46", &l);
+	f = expect(&l, "api-keys-template", "api-keys", FINDING_ERROR);
+	assert_non_null(strstr(f->what, "warning page"));
+	/* Before: keys everybody knows. */
+	check_edited("  - 'SECRET-VAL-key-2'\n", "  - your-api-key-2\n", "v7.1.45", &l);
 	f = expect(&l, "api-keys-template", "api-keys", FINDING_ERROR);
 	assert_null(strstr(f->what, "403"));
+	assert_null(strstr(f->what, "warning page"));
 	assert_null(strstr(f->what, "your-api-key"));
+	/* CPA trims the keys before it compares (safemode/example_api_keys.go). */
+	check_edited("  - 'SECRET-VAL-key-2'\n", "  - \" your-api-key-1 \"\n", "v7.2.51", &l);
+	expect(&l, "api-keys-template", "api-keys", FINDING_ERROR);
+	/* A plain your-api-key is not one of the template keys CPA knows. */
+	check_edited("  - 'SECRET-VAL-key-2'\n", "  - your-api-key\n", "v7.2.51", &l);
+	assert_null(find(&l, "api-keys-template", NULL));
+	finding_list_release(&l);
+}
+
+/* Blank keys are dropped by CPA: a list of blanks is an open proxy. */
+static void test_blank_keys_are_no_keys(void **state)
+{
+	struct finding_list l = FINDING_LIST_INIT;
+	(void)state;
+	check_edited("  - \"SECRET-VAL-key-1\"\n  - 'SECRET-VAL-key-2'\n", "  - \"  \"\n  - \"\\t\"\n", NULL, &l);
+	expect(&l, "api-keys-empty", "api-keys", FINDING_ERROR);
+	/* One real key beside a blank one: served with that key. */
+	check_edited("  - 'SECRET-VAL-key-2'\n", "  - \"   \"\n", NULL, &l);
+	assert_null(find(&l, "api-keys-empty", NULL));
 	finding_list_release(&l);
 }
 
@@ -437,6 +467,7 @@ int main(void)
 		cmocka_unit_test(test_api_keys_empty),
 		cmocka_unit_test(test_auth_providers_by_version),
 		cmocka_unit_test(test_template_keys),
+		cmocka_unit_test(test_blank_keys_are_no_keys),
 		cmocka_unit_test(test_remote_management),
 		cmocka_unit_test(test_secret_key_plaintext),
 		cmocka_unit_test(test_amp_upstream_key),
