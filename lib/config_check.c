@@ -392,6 +392,11 @@ static void check_types(struct check *c)
 	}
 	{
 		json_t *port = json_object_get(c->doc, "port");
+		/* Without it Go listens on ":0" (internal/api/server.go:250). */
+		if (!port)
+			add(c, FINDING_ERROR, "port-missing", NULL, "write 'port: 8317' (or the port the container publishes)",
+			    "config.yaml has no 'port:': CPA then listens on a random port (only cluster mode forces "
+			    "8317), so the port the container publishes reaches nothing");
 		if (json_is_integer(port) && (json_integer_value(port) < 1 || json_integer_value(port) > 65535))
 			add(c, FINDING_ERROR, "wrong-type", "port", "choose a port from 1 to 65535 (8317 is CPA's)",
 			    "'port' is not a port from 1 to 65535: CPA cannot listen");

@@ -281,17 +281,36 @@ int cpa_config_summarize(json_t *config, struct cpa_config_summary *out)
 	if (!json_is_object(config))
 		return -1;
 	v = json_object_get(config, "port");
-	if (json_is_integer(v))
+	if (json_is_integer(v)) {
 		out->port = (long)json_integer_value(v);
+		out->port_set = 1;
+	}
 	out->host = dup_string(json_object_get(config, "host"));
 	out->auth_dir = dup_string(json_object_get(config, "auth-dir"));
 	v = json_object_get(config, "api-keys");
 	if (json_is_array(v)) {
-		out->api_keys = (long)json_array_size(v);
-		for (size_t i = 0; i < json_array_size(v) && !out->first_api_key; i++) {
-			const char *k = json_string_value(json_array_get(v, i));
-			if (k && *k)
-				out->first_api_key = strdup(k);
+		/* CPA trims the keys and drops the blank ones
+		 * (internal/access/config_access/provider.go). */
+		for (size_t i = 0; i < json_array_size(v); i++) {
+			json_t *item = json_array_get(v, i);
+			const char *k = json_string_value(item);
+			size_t len;
+			/* A number or a boolean is a key too: Go reads 1 into a
+			 * string as "1". */
+			if (json_is_number(item) || json_is_boolean(item)) {
+				out->api_keys++;
+				continue;
+			}
+			while (k && isspace((unsigned char)*k))
+				k++;
+			len = k ? strlen(k) : 0;
+			while (len && isspace((unsigned char)k[len - 1]))
+				len--;
+			if (!len)
+				continue;
+			out->api_keys++;
+			if (!out->first_api_key)
+				out->first_api_key = strndup(k, len);
 		}
 	}
 	rm = json_object_get(config, "remote-management");

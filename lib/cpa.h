@@ -19,6 +19,9 @@
 #define CPA_API_PORT 8317
 #define CPA_WORKDIR "/CLIProxyAPI"
 #define CPA_BINARY "/CLIProxyAPI/CLIProxyAPI"
+/* What v7.1.46 to v7.2.50 log when api-keys holds a template key and they run
+ * a warning page instead of the API server (cmd/server/main.go:531). */
+#define CPA_SAFE_MODE_PAGE_LINE "starting warning-only server"
 #define CPA_CONFIG_PATH "/CLIProxyAPI/config.yaml"
 #define CPA_AUTH_DIR "/root/.cli-proxy-api"
 /* The largest config.yaml (or env file) cpactl reads, in every verb alike: a
@@ -87,9 +90,10 @@ int cpa_key_is_secret(const char *key);
 
 struct cpa_config_summary {
 	long port;                /* `port`, CPA_API_PORT when absent */
+	int port_set;             /* `port` written: without it CPA listens on a random port */
 	char *host;               /* `host`, NULL when absent */
 	char *auth_dir;           /* `auth-dir` as written, NULL when absent */
-	long api_keys;            /* entries of `api-keys` */
+	long api_keys;            /* entries of `api-keys` CPA keeps: not blank once trimmed */
 	int allow_remote;         /* remote-management.allow-remote: 1, 0, -1 absent */
 	int secret_key_set;       /* remote-management.secret-key non-empty */
 	json_t *providers;        /* {"claude-api-key": 1, ...}, only present sections */

@@ -297,6 +297,10 @@ static void read_config(struct docker_client *c, struct cpa_target *t)
 	}
 	t->config_ok = 1;
 	t->api_container_port = (int)s.port;
+	if (!s.port_set)
+		add_problem(t, "config.yaml has no 'port:': CPA then listens on a random port (only cluster mode "
+			       "forces %d), so no published port reaches it; cpactl assumes %d",
+			    CPA_API_PORT, CPA_API_PORT);
 	t->allow_remote = s.allow_remote;
 	t->secret_key_set = s.secret_key_set;
 	t->api_keys = s.api_keys;

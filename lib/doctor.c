@@ -335,6 +335,14 @@ static void check_health(struct doctor_run *r)
 		    "no host port reaches the API port of '%s', so /v1/models was not probed", r->t->name);
 	else if (!r->t->profile->cpa)
 		check_health_endpoint(r, &h);
+	else if (h.safe_mode_page)
+		add(r, FINDING_ERROR, "api-safe-mode", r->t->name,
+		    "replace the your-api-key-N entries of api-keys with keys of your own and give them to the "
+		    "clients, then restart the container",
+		    "CPA runs its safe-mode warning page instead of the API server (its log says '%s'): api-keys "
+		    "still holds the example keys of the template, so every /v1 request answers 404 (v7.1.46 to "
+		    "v7.2.50)",
+		    CPA_SAFE_MODE_PAGE_LINE);
 	else if (h.http_status || h.probe_error[0])
 		note(r, doctor_probe_finding(r->out, r->t->name, h.http_status, h.probe_error, r->t->probe_key != NULL,
 					     h.models));

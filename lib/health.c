@@ -112,6 +112,10 @@ int health_check(struct docker_client *c, const struct cpa_target *t, long timeo
 	    docker_container_logs(c, t->id, HEALTH_LOG_LINES, t->tty, &logs, &e) == 0) {
 		r->error_lines = cpa_count_error_lines(buf_str(&logs));
 		r->loaded_clients = cpa_loaded_clients(buf_str(&logs));
+		r->safe_mode_page = strstr(buf_str(&logs), CPA_SAFE_MODE_PAGE_LINE) != NULL;
+		if (r->safe_mode_page)
+			reason(r, "CPA runs its safe-mode warning page instead of the API server: api-keys holds "
+				  "template keys");
 		if (r->error_lines > 0)
 			reason(r, "trouble lines in the recent log (logged as error, fatal or panic)");
 	}

@@ -32,6 +32,8 @@ struct health_report {
 	double cpu_percent;     /* -1 when unknown */
 	long error_lines;       /* -1 when the log could not be read */
 	long loaded_clients;    /* from the start-up log, -1 when not seen */
+	int safe_mode_page;     /* the log says CPA runs its safe-mode warning page
+				 * instead of the API server (v7.1.46 to v7.2.50) */
 	json_t *reasons;        /* why it is not healthy: array of strings */
 };
 

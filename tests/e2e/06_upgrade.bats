@@ -110,7 +110,10 @@ upgrade() {
 	prev="up-prod-cpactl-prev-$snap"
 	[ "$(jqo .previous_container)" = "$prev" ]
 	run curl -fsS -D - -o /dev/null -H "Authorization: Bearer $FIXTURE_KEY" "http://127.0.0.1:$PORT/v1/models"
-	[[ "$output" == *"X-Cpa-Version: v7.2.0"* || "$output" == *"X-CPA-VERSION: v7.2.0"* ]]
+	[ "$status" -eq 0 ]
+	# CPA names its version on /v0/management/* only, and in its log.
+	[[ "$output" != *"X-Cpa-Version"* && "$output" != *"X-CPA-VERSION"* ]]
+	docker logs up-prod 2>&1 | grep -q 'CLIProxyAPI Version: v7.2.0,'
 	[ "$(docker inspect -f '{{.Config.Image}}' up-prod)" = eceasy/cli-proxy-api:v7.2.0 ]
 	run docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' up-prod
 	[[ "$output" == *"USER_SETTING=kept"* ]]

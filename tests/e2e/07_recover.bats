@@ -60,8 +60,7 @@ reset_production() {
 # Production serves the old or the new version, files are in a whole state.
 assert_consistent() {
 	local step=$1 version sha
-	version=$(curl -fsS -D - -o /dev/null -H "Authorization: Bearer $FIXTURE_KEY" \
-		"http://127.0.0.1:$PORT/v1/models" | tr -d '\r' | sed -n 's/^[Xx]-[Cc][Pp][Aa]-[Vv][Ee][Rr][Ss][Ii][Oo][Nn]: //p')
+	version=$(served_cpa_version "$PORT")
 	[ "$version" = v7.1.0 ] || [ "$version" = v7.2.1 ] || { echo "$step: production answers version '$version'"; return 1; }
 	sha=$(sha256sum <"$DIR/config.yaml")
 	if [ "$version" = v7.1.0 ]; then

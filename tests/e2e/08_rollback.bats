@@ -33,9 +33,7 @@ teardown_file() {
 
 # The version production answers /v1/models with (the fake sends it in a header).
 served_version() {
-	curl -fsS -D - -o /dev/null -H "Authorization: Bearer $FIXTURE_KEY" \
-		"http://127.0.0.1:${1:-$PORT}/v1/models" | tr -d '\r' |
-		sed -n 's/^[Xx]-[Cc][Pp][Aa]-[Vv][Ee][Rr][Ss][Ii][Oo][Nn]: //p'
+	served_cpa_version "${1:-$PORT}"
 }
 
 prod_id() {

@@ -9,10 +9,11 @@ load helpers
 
 setup_file() {
 	. "$BATS_TEST_DIRNAME/../engine.sh"
-	export P_HOG P_BADAUTH P_SAFE P_MISSING P_ERR500 P_NOMODELS P_STUCK P_PANIC
+	export P_HOG P_BADAUTH P_SAFE P_SAFEPAGE P_MISSING P_ERR500 P_NOMODELS P_STUCK P_PANIC
 	P_HOG=$(free_port)
 	P_BADAUTH=$(free_port)
 	P_SAFE=$(free_port)
+	P_SAFEPAGE=$(free_port)
 	P_MISSING=$(free_port)
 	P_ERR500=$(free_port)
 	P_NOMODELS=$(free_port)
@@ -29,6 +30,12 @@ setup_file() {
 	d=$(deploy_dir dr-safe)
 	sed -i 's/SECRET-FIXTURE-apikey-1-7f3a/your-api-key-1/; s/SECRET-FIXTURE-apikey-2-c81e/your-api-key-2/' "$d/config.yaml"
 	run_cpa dr-safe v7.2.60 "$d" -p "127.0.0.1:$P_SAFE:8317" "${SAFE[@]}"
+	# The same keys on a v7.1.46 to v7.2.50 release, one of them with the
+	# blanks CPA trims away: a warning page instead of the API server.
+	d=$(deploy_dir dr-safepage)
+	sed -i 's/"SECRET-FIXTURE-apikey-1-7f3a"/" your-api-key-1 "/; s/SECRET-FIXTURE-apikey-2-c81e/your-api-key-2/' "$d/config.yaml"
+	grep -q '" your-api-key-1 "' "$d/config.yaml"
+	run_cpa dr-safepage v7.2.0 "$d" -p "127.0.0.1:$P_SAFEPAGE:8317" "${SAFE[@]}"
 
 	# The API: a 500, an empty model list (no auth file, no provider key), a CPA
 	# stuck before it listens, a panic in the log.
@@ -44,12 +51,15 @@ setup_file() {
 	# Crashes once, brought back by its restart policy (see the test).
 	doc_deploy dr-kill v7.2.0 "${SAFE[@]}"
 
+	# The warning page answers on / alone (no /healthz, which wait_port asks).
+	wait_for 30 "the safe-mode warning page on 127.0.0.1:$P_SAFEPAGE/" \
+		curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$P_SAFEPAGE/"
 	wait_port "$P_HOG" && wait_port "$P_BADAUTH" && wait_port "$P_SAFE" && wait_port "$P_MISSING" &&
 		wait_port "$P_ERR500" && wait_port "$P_NOMODELS" && wait_port "$P_PANIC"
 }
 
 teardown_file() {
-	remove_containers dr-loop dr-hog dr-badauth dr-missing dr-safe dr-err500 dr-nomodels dr-stuck dr-panic \
+	remove_containers dr-loop dr-hog dr-badauth dr-missing dr-safe dr-safepage dr-err500 dr-nomodels dr-stuck dr-panic \
 		dr-store dr-kill
 }
 
@@ -81,6 +91,19 @@ restarted_at_least() {
 @test "/v1/models: safe mode (403 unsafe_example_api_key)" {
 	doctor dr-safe
 	finding api-safe-mode error
+}
+
+@test "/v1/models: safe mode's warning page of v7.1.46 to v7.2.50 (404, said in the log)" {
+	# As CPA: the page on /, Go's 404 everywhere else, no version header.
+	[[ "$(curl -sS "http://127.0.0.1:$P_SAFEPAGE/")" == *"Example API key detected"* ]]
+	[ "$(curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$P_SAFEPAGE/v1/models")" = 404 ]
+	doctor dr-safepage
+	finding api-safe-mode error
+	[[ "$(jqo '.findings[] | select(.code == "api-safe-mode") | .what')" == *"warning page"*"404"* ]]
+	[ -z "$(jqo '.findings[] | select(.code == "api-error") | .code')" ]
+	cpactl_run status --container dr-safepage --json
+	[ "$status" -eq 3 ] || { show; false; }
+	[[ "$(jqo '.[0].reasons | join(" ")')" == *"safe-mode warning page"* ]]
 }
 
 @test "/v1/models: the key does not arrive (401 Missing API key)" {

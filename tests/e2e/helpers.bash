@@ -79,6 +79,18 @@ lock_is_held() {
 	! flock -n "$1" true
 }
 
+# The release that serves on 127.0.0.1:PORT, or nothing: /v1/models must
+# answer 200 with the fixture's client key, and the version comes from a
+# keyless management request, as CPA sends X-CPA-VERSION there only, before
+# its key check (management/handler.go:267).  The fixtures do not allow remote
+# management, so the answer is 403 "remote management disabled", which counts
+# no failed attempt towards CPA's ban.
+served_cpa_version() {
+	curl -fsS -o /dev/null -H "Authorization: Bearer $FIXTURE_KEY" "http://127.0.0.1:$1/v1/models" || return 0
+	curl -sS -D - -o /dev/null "http://127.0.0.1:$1/v0/management/config" | tr -d '\r' |
+		sed -n 's/^[Xx]-[Cc][Pp][Aa]-[Vv][Ee][Rr][Ss][Ii][Oo][Nn]: //p'
+}
+
 # Waits until http://127.0.0.1:PORT/healthz answers (the fake CPA starts in ms).
 wait_port() {
 	wait_for 30 "the fake CPA answering /healthz on 127.0.0.1:$1" \

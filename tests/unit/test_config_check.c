@@ -313,6 +313,20 @@ static void test_template_keys(void **state)
 	finding_list_release(&l);
 }
 
+/* No port: CPA listens on a random one (internal/api/server.go). */
+static void test_port_missing(void **state)
+{
+	struct finding_list l = FINDING_LIST_INIT;
+	const struct finding *f;
+	(void)state;
+	check_edited("port: 8317\n", "", NULL, &l);
+	f = expect(&l, "port-missing", NULL, FINDING_ERROR);
+	assert_non_null(strstr(f->what, "random port"));
+	check_edited("port: 8317\n", "port: 9000\n", NULL, &l);
+	assert_null(find(&l, "port-missing", NULL));
+	finding_list_release(&l);
+}
+
 /* Blank keys are dropped by CPA: a list of blanks is an open proxy. */
 static void test_blank_keys_are_no_keys(void **state)
 {
@@ -468,6 +482,7 @@ int main(void)
 		cmocka_unit_test(test_auth_providers_by_version),
 		cmocka_unit_test(test_template_keys),
 		cmocka_unit_test(test_blank_keys_are_no_keys),
+		cmocka_unit_test(test_port_missing),
 		cmocka_unit_test(test_remote_management),
 		cmocka_unit_test(test_secret_key_plaintext),
 		cmocka_unit_test(test_amp_upstream_key),

@@ -326,9 +326,11 @@ static void test_summarize_full(void **state)
 	assert_int_equal(s.port, 9000);
 	assert_string_equal(s.host, "127.0.0.1");
 	assert_string_equal(s.auth_dir, "./auths");
-	assert_int_equal(s.api_keys, 3);
+	/* The blank key is no key: CPA drops it. */
+	assert_int_equal(s.api_keys, 2);
 	assert_int_equal(s.allow_remote, 1);
 	assert_true(s.secret_key_set);
+	assert_true(s.port_set);
 	/* The first non-empty key. */
 	assert_string_equal(s.first_api_key, "SECRET-FIXTURE-first");
 	assert_int_equal(json_integer_value(json_object_get(s.providers, "gemini-api-key")), 2);
@@ -406,15 +408,18 @@ static void test_summarize_odd_values(void **state)
 
 	assert_int_equal(cpa_config_summarize(doc, &s), 0);
 	assert_int_equal(s.port, CPA_API_PORT);
+	assert_false(s.port_set);
 	assert_null(s.host);
 	assert_int_equal(s.api_keys, 0);
 	assert_null(s.first_api_key);
 	cpa_config_summary_release(&s);
 	json_decref(doc);
 
-	doc = yaml("api-keys: [1, true, \"\", \"k\"]\n");
+	/* Go reads 1 and true into strings; blank keys are dropped; keys are
+	 * trimmed. */
+	doc = yaml("api-keys: [1, true, \"\", \"  \", \" k \"]\n");
 	assert_int_equal(cpa_config_summarize(doc, &s), 0);
-	assert_int_equal(s.api_keys, 4);
+	assert_int_equal(s.api_keys, 3);
 	assert_string_equal(s.first_api_key, "k");
 	cpa_config_summary_release(&s);
 	json_decref(doc);
