@@ -89,17 +89,28 @@ static int send_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
-static void respond(struct fake_cpa *f, int fd, int code, const char *body)
+/* CPA names its version only in the answers of its management middleware,
+ * before the key check (internal/api/handlers/management/handler.go:267). */
+static void respond_as(struct fake_cpa *f, int fd, int code, const char *body, int management)
 {
-	char head[512];
-	int n = snprintf(head, sizeof(head),
-			 "HTTP/1.1 %d %s\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: %zu\r\n"
-			 "X-CPA-VERSION: %s\r\nX-CPA-COMMIT: fake\r\nConnection: close\r\n\r\n",
-			 code, code == 200 ? "OK" : code == 401 ? "Unauthorized" : code == 404 ? "Not Found"
+	char head[512], version[160] = "";
+	int n;
+
+	if (management)
+		snprintf(version, sizeof(version), "X-CPA-VERSION: %s\r\nX-CPA-COMMIT: fake\r\n", f->version);
+	n = snprintf(head, sizeof(head),
+		     "HTTP/1.1 %d %s\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: %zu\r\n"
+		     "%sConnection: close\r\n\r\n",
+		     code, code == 200 ? "OK" : code == 401 ? "Unauthorized" : code == 404 ? "Not Found"
 										  : "Internal Server Error",
-			 strlen(body), f->version);
+		     strlen(body), version);
 	if (send_all(fd, head, (size_t)n) == 0)
 		send_all(fd, body, strlen(body));
+}
+
+static void respond(struct fake_cpa *f, int fd, int code, const char *body)
+{
+	respond_as(f, fd, code, body, 0);
 }
 
 /* The key production expects now: the config file as it is on disk. */
@@ -268,6 +279,11 @@ static void serve_one(struct fake_cpa *f, int fd)
 		return;
 	}
 	sp = strchr(req, ' ');
+	if (sp && strncmp(sp + 1, "/v0/management/", 15) == 0) {
+		/* A keyless request from the host itself: 401, with the headers. */
+		respond_as(f, fd, 401, "{\"error\":\"missing management key\"}", 1);
+		return;
+	}
 	if (!sp || strncmp(sp + 1, "/v1/models", 10) != 0 || (sp[11] != ' ' && sp[11] != '?')) {
 		respond(f, fd, 404, "{\"error\":\"not found\"}");
 		return;

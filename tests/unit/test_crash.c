@@ -387,7 +387,8 @@ static int wait_serving_ccp(const struct dep *dp, long ms, char *version, size_t
 }
 
 /* Production serves /v1/models with the first key of its config.yaml within
- * `ms`; *version receives X-CPA-Version.  0, or -1 with why.  A
+ * `ms`; *version receives the X-CPA-Version of a keyless management request
+ * (CPA names it there only).  0, or -1 with why.  A
  * claude-code-proxy: /health, and the version its GET / names. */
 static int wait_serving(const struct dep *dp, long ms, char *version, size_t vlen, char *why, size_t why_len)
 {
@@ -409,10 +410,18 @@ static int wait_serving(const struct dep *dp, long ms, char *version, size_t vle
 		memset(&p, 0, sizeof(p));
 		if (probe_get("127.0.0.1", dp->port, "/v1/models", key, 2000, &p, &e) == 0 && p.http_status == 200 &&
 		    p.models) {
-			snprintf(version, vlen, "%s", p.version);
-			probe_result_release(&p);
-			rc = 0;
-			break;
+			struct probe_result m;
+			memset(&m, 0, sizeof(m));
+			error_clear(&e);
+			if (probe_get("127.0.0.1", dp->port, "/v0/management/config", NULL, 2000, &m, &e) == 0 &&
+			    m.version[0]) {
+				snprintf(version, vlen, "%s", m.version);
+				probe_result_release(&m);
+				probe_result_release(&p);
+				rc = 0;
+				break;
+			}
+			probe_result_release(&m);
 		}
 		if (p.http_status)
 			snprintf(why, why_len, "production '%s' answered %ld on /v1/models with its key", dp->name,
