@@ -21,7 +21,6 @@
  */
 #include "config_check.h"
 
-#include <ctype.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -514,22 +513,15 @@ static void check_unknown(struct check *c)
 
 /* --- client keys ------------------------------------------------------------- */
 
-/* Whether a key is blank once trimmed: CPA trims client keys and drops the
- * blank ones (internal/config), so `api-keys: ["  "]` is no key at all. */
-static int is_blank(const char *s)
-{
-	while (s && isspace((unsigned char)*s))
-		s++;
-	return !s || !*s;
-}
-
+/* The keys CPA keeps: it drops the blank ones, so `api-keys: ["  "]` is no
+ * key at all. */
 static size_t count_keys(json_t *list)
 {
-	size_t i, n = 0;
+	size_t i, n = 0, len;
 	json_t *item;
 
 	json_array_foreach(list, i, item)
-		if (text_of(item) && !is_blank(text_of(item)))
+		if (text_of(item) && (cpa_client_key_trim(text_of(item), &len), len > 0))
 			n++;
 	return n;
 }
@@ -549,11 +541,7 @@ static int is_template_key(const char *k)
 {
 	size_t len;
 
-	while (isspace((unsigned char)*k))
-		k++;
-	len = strlen(k);
-	while (len && isspace((unsigned char)k[len - 1]))
-		len--;
+	k = cpa_client_key_trim(k, &len);
 	for (size_t i = 0; i < sizeof(template_keys) / sizeof(template_keys[0]); i++)
 		if (strlen(template_keys[i]) == len && strncmp(k, template_keys[i], len) == 0)
 			return 1;

@@ -271,6 +271,19 @@ static char *dup_string(json_t *v)
 	return s ? strdup(s) : NULL;
 }
 
+const char *cpa_client_key_trim(const char *key, size_t *len)
+{
+	size_t n;
+
+	while (key && isspace((unsigned char)*key))
+		key++;
+	n = key ? strlen(key) : 0;
+	while (n && isspace((unsigned char)key[n - 1]))
+		n--;
+	*len = n;
+	return key;
+}
+
 int cpa_config_summarize(json_t *config, struct cpa_config_summary *out)
 {
 	json_t *v, *rm;
@@ -301,11 +314,7 @@ int cpa_config_summarize(json_t *config, struct cpa_config_summary *out)
 				out->api_keys++;
 				continue;
 			}
-			while (k && isspace((unsigned char)*k))
-				k++;
-			len = k ? strlen(k) : 0;
-			while (len && isspace((unsigned char)k[len - 1]))
-				len--;
+			k = cpa_client_key_trim(k, &len);
 			if (!len)
 				continue;
 			out->api_keys++;

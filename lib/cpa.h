@@ -88,6 +88,11 @@ long cpa_count_error_lines(const char *logs);
 /* 1 if a key of config.yaml (at any depth) holds a secret value. */
 int cpa_key_is_secret(const char *key);
 
+/* A client key as CPA keeps it: trimmed of white space
+ * (internal/access/config_access/provider.go).  Returns where it starts in
+ * `key` and sets *len (0: a blank key, which CPA drops). */
+const char *cpa_client_key_trim(const char *key, size_t *len);
+
 struct cpa_config_summary {
 	long port;                /* `port`, CPA_API_PORT when absent */
 	int port_set;             /* `port` written: without it CPA listens on a random port */
