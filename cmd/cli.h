@@ -148,6 +148,10 @@ void cli_catch_interrupts(void);
  * at most 3600, into milliseconds; usage error otherwise. */
 int cli_parse_timeout(struct cli *cli, const char *arg, long *timeout_ms);
 
+/* Parses --candidate-network: "isolated" (0) or "shared" (1) into *shared;
+ * usage error otherwise. */
+int cli_parse_candidate_network(struct cli *cli, const char *arg, int *shared);
+
 /* Parses a count of seconds (0..86400) for `option`; usage error otherwise. */
 int cli_parse_seconds(struct cli *cli, const char *option, const char *arg, int *out);
 
@@ -198,6 +202,7 @@ extern const struct cli_option backup_options[];
 enum upgrade_option {
 	UPGRADE_OPT_IMAGE,
 	UPGRADE_OPT_TEST_PORT,
+	UPGRADE_OPT_CANDIDATE_NETWORK,
 	UPGRADE_OPT_TIMEOUT,
 	UPGRADE_OPT_YES,
 	UPGRADE_OPT_DRY_RUN,
@@ -247,6 +252,7 @@ enum config_option {
 	CONFIG_OPT_YES,
 	CONFIG_OPT_DRY_RUN,
 	CONFIG_OPT_TEST_PORT,
+	CONFIG_OPT_CANDIDATE_NETWORK,
 	CONFIG_OPT_TIMEOUT,
 	CONFIG_OPT_WAIT,
 	CONFIG_OPT_NO_BACKUP,

@@ -15,8 +15,8 @@
 /* The paragraph under the synopsis of `cpactl help upgrade` (main.c's verb table). */
 const char upgrade_help[] =
 	"Upgrades a CPA container safely: takes a snapshot, pulls the target image, runs\n"
-	"it as a candidate on 127.0.0.1:PORT with scratch copies of config.yaml and the\n"
-	"auth dir, judges it (/v1/models with the configured key, the models and clients\n"
+	"it as a candidate with no network, on scratch copies of config.yaml, the auth\n"
+	"dir and the plugins (logs: an empty dir; other mounts read-only), judges it (/v1/models with the configured key, the models and clients\n"
 	"production has, no fatal log line, the expected version), asks for\n"
 	"confirmation, then replaces production keeping the old container stopped as\n"
 	"NAME-cpactl-prev-<ID>, verifies it on the real port and rolls back by itself\n"
@@ -26,7 +26,12 @@ const struct cli_option upgrade_options[] = {
 	[UPGRADE_OPT_IMAGE] = { "image", 0, "REF",
 				 "target image: a tag or a digest (default: the same repository, tag latest)" },
 	[UPGRADE_OPT_TEST_PORT] = { "test-port", 0, "PORT",
-				     "host port of the candidate, on 127.0.0.1 only (default 8318)" },
+				     "with --candidate-network shared: host port of the candidate, on 127.0.0.1 "
+				     "only (default 8318)" },
+	[UPGRADE_OPT_CANDIDATE_NETWORK] = { "candidate-network", 0, "MODE",
+					     "isolated (default): the candidate has no network, probed inside its "
+					     "namespace (root, local engine); shared: production's network and "
+					     "127.0.0.1:PORT, it can refresh tokens upstream" },
 	[UPGRADE_OPT_TIMEOUT] = { "timeout", 0, "SECONDS", "deadline for a release to serve /v1/models (default 60)" },
 	[UPGRADE_OPT_YES] = { "yes", 'y', NULL, "replace production without asking (needed without a terminal)" },
 	[UPGRADE_OPT_DRY_RUN] = { "dry-run", 'n', NULL,
@@ -71,6 +76,10 @@ static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
 		if (*end || port < 1 || port > 65535)
 			return cli_usage(cli, "--test-port wants a port from 1 to 65535, not '%s'", arg), -1;
 		a->o.test_port = (int)port;
+		break;
+	case UPGRADE_OPT_CANDIDATE_NETWORK:
+		if (cli_parse_candidate_network(cli, arg, &a->o.shared_network) < 0)
+			return -1;
 		break;
 	case UPGRADE_OPT_TIMEOUT:
 		if (cli_parse_seconds(cli, "--timeout", arg, &a->timeout_s) < 0)

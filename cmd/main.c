@@ -26,7 +26,7 @@ const struct verb verbs[] = {
 	  "[--container NAME] [--root DIR] [--no-image] [--no-config] [--wait SECONDS] [--json]",
 	  backup_help, backup_options, cmd_backup },
 	{ "upgrade", "test a new release on a scratch copy, then replace production",
-	  "[--container NAME] [--image REF] [--test-port PORT] [--timeout SECONDS] [--yes] [--dry-run] [--json]",
+	  "[--container NAME] [--image REF] [--test-port PORT] [--candidate-network MODE] [--timeout SECONDS] [--yes] [--dry-run] [--json]",
 	  upgrade_help, upgrade_options, cmd_upgrade },
 	{ "rollback", "bring production back to a snapshot",
 	  "[ID] [--container NAME] [--auth] [--yes] [--dry-run] [--no-backup] [--timeout SECONDS] [--root DIR] "

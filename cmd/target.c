@@ -98,6 +98,17 @@ int cli_parse_timeout(struct cli *cli, const char *arg, long *timeout_ms)
 	return 0;
 }
 
+int cli_parse_candidate_network(struct cli *cli, const char *arg, int *shared)
+{
+	if (strcmp(arg, "isolated") == 0)
+		*shared = 0;
+	else if (strcmp(arg, "shared") == 0)
+		*shared = 1;
+	else
+		return cli_usage(cli, "--candidate-network wants 'isolated' or 'shared', not '%s'", arg), -1;
+	return 0;
+}
+
 int cli_parse_seconds(struct cli *cli, const char *option, const char *arg, int *out)
 {
 	char *end;

@@ -12,13 +12,13 @@ _cpactl_profiles="cpa claude-code-proxy http"
 _cpactl_discover_opts="--no-version"
 _cpactl_status_opts="--timeout"
 _cpactl_backup_opts="--root --no-image --no-config --wait"
-_cpactl_upgrade_opts="--image --test-port --timeout --yes --dry-run --no-backup --no-pull --force --allow-missing-models --allow-fewer-clients --allow-downgrade --keep-config --root --wait --update-compose-file"
+_cpactl_upgrade_opts="--image --test-port --candidate-network --timeout --yes --dry-run --no-backup --no-pull --force --allow-missing-models --allow-fewer-clients --allow-downgrade --keep-config --root --wait --update-compose-file"
 _cpactl_rollback_opts="--auth --yes --dry-run --no-backup --timeout --root --wait"
 _cpactl_recover_opts="--root --wait"
 _cpactl_list_opts="--root"
 _cpactl_verify_opts="--root"
 _cpactl_archive_opts="--root --keep --prune-images --dry-run --wait"
-_cpactl_config_opts="--root --show-secrets --yes --dry-run --reload --test-port --timeout --wait --no-backup"
+_cpactl_config_opts="--root --show-secrets --yes --dry-run --reload --test-port --candidate-network --timeout --wait --no-backup"
 _cpactl_config_subcommands="log diff show check apply restore"
 _cpactl_doctor_opts="--root --timeout"
 
@@ -115,7 +115,7 @@ _cpactl() {
             ((i++))
             ;;
         --container=* | --root=*) list_args+=("$w") ;;
-        --timeout | --wait | --image | --test-port | --keep | --notify | --profile | --api-port | --probe-path | --env-file) ((i++)) ;;
+        --timeout | --wait | --image | --test-port | --candidate-network | --keep | --notify | --profile | --api-port | --probe-path | --env-file) ((i++)) ;;
         --) ;;
         -*) ;;
         *)
@@ -141,6 +141,9 @@ _cpactl() {
         ;;
     --profile)
         COMPREPLY=($(compgen -W "$_cpactl_profiles" -- "$cur"))
+        ;;
+    --candidate-network)
+        COMPREPLY=($(compgen -W "isolated shared" -- "$cur"))
         ;;
     --env-file)
         compopt -o filenames 2>/dev/null
@@ -169,6 +172,10 @@ _cpactl() {
         --profile=*)
             prefix=--profile=
             COMPREPLY=($(compgen -P "$prefix" -W "$_cpactl_profiles" -- "${cur#--profile=}"))
+            ;;
+        --candidate-network=*)
+            prefix=--candidate-network=
+            COMPREPLY=($(compgen -P "$prefix" -W "isolated shared" -- "${cur#--candidate-network=}"))
             ;;
         --env-file=*)
             prefix=--env-file=

@@ -55,7 +55,7 @@ function __cpactl_operands
             continue
         end
         switch $t
-            case -H --host --container --root --timeout --wait --image --test-port --keep --notify --profile --api-port --probe-path --env-file
+            case -H --host --container --root --timeout --wait --image --test-port --candidate-network --keep --notify --profile --api-port --probe-path --env-file
                 set skip 1
             case '-*'
             case '*'
@@ -154,7 +154,8 @@ complete -c cpactl -n '__fish_seen_subcommand_from backup upgrade rollback recov
 
 # upgrade
 complete -c cpactl -n '__fish_seen_subcommand_from upgrade' -l image -x -d 'target image: a tag or a digest (default: same repository, tag latest)'
-complete -c cpactl -n '__fish_seen_subcommand_from upgrade' -l test-port -x -d 'host port of the candidate, on 127.0.0.1 only (default 8318)'
+complete -c cpactl -n '__fish_seen_subcommand_from upgrade' -l test-port -x -d 'with --candidate-network shared: host port of the candidate (default 8318)'
+complete -c cpactl -n '__fish_seen_subcommand_from upgrade' -l candidate-network -x -a 'isolated shared' -d 'isolated (default): no network; shared: production network, 127.0.0.1:PORT'
 complete -c cpactl -n '__fish_seen_subcommand_from upgrade' -l timeout -x -d 'deadline for a release to serve /v1/models in seconds (default 60)'
 complete -c cpactl -n '__fish_seen_subcommand_from upgrade' -s y -l yes -d 'replace production without asking (needed without a terminal)'
 complete -c cpactl -n '__fish_seen_subcommand_from upgrade' -s n -l dry-run -d 'test the candidate, print the plan, change nothing'
@@ -196,6 +197,7 @@ complete -c cpactl -n '__fish_seen_subcommand_from config' -s y -l yes -d 'apply
 complete -c cpactl -n '__fish_seen_subcommand_from config' -s n -l dry-run -d 'apply/restore: print the masked diff, change nothing'
 complete -c cpactl -n '__fish_seen_subcommand_from config' -l reload -d 'apply/restore: let the running CPA reload the file'
 complete -c cpactl -n '__fish_seen_subcommand_from config' -l test-port -x -d 'apply/restore: host port of the candidate'
+complete -c cpactl -n '__fish_seen_subcommand_from config' -l candidate-network -x -a 'isolated shared' -d 'apply/restore: isolated (default, no network) or shared'
 complete -c cpactl -n '__fish_seen_subcommand_from config' -l timeout -x -d 'apply/restore: deadline to serve /v1/models'
 complete -c cpactl -n '__fish_seen_subcommand_from config' -l wait -x -d 'apply/restore: wait this long for the lock'
 complete -c cpactl -n '__fish_seen_subcommand_from config' -l no-backup -d 'apply/restore: skip the snapshot first'

@@ -118,7 +118,8 @@ _cpactl() {
         upgrade)
           _arguments $global_opts \
             '--image=[target image: a tag or a digest (default: same repository, tag latest)]:image reference' \
-            '--test-port=[host port of the candidate, on 127.0.0.1 only (default 8318)]:port' \
+            '--test-port=[with --candidate-network shared: host port of the candidate (default 8318)]:port' \
+            '--candidate-network=[isolated (default, no network) or shared (production network, 127.0.0.1\:PORT)]:mode:(isolated shared)' \
             '--timeout=[deadline for a release to serve /v1/models (default 60)]:seconds' \
             '(-y --yes)'{-y,--yes}'[replace production without asking (needed without a terminal)]' \
             '(-n --dry-run)'{-n,--dry-run}'[test the candidate, print the plan, change nothing]' \
@@ -174,6 +175,7 @@ _cpactl() {
             '(-n --dry-run)'{-n,--dry-run}'[apply/restore: check and print the masked diff, change nothing]' \
             '--reload[apply/restore: let the running CPA reload the file, no candidate, no restart]' \
             '--test-port=[apply/restore: host port of the candidate]:port' \
+            '--candidate-network=[apply/restore: isolated (default, no network) or shared]:mode:(isolated shared)' \
             '--timeout=[apply/restore: deadline to serve /v1/models]:seconds' \
             '--wait=[apply/restore: wait this long for the lock]:seconds' \
             '--no-backup[apply/restore: skip the snapshot first]' \

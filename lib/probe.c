@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "netns.h"
 
 #define PROBE_BODY_MAX ((size_t)4 * 1024 * 1024)
 
@@ -93,8 +94,18 @@ static void parse_answer(struct probe_transfer *t)
 	json_decref(j);
 }
 
-int probe_get(const char *host, int port, const char *path, const char *key, long timeout_ms,
-	      struct probe_result *result, struct cpactl_error *err)
+/* libcurl's socket, made inside the candidate's network namespace. */
+static curl_socket_t open_in_netns(void *clientp, curlsocktype purpose, struct curl_sockaddr *address)
+{
+	int fd;
+
+	(void)purpose;
+	fd = netns_socket(clientp, address->family, address->socktype, address->protocol);
+	return fd < 0 ? CURL_SOCKET_BAD : fd;
+}
+
+int probe_get(const struct netns *ns, const char *host, int port, const char *path, const char *key,
+	      long timeout_ms, struct probe_result *result, struct cpactl_error *err)
 {
 	struct probe_transfer t = { BUF_INIT, result };
 	struct curl_slist *headers = NULL;
@@ -124,6 +135,10 @@ int probe_get(const char *host, int port, const char *path, const char *key, lon
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &t);
 	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &t);
+	if (ns) {
+		curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, open_in_netns);
+		curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, (void *)ns);
+	}
 	if (key) {
 		buf_appendf(&auth, "Authorization: Bearer %s", key);
 		headers = curl_slist_append(headers, buf_str(&auth));

@@ -28,11 +28,14 @@ struct probe_result {
 	char status[64];      /* a JSON answer's "status" string (health endpoints) */
 };
 
-/* GETs http://host:port/path with `key` as a bearer token (NULL: none).
+struct netns;
+
+/* GETs http://host:port/path with `key` as a bearer token (NULL: none),
+ * seen from network namespace `ns` (netns.h; NULL: this machine's).
  * Returns 0 when an HTTP answer came back (any status), -1 when none did in
  * `timeout_ms` (the reason is in result->error_text and err). */
-int probe_get(const char *host, int port, const char *path, const char *key, long timeout_ms,
-	      struct probe_result *result, struct cpactl_error *err);
+int probe_get(const struct netns *ns, const char *host, int port, const char *path, const char *key,
+	      long timeout_ms, struct probe_result *result, struct cpactl_error *err);
 
 void probe_result_release(struct probe_result *r);
 

@@ -25,6 +25,9 @@ const struct profile profile_cpa = {
 	.settings_part = "config.yaml",
 	.has_auth_dir = 1,
 	.cpa = 1,
+	/* CPA's working dir holds them (internal/logging, internal/pluginhost). */
+	.logs_dir = "/CLIProxyAPI/logs",
+	.plugins_dir = "/CLIProxyAPI/plugins",
 };
 
 const struct profile profile_claude_code_proxy = {

@@ -53,6 +53,8 @@ struct profile {
 					    * bearer token, which claude-code-proxy accepts too) */
 	int has_auth_dir;                  /* OAuth token files to back up (CPA) */
 	int cpa;                           /* the CPA-only steps apply (version exec, logs, models) */
+	const char *logs_dir;              /* written by the running process: never shared, or NULL */
+	const char *plugins_dir;           /* code a release may clean up: state, or NULL */
 };
 
 extern const struct profile profile_cpa;

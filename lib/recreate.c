@@ -599,6 +599,22 @@ static int plan_candidate_networks(struct plan_context *c, const char *mode,
 	json_t *primary_ep = NULL;
 	const char *primary;
 
+	if (c->o->isolated) {
+		if (add_note(c, "the candidate has no network (network mode none, nothing published): it "
+			     "cannot reach the upstreams, a remote store or production") < 0 ||
+		    json_object_set_new(c->host, "NetworkMode", json_string("none")) < 0)
+			return -1;
+		delete_member(c->host, "PortBindings");
+		delete_member(c->host, "Links");
+		delete_member(c->host, "Dns");
+		delete_member(c->host, "DnsOptions");
+		delete_member(c->host, "DnsSearch");
+		delete_member(c->host, "ExtraHosts");
+		delete_member(c->body, "ExposedPorts");
+		delete_member(c->body, "Domainname");
+		delete_member(c->body, "NetworkingConfig");
+		return json_object_set_new(c->host, "PublishAllPorts", json_false());
+	}
 	if (kind == NETWORK_HOST || kind == NETWORK_NONE || kind == NETWORK_CONTAINER) {
 		/* The note first: `mode` lives in the NetworkMode being replaced. */
 		if (add_note(c, "the candidate runs on the default bridge instead of the network "
@@ -677,6 +693,11 @@ static int plan_candidate_ports(struct plan_context *c)
 	char port_key[32], host_port[16];
 	json_t *bindings, *exposed;
 
+	if (c->o->isolated)
+		return json_object_set_new(c->host, "RestartPolicy", json_pack("{s:s}", "Name", "no")) < 0 ||
+				       json_object_set_new(c->host, "AutoRemove", json_false()) < 0
+			       ? -1
+			       : 0;
 	snprintf(port_key, sizeof(port_key), "%d/tcp", c->o->container_port);
 	snprintf(host_port, sizeof(host_port), "%d", c->o->test_port);
 	bindings = json_pack("{s:[{s:s,s:s}]}", port_key, "HostIp", "127.0.0.1",
@@ -701,19 +722,103 @@ static int is_config_or_auth_path(const struct recreate_options *o, const char *
 	       (o->auth_in_container && path_matches(path, len, o->auth_in_container, 1));
 }
 
-/* The candidate must never write production's config or auth files: every
- * mount at (or below) those paths goes, and the scratch copies take their
- * place.  The rest (logs, other data) stays as production has it. */
+/* A Binds entry made read-only: "src:dst" gets ":ro", an "rw" option
+ * becomes "ro", other options keep their place.  NULL on no memory. */
+static json_t *read_only_bind(const char *bind)
+{
+	const char *dst = strchr(bind, ':');
+	const char *opts = dst ? strchr(dst + 1, ':') : NULL;
+	struct buf b = BUF_INIT;
+	json_t *out;
+	const char *o;
+
+	if (!opts) {
+		buf_appendf(&b, "%s:ro", bind);
+	} else {
+		buf_append(&b, bind, (size_t)(opts - bind) + 1);
+		opts++;
+		int said = 0;
+		for (o = opts; *o;) {
+			size_t n = strcspn(o, ",");
+			if ((n == 2 && strncmp(o, "rw", 2) == 0) || (n == 2 && strncmp(o, "ro", 2) == 0)) {
+				if (!said)
+					buf_appendf(&b, "%sro", b.data[b.len - 1] == ':' ? "" : ",");
+				said = 1;
+			} else {
+				buf_appendf(&b, "%s%.*s", b.data[b.len - 1] == ':' ? "" : ",", (int)n, o);
+			}
+			o += n;
+			if (*o == ',')
+				o++;
+		}
+		if (!said)
+			buf_appendf(&b, "%sro", b.data[b.len - 1] == ':' ? "" : ",");
+	}
+	out = json_string(buf_str(&b));
+	buf_free(&b);
+	return out;
+}
+
+/* 1 when a Binds entry's options say read-only. */
+static int bind_is_read_only(const char *bind)
+{
+	const char *dst = strchr(bind, ':');
+	const char *o = dst ? strchr(dst + 1, ':') : NULL;
+
+	if (!o)
+		return 0;
+	for (o++; *o;) {
+		size_t n = strcspn(o, ",");
+		if (n == 2 && strncmp(o, "ro", 2) == 0)
+			return 1;
+		o += n;
+		if (*o == ',')
+			o++;
+	}
+	return 0;
+}
+
+/* The host dir that takes the place of production's mount at `path`, for
+ * the kinds that get one: the logs dir (an empty one: two processes must
+ * never share a log dir, CPA's cleaner deletes old files) and the plugins
+ * dir (a copy: a new release may delete older plugin files). */
+static const char *scratch_for(const struct recreate_options *o, const char *path, size_t len)
+{
+	if (o->logs_in_container && o->scratch_logs && path_matches(path, len, o->logs_in_container, 0))
+		return o->scratch_logs;
+	if (o->plugins_in_container && o->scratch_plugins && path_matches(path, len, o->plugins_in_container, 0))
+		return o->scratch_plugins;
+	return NULL;
+}
+
+static int append_bind(json_t *binds, const char *src, const char *dst, size_t dst_len)
+{
+	struct buf b = BUF_INIT;
+	int rc;
+
+	if (buf_appendf(&b, "%s:%.*s", src, (int)dst_len, dst) < 0)
+		return -1;
+	rc = json_array_append_new(binds, json_string(buf_str(&b)));
+	buf_free(&b);
+	return rc;
+}
+
+/* The candidate must never write production's files.  Mounts at (or
+ * below) the config and auth paths go, and the scratch copies take their
+ * place; the logs and plugins dirs get scratch dirs (scratch_for); every
+ * other mount (binds, volumes, volumes-from) is read-only.  Its anonymous
+ * volumes are its own, new and empty. */
 static int plan_candidate_mounts(struct plan_context *c)
 {
 	const struct recreate_options *o = c->o;
 	json_t *old_binds = json_incref(json_object_get(c->host, "Binds"));
 	json_t *mounts = json_object_get(c->host, "Mounts");
 	json_t *tmpfs = json_object_get(c->host, "Tmpfs");
+	json_t *volumes_from = json_object_get(c->host, "VolumesFrom");
 	json_t *binds, *entry, *value;
 	const char *key;
 	void *tmp;
-	size_t i, removed = 0, len;
+	size_t i, removed = 0, read_only = 0, scratch = 0, len;
 	struct buf b = BUF_INIT;
 	int ret = -1;
 
@@ -723,8 +828,21 @@ static int plan_candidate_mounts(struct plan_context *c)
 	json_array_foreach(old_binds, i, entry) {
 		const char *bind = json_string_value(entry);
 		const char *dst = bind ? bind_destination(bind, &len) : NULL;
+		const char *own = dst ? scratch_for(o, dst, len) : NULL;
 		if (dst && is_config_or_auth_path(o, dst, len)) {
 			removed++;
+			continue;
+		}
+		if (own) {
+			if (append_bind(binds, own, dst, len) < 0)
+				goto out;
+			scratch++;
+			continue;
+		}
+		if (bind && !bind_is_read_only(bind) && dst != bind) {
+			if (json_array_append_new(binds, read_only_bind(bind)) < 0)
+				goto out;
+			read_only++;
 			continue;
 		}
 		if (json_array_append(binds, entry) < 0)
@@ -732,10 +850,22 @@ static int plan_candidate_mounts(struct plan_context *c)
 	}
 	if (json_is_array(mounts)) {
 		for (i = json_array_size(mounts); i-- > 0;) {
-			const char *target = string_member(json_array_get(mounts, i), "Target");
+			json_t *mount = json_array_get(mounts, i);
+			const char *target = string_member(mount, "Target");
+			const char *type = string_member(mount, "Type");
+			const char *own = *target ? scratch_for(o, target, strlen(target)) : NULL;
 			if (*target && is_config_or_auth_path(o, target, strlen(target))) {
 				json_array_remove(mounts, i);
 				removed++;
+			} else if (own) {
+				if (append_bind(binds, own, target, strlen(target)) < 0)
+					goto out;
+				json_array_remove(mounts, i);
+				scratch++;
+			} else if (strcmp(type, "tmpfs") != 0 && !json_is_true(json_object_get(mount, "ReadOnly"))) {
+				if (json_object_set_new(mount, "ReadOnly", json_true()) < 0)
+					goto out;
+				read_only++;
 			}
 		}
 	}
@@ -745,6 +875,18 @@ static int plan_candidate_mounts(struct plan_context *c)
 			removed++;
 		}
 	}
+	json_array_foreach(volumes_from, i, entry) {
+		const char *from = json_string_value(entry);
+		size_t n = from ? strcspn(from, ":") : 0;
+		if (!from || (from[n] == ':' && strcmp(from + n + 1, "ro") == 0))
+			continue;
+		buf_reset(&b);
+		if (buf_appendf(&b, "%.*s:ro", (int)n, from) < 0 ||
+		    json_array_set_new(volumes_from, i, json_string(buf_str(&b))) < 0)
+			goto out;
+		read_only++;
+	}
+	buf_reset(&b);
 	/* A profile without a mounted settings file or an auth dir (an env-file
 	 * proxy) has nothing of production's to protect there. */
 	if (o->config_in_container &&
@@ -756,16 +898,36 @@ static int plan_candidate_mounts(struct plan_context *c)
 	    (buf_appendf(&b, "%s:%s", o->scratch_auth, o->auth_in_container) < 0 ||
 	     json_array_append_new(binds, json_string(buf_str(&b))) < 0))
 		goto out;
-	ret = add_note(c, "%zu mounts at '%s' or '%s' were replaced: the candidate uses the "
-		       "scratch copies '%s' and '%s'", removed,
-		       o->config_in_container ? o->config_in_container : "(none)",
-		       o->auth_in_container ? o->auth_in_container : "(none)",
-		       o->config_in_container ? o->scratch_config : "(none)",
-		       o->auth_in_container ? o->scratch_auth : "(none)");
+	if (add_note(c, "%zu mounts at '%s' or '%s' were replaced: the candidate uses the "
+		     "scratch copies '%s' and '%s'", removed,
+		     o->config_in_container ? o->config_in_container : "(none)",
+		     o->auth_in_container ? o->auth_in_container : "(none)",
+		     o->config_in_container ? o->scratch_config : "(none)",
+		     o->auth_in_container ? o->scratch_auth : "(none)") < 0)
+		goto out;
+	if (scratch && add_note(c, "%zu logs or plugins mounts were replaced by scratch dirs: the candidate "
+				   "writes its own logs and works on a copy of the plugins", scratch) < 0)
+		goto out;
+	if (read_only && add_note(c, "%zu other mounts are read-only for the candidate", read_only) < 0)
+		goto out;
+	ret = 0;
 out:
 	buf_free(&b);
 	json_decref(old_binds);
 	return ret;
+}
+
+int recreate_has_mount_at(json_t *container_inspect, const char *dest)
+{
+	json_t *mount;
+	size_t i;
+
+	json_array_foreach(json_object_get(container_inspect, "Mounts"), i, mount) {
+		const char *d = string_member(mount, "Destination");
+		if (*d && path_matches(d, strlen(d), dest, 0))
+			return 1;
+	}
+	return 0;
 }
 
 /* --- the plan --------------------------------------------------------------------- */
@@ -792,7 +954,7 @@ static int check_options(const struct recreate_options *o, struct cpactl_error *
 	if (o->container_port < 1 || o->container_port > 65535)
 		return error_set(err, ERR_USAGE, "the candidate's container port '%d' is not a port",
 				 o->container_port);
-	if (o->test_port < 1 || o->test_port > 65535)
+	if (!o->isolated && (o->test_port < 1 || o->test_port > 65535))
 		return error_set(err, ERR_USAGE, "the candidate's test port '%d' is not a port",
 				 o->test_port);
 	/* Each of the two is optional (a profile without it), but not half given. */

@@ -21,9 +21,12 @@
  *    one); every other network is in `extra_networks`, to be connected after
  *    create and before start.  The default bridge never gets aliases.
  *  - A candidate can never be mistaken for production, nor touch its state:
- *    no compose labels, `io.cpactl.target=false`, published on 127.0.0.1 only,
- *    no restart policy, no aliases or static addresses, one network only, and
- *    the config file and auth dir are scratch copies, never production's.
+ *    no compose labels, `io.cpactl.target=false`, no restart policy; the
+ *    config file and auth dir are scratch copies, never production's; the
+ *    logs dir an empty scratch dir and the plugins dir a scratch copy; every
+ *    other mount read-only.  Isolated (the default): no network at all.
+ *    Otherwise: published on 127.0.0.1 only, one network, no aliases or
+ *    static addresses.
  *  - Notes never quote a value that may be a secret (environment values,
  *    commands, label values); they name fields, counts, networks and paths.
  *  - The inputs are never modified.
@@ -57,6 +60,12 @@ struct recreate_options {
 	const char *auth_in_container;  /* e.g. /root/.cli-proxy-api */
 	const char *scratch_config;     /* host path of the scratch copy of config.yaml */
 	const char *scratch_auth;       /* host path of the scratch copy of the auth dir */
+	int isolated;                   /* network mode none, nothing published (test_port unused) */
+	/* Mounts at these paths get the scratch dirs instead (NULL: no such kind). */
+	const char *logs_in_container;    /* e.g. /CLIProxyAPI/logs */
+	const char *scratch_logs;         /* an empty host dir: the candidate's own logs */
+	const char *plugins_in_container; /* e.g. /CLIProxyAPI/plugins */
+	const char *scratch_plugins;      /* a host copy of production's plugins */
 	/* production only: when set, the label io.cpactl.profile=VALUE, so that a
 	 * container that runs under cpactl's rollback tag (whose name says
 	 * nothing of the proxy) is still known for what it is. */
@@ -80,6 +89,10 @@ struct recreate_options {
 int recreate_plan_build(json_t *container_inspect, json_t *old_image_inspect,
 			const struct recreate_options *o, struct recreate_plan *plan,
 			struct cpactl_error *err);
+
+/* 1 when the inspected container has a mount (bind, volume, tmpfs) at
+ * exactly `dest`. */
+int recreate_has_mount_at(json_t *container_inspect, const char *dest);
 
 /* Drops the plan's references and leaves it empty; safe on an empty plan. */
 void recreate_plan_release(struct recreate_plan *plan);

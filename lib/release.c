@@ -4,11 +4,13 @@
 #include "release.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -17,6 +19,7 @@
 #include "container_files.h"
 #include "cpa.h"
 #include "history.h"
+#include "netns.h"
 #include "probe.h"
 #include "promote.h"
 #include "recreate.h"
@@ -140,13 +143,27 @@ static int preflight_checks(struct release *r, struct cpactl_error *err)
 				 "preflight: config.yaml and the auth dir of '%s' must be bind mounts on this "
 				 "machine for the candidate's scratch copies (config %s, auth %s)",
 				 t->name, t->config_storage, t->auth_storage ? t->auth_storage : "?");
-	if (o->test_port <= 0 || o->test_port > 65535)
-		return error_set(err, ERR_USAGE, "preflight: --test-port %d is not a port", o->test_port);
-	if (!port_is_free(o->test_port))
-		return error_set(err, ERR_FAILED,
-				 "preflight: the test port %d is in use on 127.0.0.1; choose another with "
-				 "--test-port",
-				 o->test_port);
+	if (o->shared_network) {
+		if (o->test_port <= 0 || o->test_port > 65535)
+			return error_set(err, ERR_USAGE, "preflight: --test-port %d is not a port", o->test_port);
+		if (!port_is_free(o->test_port))
+			return error_set(err, ERR_FAILED,
+					 "preflight: the test port %d is in use on 127.0.0.1; choose another with "
+					 "--test-port",
+					 o->test_port);
+	} else {
+		struct cpactl_error e = CPACTL_ERROR_INIT;
+		if (!docker_client_is_local(r->op.c))
+			return error_set(err, ERR_USAGE,
+					 "preflight: the candidate runs with no network and is probed inside its "
+					 "network namespace, which needs the engine on this machine; with --candidate-"
+					 "network shared it can reach the network (and refresh production's tokens)");
+		if (netns_capable(&e) < 0)
+			return error_set(err, ERR_USAGE,
+					 "preflight: %s; or accept a candidate that can reach the network (and "
+					 "refresh production's tokens) with --candidate-network shared",
+					 e.message);
+	}
 	if (!valid_reference(r->target_ref))
 		return error_set(err, ERR_USAGE, "preflight: '%s' is not a valid image reference", r->target_ref);
 	if (!o->no_backup && statvfs(r->op.d->root, &vfs) == 0) {
@@ -163,6 +180,9 @@ static int preflight_checks(struct release *r, struct cpactl_error *err)
 	return 0;
 }
 
+/* CPA rotates logs/main.log at 10 MB (lumberjack, internal/logging). */
+#define PROD_LOG_MAX ((size_t)12 << 20)
+
 /* What production serves now: the bar the candidate must clear. */
 static void production_baseline(struct release *r)
 {
@@ -172,7 +192,7 @@ static void production_baseline(struct release *r)
 	struct buf logs = BUF_INIT;
 
 	if (t->has_api_port &&
-	    probe_get(probe_host_for_binding(t->api_host_ip), t->api_host_port, t->probe_path, t->probe_key, 5000, &p,
+	    probe_get(NULL, probe_host_for_binding(t->api_host_ip), t->api_host_port, t->probe_path, t->probe_key, 5000, &p,
 		      &e) == 0 &&
 	    p.http_status == 200 && p.models)
 		r->prod_models = json_incref(p.models);
@@ -182,6 +202,19 @@ static void production_baseline(struct release *r)
 	error_clear(&e);
 	if (t->profile->cpa && docker_container_logs(r->op.c, t->id, 5000, t->tty, &logs, &e) == 0)
 		r->prod_clients = cpa_loaded_clients(buf_str(&logs));
+	/* With logging-to-file the line is in logs/main.log (read through the
+	 * engine: production's file, not a path on this machine to trust). */
+	if (r->prod_clients < 0 && t->profile->logs_dir && recreate_has_mount_at(t->inspect, t->profile->logs_dir)) {
+		struct buf path = BUF_INIT;
+		int is_dir = 0;
+		buf_reset(&logs);
+		error_clear(&e);
+		buf_appendf(&path, "%s/main.log", t->profile->logs_dir);
+		if (container_read_file_at(r->op.c, t->id, path.data, NULL, PROD_LOG_MAX, &logs, &is_dir, &e) == 0)
+			r->prod_clients = cpa_loaded_clients(buf_str(&logs));
+		buf_free(&path);
+	}
+	error_clear(&e);
 	buf_free(&logs);
 }
 
@@ -251,6 +284,70 @@ int release_target_image(struct release *r, struct cpactl_error *err)
 
 /* --- the candidate ----------------------------------------------------------- */
 
+/* An empty scratch dir at `path` for the candidate's own files, owned and
+ * moded as production's bind source at `in_container` when there is one on
+ * this machine (a release that runs as another user must be able to write
+ * it), else root's 0755. */
+static int make_scratch_like(const struct cpa_target *t, const char *in_container, const char *path,
+			     struct cpactl_error *err)
+{
+	json_t *mount;
+	struct stat st;
+	size_t i;
+
+	if (mkdir(path, 0700) < 0)
+		return error_set_errno(err, errno, ERR_IO, "cannot create the scratch dir '%s'", path);
+	json_array_foreach(json_object_get(t->inspect, "Mounts"), i, mount) {
+		const char *dest = json_string_value(json_object_get(mount, "Destination"));
+		const char *type = json_string_value(json_object_get(mount, "Type"));
+		const char *source = json_string_value(json_object_get(mount, "Source"));
+		if (!dest || strcmp(dest, in_container) != 0 || !type || strcmp(type, "bind") != 0 || !source)
+			continue;
+		if (stat(source, &st) == 0 && S_ISDIR(st.st_mode)) {
+			if (chown(path, st.st_uid, st.st_gid) < 0 || chmod(path, st.st_mode & 0777) < 0)
+				return error_set_errno(err, errno, ERR_IO, "cannot set the owner of '%s'", path);
+			return 0;
+		}
+	}
+	if (chmod(path, 0755) < 0)
+		return error_set_errno(err, errno, ERR_IO, "cannot set the mode of '%s'", path);
+	return 0;
+}
+
+/* The logs dir and the plugins dir, when production mounts them: the
+ * candidate gets an empty logs dir (two processes must never share one: CPA's
+ * cleaner deletes old files) and a copy of the plugins (a release may delete
+ * older plugin files), so production's stay byte for byte as they were. */
+static int prepare_scratch_state(struct release *r, struct cpactl_error *err)
+{
+	const struct cpa_target *t = r->op.t;
+	const struct profile *p = t->profile;
+	struct buf dir = BUF_INIT, tar = BUF_INIT;
+	int rc = -1;
+
+	if (p->logs_dir && recreate_has_mount_at(t->inspect, p->logs_dir)) {
+		buf_appendf(&dir, "%s/logs", r->op.scratch_dir);
+		if (make_scratch_like(t, p->logs_dir, dir.data, err) < 0)
+			goto out;
+	}
+	if (p->plugins_dir && recreate_has_mount_at(t->inspect, p->plugins_dir)) {
+		buf_reset(&dir);
+		buf_appendf(&dir, "%s/plugins", r->op.scratch_dir);
+		buf_appendf(&tar, "%s/plugins.tar", r->op.scratch_dir);
+		if (make_scratch_like(t, p->plugins_dir, dir.data, err) < 0 ||
+		    container_archive_to_file(r->op.c, t->id, p->plugins_dir, tar.data, r->o->interrupted, NULL,
+					      err) < 0 ||
+		    tar_extract_into(tar.data, dir.data, "plugins", err) < 0)
+			goto out;
+		unlink(tar.data);
+	}
+	rc = 0;
+out:
+	buf_free(&dir);
+	buf_free(&tar);
+	return rc;
+}
+
 /* ROOT/.cpactl/scratch/<op>/{config.orig,config.yaml,auth/}: copies the
  * candidate may rewrite and refresh as it likes; config.orig is the live
  * file as it was, what recovery puts back if a crash comes after the
@@ -275,6 +372,8 @@ static int prepare_scratch(struct release *r, struct cpactl_error *err)
 	seed = seed_data(r, &seed_len);
 	if (make_private_dirs(auth.data, err) < 0 || atomic_write_file(cfg.data, seed, seed_len, 0600, err) < 0)
 		goto out;
+	if (prepare_scratch_state(r, err) < 0)
+		goto out;
 	if (!auth_in) { /* a profile without an auth dir (an env-file proxy) */
 		rc = 0;
 		goto out;
@@ -295,13 +394,15 @@ out:
 	return rc;
 }
 
-static int judge(struct release *r, const char *id, const char *host, int port, const char *expected_version,
-		 struct verdict *v, struct cpactl_error *err)
+/* `log_file`: a log the container writes besides its output, or NULL. */
+static int judge(struct release *r, const char *id, const struct netns *ns, const char *host, int port,
+		 const char *log_file, const char *expected_version, struct verdict *v, struct cpactl_error *err)
 {
 	const struct cpa_target *t = r->op.t;
 	struct judge_options jo;
 
 	memset(&jo, 0, sizeof(jo));
+	jo.netns = ns;
 	jo.timeout_ms = r->o->timeout_ms;
 	jo.host = host;
 	jo.port = port;
@@ -316,6 +417,7 @@ static int judge(struct release *r, const char *id, const char *host, int port, 
 	jo.probe_path = t->probe_path;
 	jo.secrets = r->secrets;
 	jo.interrupted = r->o->interrupted;
+	jo.log_file = log_file;
 	return judge_container(r->op.c, id, &jo, v, err);
 }
 
@@ -343,6 +445,28 @@ static void read_rewrite(struct release *r)
 	buf_free(&path);
 }
 
+/* The network namespace of the running candidate `id`, where it is probed. */
+static int open_candidate_netns(struct release *r, const char *id, struct netns *ns, struct cpactl_error *err)
+{
+	json_t *inspect = NULL;
+	json_t *state;
+	int rc = -1;
+
+	if (docker_container_inspect(r->op.c, id, &inspect, err) < 0)
+		return -1;
+	state = json_object_get(inspect, "State");
+	if (!json_is_true(json_object_get(state, "Running"))) {
+		/* It died already: the verdict reads why from its log. */
+		rc = 0;
+		goto out;
+	}
+	rc = netns_open((int)json_integer_value(json_object_get(state, "Pid")),
+			json_string_value(json_object_get(inspect, "Id")), ns, err);
+out:
+	json_decref(inspect);
+	return rc;
+}
+
 static int start_candidate(struct release *r, struct cpactl_error *err)
 {
 	const struct cpa_target *t = r->op.t;
@@ -350,14 +474,23 @@ static int start_candidate(struct release *r, struct cpactl_error *err)
 	struct recreate_options ro;
 	struct recreate_plan plan;
 	char *name = operation_kept_name(t->name, OP_KEPT_CANDIDATE, NULL), *id = NULL;
-	struct buf cfg = BUF_INIT, auth = BUF_INIT;
+	struct buf cfg = BUF_INIT, auth = BUF_INIT, logs = BUF_INIT, plugins = BUF_INIT, logs_file = BUF_INIT;
 	struct cpactl_error e = CPACTL_ERROR_INIT;
+	struct netns ns = NETNS_INIT;
 	int rc = -1;
 
 	memset(&plan, 0, sizeof(plan));
 	memset(&ro, 0, sizeof(ro));
 	buf_appendf(&cfg, "%s/config.yaml", r->op.scratch_dir);
 	buf_appendf(&auth, "%s/auth", r->op.scratch_dir);
+	buf_appendf(&logs, "%s/logs", r->op.scratch_dir);
+	buf_appendf(&plugins, "%s/plugins", r->op.scratch_dir);
+	buf_appendf(&logs_file, "%s/logs/main.log", r->op.scratch_dir);
+	ro.isolated = !r->o->shared_network;
+	ro.logs_in_container = t->profile->logs_dir;
+	ro.scratch_logs = logs.data;
+	ro.plugins_in_container = t->profile->plugins_dir;
+	ro.scratch_plugins = plugins.data;
 	ro.role = RECREATE_CANDIDATE;
 	ro.new_image = r->target_ref;
 	ro.container_port = t->api_container_port;
@@ -387,11 +520,25 @@ static int start_candidate(struct release *r, struct cpactl_error *err)
 		error_clear(err);
 		v->ok = 0;
 	} else {
-		sayf(r, "candidate %s started on 127.0.0.1:%d (%s)", r->target_ref, r->o->test_port,
-		     t->profile->cpa ? "scratch copies of config.yaml and the auth dir"
-		     : t->config_in_container ? "a scratch copy of the env file" : "production's environment");
+		const char *files = t->profile->cpa ? "scratch copies of config.yaml and the auth dir"
+				    : t->config_in_container ? "a scratch copy of the env file"
+							     : "production's environment";
+		if (r->o->shared_network)
+			sayf(r, "candidate %s started on 127.0.0.1:%d (%s; --candidate-network shared: it can "
+				"reach the network)", r->target_ref, r->o->test_port, files);
+		else
+			sayf(r, "candidate %s started with no network (%s), probed on its own port %d from "
+				"inside its network namespace", r->target_ref, files, t->api_container_port);
+		/* Its logs dir is a scratch dir here: with logging-to-file, its log. */
+		const char *log_file = t->profile->logs_dir && recreate_has_mount_at(t->inspect, t->profile->logs_dir)
+					       ? logs_file.data
+					       : NULL;
 		if (operation_step(&r->op, OP_STEP_CANDIDATE_JUDGE, err) < 0 ||
-		    judge(r, id, "127.0.0.1", r->o->test_port, r->expected_version, v, err) < 0)
+		    (!r->o->shared_network && open_candidate_netns(r, id, &ns, err) < 0) ||
+		    (r->o->shared_network ? judge(r, id, NULL, "127.0.0.1", r->o->test_port, log_file,
+						  r->expected_version, v, err)
+					  : judge(r, id, &ns, "127.0.0.1", t->api_container_port, log_file,
+						  r->expected_version, v, err)) < 0)
 			goto out;
 	}
 	read_rewrite(r);
@@ -403,11 +550,15 @@ out:
 		error_clear(&ignored);
 		docker_container_remove(r->op.c, id, 1, 1, &ignored);
 	}
+	netns_close(&ns);
 	recreate_plan_release(&plan);
 	free(name);
 	free(id);
 	buf_free(&cfg);
 	buf_free(&auth);
+	buf_free(&logs);
+	buf_free(&plugins);
+	buf_free(&logs_file);
 	return rc;
 }
 
@@ -517,10 +668,10 @@ static int promotion_judge(void *ctx, const char *id, int old_release, struct ve
 	int rc;
 
 	if (!old_release)
-		return judge(r, id, host, r->op.t->api_host_port, r->expected_version, v, err);
+		return judge(r, id, NULL, host, r->op.t->api_host_port, NULL, r->expected_version, v, err);
 	/* The old release is judged on what it was, not on the new bar. */
 	r->judging_old = 1;
-	rc = judge(r, id, host, r->op.t->api_host_port, NULL, v, err);
+	rc = judge(r, id, NULL, host, r->op.t->api_host_port, NULL, NULL, v, err);
 	r->judging_old = 0;
 	return rc;
 }

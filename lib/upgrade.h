@@ -30,7 +30,8 @@
 
 struct upgrade_options {
 	const char *image;          /* target reference; NULL: the same repository, tag latest */
-	int test_port;
+	int test_port;              /* only with shared_network */
+	int shared_network;         /* --candidate-network shared: production's network, 127.0.0.1:test_port */
 	long timeout_ms;
 	int dry_run;
 	int no_backup;

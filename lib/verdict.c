@@ -3,10 +3,12 @@
  */
 #include "verdict.h"
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,7 +22,9 @@
  * loading its credentials) before it is the verdict. */
 #define ANSWER_GRACE_MS 2500
 #define SETTLE_MS 600
+#define CLIENT_LINE_GRACE_MS 5000 /* after the first good answer */
 #define LOG_TAIL_LINES 25
+#define LOG_FILE_MAX ((off_t)1 << 20) /* the end of a log file that is read */
 
 static double now_ms(void)
 {
@@ -106,6 +110,38 @@ static int running_state(struct docker_client *c, const char *id, long *exit_cod
 	return running;
 }
 
+/* The container's output, then the end of its log file when it writes one
+ * (CPA with logging-to-file: its logrus lines go there, not to the engine).
+ * The file is in a dir the container writes: a symlink or anything but a
+ * regular file is not followed. */
+static int read_logs(struct docker_client *c, const char *id, const struct judge_options *o, struct buf *logs,
+		     struct cpactl_error *err)
+{
+	char chunk[8192];
+	struct stat st;
+	ssize_t n;
+	off_t from;
+	int fd;
+
+	if (docker_container_logs(c, id, 2000, o->tty, logs, err) < 0)
+		return -1;
+	if (!o->log_file)
+		return 0;
+	fd = open(o->log_file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		from = st.st_size > LOG_FILE_MAX ? st.st_size - LOG_FILE_MAX : 0;
+		if (lseek(fd, from, SEEK_SET) == from) {
+			buf_append_str(logs, "\n");
+			while ((n = read(fd, chunk, sizeof(chunk))) > 0 && logs->len < (size_t)LOG_FILE_MAX * 2)
+				buf_append(logs, chunk, (size_t)n);
+		}
+	}
+	close(fd);
+	return 0;
+}
+
 int judge_container(struct docker_client *c, const char *id, const struct judge_options *o,
 		    struct verdict *v, struct cpactl_error *err)
 {
@@ -152,7 +188,7 @@ int judge_container(struct docker_client *c, const char *id, const struct judge_
 		}
 		error_clear(&e);
 		probe_result_release(&p);
-		if (probe_get(o->host, o->port, path, o->probe_key, 2000, &p, &e) == 0) {
+		if (probe_get(o->netns, o->host, o->port, path, o->probe_key, 2000, &p, &e) == 0) {
 			last_status = p.http_status;
 			snprintf(last_error, sizeof(last_error), "%s", p.error_text);
 			if (probe_answer_ok(profile->expect, &p)) {
@@ -201,13 +237,18 @@ int judge_container(struct docker_client *c, const char *id, const struct judge_
 	v->http_status = last_status;
 
 	if (served) {
-		/* 2. Its client count, from the start-up log (CPA's). */
+		/* 2. Its client count, from the start-up log (CPA's).  CPA logs it
+		 * as it starts serving: a log without it (another log layout) is
+		 * not waited for to the deadline. */
+		double clients_deadline = now_ms() + CLIENT_LINE_GRACE_MS;
+		if (clients_deadline > deadline)
+			clients_deadline = deadline;
 		for (; profile->cpa;) {
 			buf_reset(&logs);
 			error_clear(&e);
-			if (docker_container_logs(c, id, 2000, o->tty, &logs, &e) == 0)
+			if (read_logs(c, id, o, &logs, &e) == 0)
 				v->clients = cpa_loaded_clients(buf_str(&logs));
-			if (v->clients >= 0 || now_ms() > deadline)
+			if (v->clients >= 0 || now_ms() > clients_deadline)
 				break;
 			sleep_ms(POLL_MS);
 		}
@@ -255,7 +296,7 @@ int judge_container(struct docker_client *c, const char *id, const struct judge_
 	/* 4. The log: trouble lines, the version line, the tail for the record. */
 	buf_reset(&logs);
 	error_clear(&e);
-	if (docker_container_logs(c, id, 2000, o->tty, &logs, &e) == 0) {
+	if (read_logs(c, id, o, &logs, &e) == 0) {
 		redact_secrets(logs.data, o->secrets);
 		verdict_read_log(v, buf_str(&logs));
 		if (!profile->cpa || cpa_parse_version_line(buf_str(&logs), v->version, sizeof(v->version)) < 0)

@@ -24,8 +24,11 @@
 #include "error.h"
 #include "profile.h"
 
+struct netns;
+
 struct judge_options {
 	long timeout_ms;
+	const struct netns *netns;  /* probe inside this namespace (netns.h), or NULL */
 	const char *host;           /* where to probe */
 	int port;
 	const char *probe_key;      /* SECRET: the first api key, or NULL */
@@ -41,6 +44,9 @@ struct judge_options {
 	 * that read CPA's log (client count, version line) need profile->cpa. */
 	const struct profile *profile;
 	const char *probe_path;
+	/* A log file the container writes besides its output (CPA's logs/main.log
+	 * with logging-to-file), as a host path, or NULL. */
+	const char *log_file;
 };
 
 struct verdict {

@@ -204,6 +204,22 @@ static const struct recreate_options candidate = {
 	.scratch_auth = "/var/lib/cpactl/scratch/cli-proxy-api/auths",
 };
 
+/* The default: no network, and scratch dirs for logs and plugins. */
+static const struct recreate_options isolated_candidate = {
+	.role = RECREATE_CANDIDATE,
+	.new_image = NEW_IMAGE,
+	.container_port = 8317,
+	.isolated = 1,
+	.config_in_container = "/CLIProxyAPI/config.yaml",
+	.auth_in_container = "/root/.cli-proxy-api",
+	.scratch_config = "/var/lib/cpactl/scratch/cli-proxy-api/config.yaml",
+	.scratch_auth = "/var/lib/cpactl/scratch/cli-proxy-api/auths",
+	.logs_in_container = "/CLIProxyAPI/logs",
+	.scratch_logs = "/s/logs",
+	.plugins_in_container = "/CLIProxyAPI/plugins",
+	.scratch_plugins = "/s/plugins",
+};
+
 /* Plans with `o`; the caller releases the plan and the inputs. */
 static void build(json_t *inspect, json_t *image, const struct recreate_options *o,
 		  struct recreate_plan *plan)
@@ -841,11 +857,13 @@ static void test_candidate_binds_replaced(void **state)
 	assert_json(get(host, "Binds"),
 		    "['/var/lib/cpactl/scratch/cli-proxy-api/config.yaml:/CLIProxyAPI/config.yaml',"
 		    " '/var/lib/cpactl/scratch/cli-proxy-api/auths:/root/.cli-proxy-api']");
-	/* Other mounts stay; production's anonymous volumes are not shared. */
+	/* Other mounts stay, read-only; production's anonymous volumes are not
+	 * shared; a tmpfs is the candidate's own. */
 	assert_json(get(host, "Mounts"),
-		    "[{'Type': 'volume', 'Source': 'cpa-cache', 'Target': '/var/cache/cpa'}]");
+		    "[{'Type': 'volume', 'Source': 'cpa-cache', 'Target': '/var/cache/cpa', 'ReadOnly': true}]");
 	assert_json(get(host, "Tmpfs"), "{'/tmp': 'rw,size=64m'}");
 	assert_true(note_has(&plan, "2 mounts at"));
+	assert_true(note_has(&plan, "1 other mounts are read-only"));
 	recreate_plan_release(&plan);
 }
 
@@ -882,8 +900,9 @@ static void test_candidate_auth_volume_mount_replaced(void **state)
 		    " '/var/lib/cpactl/scratch/cli-proxy-api/config.yaml:/CLIProxyAPI/config.yaml',"
 		    " '/var/lib/cpactl/scratch/cli-proxy-api/auths:/root/.cli-proxy-api']");
 	assert_json(get(host, "Mounts"),
-		    "[{'Type': 'volume', 'Source': 'cpa-cache', 'Target': '/var/cache/cpa'},"
-		    " {'Type': 'bind', 'Source': '/srv/cpa/other', 'Target': '/root/.cli-proxy-api-old'}]");
+		    "[{'Type': 'volume', 'Source': 'cpa-cache', 'Target': '/var/cache/cpa', 'ReadOnly': true},"
+		    " {'Type': 'bind', 'Source': '/srv/cpa/other', 'Target': '/root/.cli-proxy-api-old',"
+		    " 'ReadOnly': true}]");
 	assert_true(note_has(&plan, "3 mounts at"));
 	recreate_plan_release(&plan);
 }
@@ -926,6 +945,56 @@ static void test_candidate_host_mode_becomes_bridge(void **state)
 	recreate_plan_release(&plan);
 }
 
+static void upstream_compose_layout(json_t *inspect)
+{
+	json_t *host = host_config_of(inspect);
+
+	/* CPA's docker-compose.yml: four binds; plus a few shapes of the rest. */
+	json_object_set_new(host, "Binds", json_pack("[s,s,s,s,s,s,s]",
+		"/srv/cpa/config.yaml:/CLIProxyAPI/config.yaml",
+		"/srv/cpa/auths:/root/.cli-proxy-api:rw",
+		"/srv/cpa/logs:/CLIProxyAPI/logs:rw",
+		"/srv/cpa/plugins:/CLIProxyAPI/plugins",
+		"/srv/cpa/data:/data:rw,z",
+		"/srv/cpa/ro:/ro:z,ro",
+		"cpa-share:/share"));
+	json_object_set_new(host, "VolumesFrom", json_pack("[s,s]", "helper", "other:ro"));
+}
+
+static void test_candidate_isolated(void **state)
+{
+	struct recreate_plan plan;
+	json_t *host;
+
+	(void)state;
+	build_fixture(upstream_compose_layout, &isolated_candidate, &plan);
+	host = get(plan.create_body, "HostConfig");
+	/* No network at all: nothing published, no endpoint, no DNS. */
+	assert_string_equal(json_string_value(get(host, "NetworkMode")), "none");
+	assert_null(get(host, "PortBindings"));
+	assert_null(get(plan.create_body, "NetworkingConfig"));
+	assert_null(get(plan.create_body, "ExposedPorts"));
+	assert_true(json_is_false(get(host, "PublishAllPorts")));
+	assert_int_equal(json_array_size(plan.extra_networks), 0);
+	assert_json(get(host, "RestartPolicy"), "{'Name': 'no'}");
+	assert_true(note_has(&plan, "no network"));
+	/* Logs and plugins: scratch dirs; every other mount read-only. */
+	assert_json(get(host, "Binds"),
+		    "['/s/logs:/CLIProxyAPI/logs',"
+		    " '/s/plugins:/CLIProxyAPI/plugins',"
+		    " '/srv/cpa/data:/data:ro,z',"
+		    " '/srv/cpa/ro:/ro:z,ro',"
+		    " 'cpa-share:/share:ro',"
+		    " '/var/lib/cpactl/scratch/cli-proxy-api/config.yaml:/CLIProxyAPI/config.yaml',"
+		    " '/var/lib/cpactl/scratch/cli-proxy-api/auths:/root/.cli-proxy-api']");
+	assert_json(get(host, "VolumesFrom"), "['helper:ro', 'other:ro']");
+	assert_json(get(host, "Mounts"),
+		    "[{'Type': 'volume', 'Source': 'cpa-cache', 'Target': '/var/cache/cpa', 'ReadOnly': true}]");
+	assert_true(note_has(&plan, "2 logs or plugins mounts were replaced"));
+	assert_true(note_has(&plan, "4 other mounts are read-only"));
+	recreate_plan_release(&plan);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -960,6 +1029,7 @@ int main(void)
 		cmocka_unit_test(test_candidate_auth_volume_mount_replaced),
 		cmocka_unit_test(test_candidate_networks),
 		cmocka_unit_test(test_candidate_host_mode_becomes_bridge),
+		cmocka_unit_test(test_candidate_isolated),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,154 @@
+#!/usr/bin/env bats
+# The candidate cannot touch production (issue: faithful to the real CPA).
+#
+# Production writes its log to logs/main.log (logging-to-file) with CPA's log
+# dir cleaner on (logs-max-total-size-mb), loads a plugin from plugins/ (a
+# release from v7.2.37 removes the older files of a plugin), and refreshes
+# its OAuth token at start against a fake OAuth server that rotates refresh
+# tokens and revokes the old one, as Anthropic's and OpenAI's do.  A
+# candidate that shared those dirs, or that could reach the OAuth server,
+# would delete production's old log and plugin files and leave production
+# holding a revoked refresh token.  The last test shows that hazard with
+# --candidate-network shared, so the others can fail.
+
+load helpers
+
+setup_file() {
+	. "$BATS_TEST_DIRNAME/../engine.sh"
+	export PORT ROOT TP OAUTH_PORT OAUTH_URL
+	PORT=$(free_port)
+	TP=$(free_port)
+	OAUTH_PORT=$(free_port)
+	# The provider's token endpoint: a container on the engine's bridge.
+	docker run -d --name iso-oauth --entrypoint /CLIProxyAPI/CLIProxyAPI \
+		-e FAKE_OAUTH_TOKEN=SECRET-FIXTURE-refresh-iso -p "127.0.0.1:$OAUTH_PORT:9000" \
+		eceasy/cli-proxy-api:v7.2.0 fake-oauth >/dev/null
+	OAUTH_URL="http://$(docker inspect -f '{{.NetworkSettings.IPAddress}}' iso-oauth):9000"
+	wait_for 30 "the fake OAuth server answering /state on 127.0.0.1:$OAUTH_PORT" oauth_state
+	ROOT=$(deploy_dir iso-prod)
+	chmod 700 "$ROOT"
+	mkdir -m 755 "$ROOT/logs" "$ROOT/plugins"
+	cat >>"$ROOT/config.yaml" <<-'YAML'
+		logging-to-file: true
+		logs-max-total-size-mb: 1
+		plugins:
+		  enabled: true
+		  configs:
+		    fixture:
+		      enabled: true
+	YAML
+	# Due at once: "expired" in the past.
+	printf '%s\n' '{"type":"claude","email":"iso@example.com","access_token":"SECRET-FIXTURE-access-iso",' \
+		'"refresh_token":"SECRET-FIXTURE-refresh-iso","expired":"2020-01-01T00:00:00Z"}' |
+		tr -d '\n' >"$ROOT/auth/claude-iso@example.com.json"
+	chmod 600 "$ROOT/auth/claude-iso@example.com.json"
+	docker run -d --name iso-prod -p "127.0.0.1:$PORT:8317" -e FAKECPA_OAUTH_URL="$OAUTH_URL" \
+		-v "$ROOT/config.yaml:/CLIProxyAPI/config.yaml" -v "$ROOT/auth:/root/.cli-proxy-api" \
+		-v "$ROOT/logs:/CLIProxyAPI/logs" -v "$ROOT/plugins:/CLIProxyAPI/plugins" \
+		eceasy/cli-proxy-api:v7.2.0 >/dev/null
+	wait_port "$PORT"
+	wait_for 30 "production's refresh at start (the OAuth server issued 1 token)" oauth_issued 1
+	# Put after production's start: its own cleaner ran then.  A candidate
+	# sharing the dirs would delete both old files (2 MB > 1 MB; an older
+	# plugin version).
+	head -c 2097152 /dev/zero >"$ROOT/logs/main-2026-01-01.log"
+	touch -d 2026-01-01 "$ROOT/logs/main-2026-01-01.log"
+	printf 'plugin 1.0.0\n' >"$ROOT/plugins/fixture-v1.0.0.so"
+	printf 'plugin 1.1.0\n' >"$ROOT/plugins/fixture-v1.1.0.so"
+}
+
+teardown_file() {
+	docker ps -aq --filter name=iso- | xargs -r docker rm -f >/dev/null 2>&1 || true
+}
+
+oauth_state() {
+	curl -fsS --max-time 2 "http://127.0.0.1:$OAUTH_PORT/state"
+}
+
+# oauth_issued N: the OAuth server has issued N tokens.
+oauth_issued() {
+	[ "$(oauth_state | jq -r .issued)" = "$1" ]
+}
+
+# The refresh token production holds in its auth file.
+prod_token() {
+	jq -r .refresh_token "$ROOT/auth/claude-iso@example.com.json"
+}
+
+# Everything of production's a candidate could have changed: the old log,
+# the plugins, the auth files (main.log is production's own, and grows).
+state_sums() {
+	(cd "$ROOT" && sha256sum logs/main-2026-01-01.log plugins/* auth/*)
+}
+
+upgrade() {
+	cpactl_run upgrade --container iso-prod --no-pull --timeout 20 --json "$@"
+}
+
+@test "a failed candidate leaves production's logs, plugins and refresh token as they were" {
+	local before
+	before=$(state_sums)
+	# v7.2.61 cleans up plugin files and would refresh the token; it drops models.
+	upgrade --image eceasy/cli-proxy-api:v7.2.61-dropmodels --yes
+	[ "$status" -eq 1 ] || { show; false; }
+	[ "$(jqo .outcome)" = refused ]
+	[ "$(jqo .candidate.ok)" = false ]
+	no_secret
+	[ "$(state_sums)" = "$before" ]
+	# Its log went to its own scratch dir, never into production's main.log.
+	! grep -q 'v7.2.61' "$ROOT/logs/main.log"
+	# It had no route to the OAuth server: nothing refreshed, nothing revoked.
+	[ "$(oauth_state | jq -r '"\(.issued) \(.rejected)"')" = "1 0" ]
+	[ "$(prod_token)" = "$(oauth_state | jq -r .current)" ]
+}
+
+@test "a good candidate leaves them as they were; after the upgrade production's refresh token is valid" {
+	local before
+	before=$(state_sums)
+	upgrade --image eceasy/cli-proxy-api:v7.2.60 --dry-run
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(jqo .outcome)" = dry-run ]
+	[ "$(jqo .candidate.ok)" = true ]
+	[[ "$stderr" == *"started with no network"* ]]
+	# Its client count came from its own logs/main.log (logging-to-file):
+	# 4 auth files and 4 API keys, as production's from production's.
+	[ "$(jqo .candidate.clients)" = 8 ]
+	no_secret
+	[ "$(state_sums)" = "$before" ]
+	! grep -q 'v7.2.60' "$ROOT/logs/main.log"
+	[ "$(oauth_state | jq -r '"\(.issued) \(.rejected)"')" = "1 0" ]
+
+	upgrade --image eceasy/cli-proxy-api:v7.2.60 --yes
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(jqo .outcome)" = upgraded ]
+	no_secret
+	# The new production refreshed with the token production held: valid,
+	# rotated once more, nothing rejected.
+	wait_for 30 "the new production's refresh at start (2 tokens issued)" oauth_issued 2
+	[ "$(oauth_state | jq -r .rejected)" = 0 ]
+	wait_for 30 "production's auth file holding the current refresh token" \
+		test "$(prod_token)" = "$(oauth_state | jq -r .current)"
+	# Now production itself runs v7.2.60, which removes the older plugin file,
+	# as the real release does.
+	[ ! -e "$ROOT/plugins/fixture-v1.0.0.so" ]
+	[ -e "$ROOT/plugins/fixture-v1.1.0.so" ]
+}
+
+@test "--candidate-network shared: the candidate can refresh, and production's token is then revoked" {
+	local issued
+	issued=$(oauth_state | jq -r .issued)
+	cpactl_run upgrade --container iso-prod --no-pull --timeout 20 --json --dry-run --allow-downgrade \
+		--candidate-network shared --test-port "$TP" --image eceasy/cli-proxy-api:v7.2.0
+	[ "$status" -eq 0 ] || { show; false; }
+	[[ "$stderr" == *"it can reach the network"* ]]
+	no_secret
+	# The candidate's copy of the token was rotated: production holds a revoked one.
+	[ "$(oauth_state | jq -r .issued)" = $((issued + 1)) ]
+	[ "$(prod_token)" != "$(oauth_state | jq -r .current)" ]
+}
+
+@test "--candidate-network: a bad value is a usage error" {
+	cpactl_run upgrade --container iso-prod --candidate-network none
+	[ "$status" -eq 2 ] || { show; false; }
+	[[ "$stderr" == *"'isolated' or 'shared'"* ]]
+}
