@@ -64,6 +64,8 @@ const struct cli_option config_options[] = {
 				    "apply/restore: host port of the candidate, on 127.0.0.1 (default 8318)" },
 	[CONFIG_OPT_CANDIDATE_NETWORK] = { "candidate-network", 0, "MODE",
 					    "apply/restore: isolated (default, no network) or shared (127.0.0.1:PORT)" },
+	[CONFIG_OPT_CANDIDATE_WITHOUT_STORE] = { "candidate-without-store", 0, NULL,
+						  "apply/restore: with a remote store, test on the local files only" },
 	[CONFIG_OPT_TIMEOUT] = { "timeout", 0, "SECONDS", "apply/restore: deadline to serve /v1/models (default 60)" },
 	[CONFIG_OPT_WAIT] = { "wait", 0, "SECONDS",
 			       "apply/restore: wait this long for another cpactl to release the lock" },
@@ -76,7 +78,7 @@ const struct cli_option config_options[] = {
 struct config_args {
 	const char *root;
 	int show_secrets;
-	int yes, dry_run, test_port, timeout_s, wait, no_backup, reload, shared_network;
+	int yes, dry_run, test_port, timeout_s, wait, no_backup, reload, shared_network, without_store;
 	int change_options;          /* an option only apply/restore take was given */
 };
 
@@ -116,6 +118,7 @@ static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
 	case CONFIG_OPT_DRY_RUN:
 	case CONFIG_OPT_TEST_PORT:
 	case CONFIG_OPT_CANDIDATE_NETWORK:
+	case CONFIG_OPT_CANDIDATE_WITHOUT_STORE:
 	case CONFIG_OPT_TIMEOUT:
 	case CONFIG_OPT_WAIT:
 	case CONFIG_OPT_NO_BACKUP:
@@ -135,6 +138,7 @@ static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
 			return cli_usage(cli, "--test-port wants a port from 1 to 65535, not '%s'", arg), -1;
 		a->test_port = (int)port;
 		break;
+	case CONFIG_OPT_CANDIDATE_WITHOUT_STORE: a->without_store = 1; break;
 	case CONFIG_OPT_CANDIDATE_NETWORK:
 		if (cli_parse_candidate_network(cli, arg, &a->shared_network) < 0)
 			return -1;
@@ -537,6 +541,7 @@ static int apply_bytes(struct config_run *r, const struct buf *data, const char 
 	interaction_wire_upgrade(&x, &o);
 	o.test_port = a->test_port;
 	o.shared_network = a->shared_network;
+	o.candidate_without_store = a->without_store;
 	o.timeout_ms = (long)a->timeout_s * 1000;
 	o.no_backup = a->no_backup;
 	o.config_data = data->data ? data->data : "";
@@ -682,7 +687,7 @@ int cmd_config(struct cli *cli, int argc, char **argv)
 	if (r.args.show_secrets && !sub->takes_show_secrets)
 		return cli_usage(cli, "'--show-secrets' does not apply to 'config %s'", sub->name);
 	if (r.args.change_options && !sub->changes)
-		return cli_usage(cli, "--yes, --dry-run, --test-port, --candidate-network, --timeout, --wait, --no-backup and --reload apply "
+		return cli_usage(cli, "--yes, --dry-run, --test-port, --candidate-network, --candidate-without-store, --timeout, --wait, --no-backup and --reload apply "
 				      "to 'config apply' and 'config restore' only");
 	rc = sub->run(&r, operands, argv + first + 1);
 	if (r.err.kind == ERR_PARSE && !r.args.show_secrets)

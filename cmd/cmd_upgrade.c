@@ -32,6 +32,9 @@ const struct cli_option upgrade_options[] = {
 					     "isolated (default): the candidate has no network, probed inside its "
 					     "namespace (root, local engine); shared: production's network and "
 					     "127.0.0.1:PORT, it can refresh tokens upstream" },
+	[UPGRADE_OPT_CANDIDATE_WITHOUT_STORE] = { "candidate-without-store", 0, NULL,
+						   "with a remote store (PGSTORE_DSN, ...): test the candidate on the "
+						   "local config.yaml and auth dir, without the store's variables" },
 	[UPGRADE_OPT_TIMEOUT] = { "timeout", 0, "SECONDS", "deadline for a release to serve /v1/models (default 60)" },
 	[UPGRADE_OPT_YES] = { "yes", 'y', NULL, "replace production without asking (needed without a terminal)" },
 	[UPGRADE_OPT_DRY_RUN] = { "dry-run", 'n', NULL,
@@ -81,6 +84,7 @@ static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
 		if (cli_parse_candidate_network(cli, arg, &a->o.shared_network) < 0)
 			return -1;
 		break;
+	case UPGRADE_OPT_CANDIDATE_WITHOUT_STORE: a->o.candidate_without_store = 1; break;
 	case UPGRADE_OPT_TIMEOUT:
 		if (cli_parse_seconds(cli, "--timeout", arg, &a->timeout_s) < 0)
 			return -1;

@@ -135,7 +135,11 @@ static const struct known_key known_keys[] = {
 	{ "amp-model-mappings", V_ANY, 0 },
 	{ "auth", V_MAP, K_CLOSED },
 	{ "auth.providers", V_LIST, K_SECRET },
-	{ "model-name-mappings", V_ANY, 0 },
+	{ "oauth-model-mappings", V_ANY, 0 },
+	/* Keys of some releases only: see the version rules. */
+	{ "enable-gemini-cli-endpoint", V_BOOL, 0 },
+	{ "home", V_MAP, 0 },
+	/* Not listed: model-name-mappings, which no tagged release ever read. */
 };
 
 #define KNOWN_KEY_COUNT (sizeof(known_keys) / sizeof(known_keys[0]))
@@ -154,20 +158,38 @@ struct version_rule {
 };
 
 static const struct version_rule version_rules[] = {
-	{ "amp-upstream-url", "6.5.37", "7.2.0", "legacy-key-migrated",
-	  "from v6.5.37 to v7.1, CPA moves legacy ",
+	/* The legacy keys were moved and config.yaml rewritten only from v6.5.37
+	 * to v6.7.53; v6.8.0 turned the startup migration off, so from then on
+	 * they are read by nobody (internal/config/config.go LoadConfig). */
+	{ "amp-upstream-url", "6.5.37", "6.8.0", "legacy-key-migrated",
+	  "from v6.5.37 to v6.7.53, CPA moves legacy ",
 	  " under 'ampcode:' and rewrites config.yaml on start (a read-only mount makes that start fail)",
 	  "move the key under 'ampcode:' yourself (upstream-url), so the file does not change under you" },
-	{ "amp-upstream-api-key", "6.5.37", "7.2.0", "legacy-key-migrated",
-	  "from v6.5.37 to v7.1, CPA moves legacy ",
+	{ "amp-upstream-api-key", "6.5.37", "6.8.0", "legacy-key-migrated",
+	  "from v6.5.37 to v6.7.53, CPA moves legacy ",
 	  " under 'ampcode:' and rewrites config.yaml on start (a read-only mount makes that start fail)",
 	  "move the key under 'ampcode:' yourself (upstream-api-key), so the file does not change under you" },
-	{ "amp-restrict-management-to-localhost", "6.5.37", "7.2.0", "legacy-key-migrated",
-	  "from v6.5.37 to v7.1, CPA moves legacy ", " under 'ampcode:' and rewrites config.yaml on start",
+	{ "amp-restrict-management-to-localhost", "6.5.37", "6.8.0", "legacy-key-migrated",
+	  "from v6.5.37 to v6.7.53, CPA moves legacy ", " under 'ampcode:' and rewrites config.yaml on start",
 	  "move the key under 'ampcode:' yourself (restrict-management-to-localhost)" },
-	{ "amp-model-mappings", "6.5.37", "7.2.0", "legacy-key-migrated",
-	  "from v6.5.37 to v7.1, CPA moves legacy ", " under 'ampcode:' and rewrites config.yaml on start",
+	{ "amp-model-mappings", "6.5.37", "6.8.0", "legacy-key-migrated",
+	  "from v6.5.37 to v6.7.53, CPA moves legacy ", " under 'ampcode:' and rewrites config.yaml on start",
 	  "move the key under 'ampcode:' yourself (model-mappings)" },
+	{ "generative-language-api-key", "6.5.37", "6.8.0", "legacy-key-migrated",
+	  "from v6.5.37 to v6.7.53, CPA moves legacy ", " into 'gemini-api-key' and rewrites config.yaml on start",
+	  "move the keys into 'gemini-api-key' entries yourself" },
+	{ "amp-upstream-url", "6.8.0", "7.2.0", "legacy-key-ignored",
+	  "from v6.8.0 on, CPA silently ignores legacy ", " (the startup migration was turned off)",
+	  "move the key under 'ampcode:' (upstream-url)" },
+	{ "amp-upstream-api-key", "6.8.0", "7.2.0", "legacy-key-ignored",
+	  "from v6.8.0 on, CPA silently ignores legacy ", ": that upstream key is no longer used",
+	  "move the key under 'ampcode:' (upstream-api-key)" },
+	{ "amp-restrict-management-to-localhost", "6.8.0", "7.2.0", "legacy-key-ignored",
+	  "from v6.8.0 on, CPA silently ignores legacy ", " (the startup migration was turned off)",
+	  "move the key under 'ampcode:' (restrict-management-to-localhost)" },
+	{ "amp-model-mappings", "6.8.0", "7.2.0", "legacy-key-ignored",
+	  "from v6.8.0 on, CPA silently ignores legacy ", " (the startup migration was turned off)",
+	  "move the key under 'ampcode:' (model-mappings)" },
 	{ "amp-upstream-url", "7.2.0", NULL, "legacy-key-ignored",
 	  "from v7.2.0 on, CPA has no Amp support and ignores legacy ", "", "remove the key" },
 	{ "amp-upstream-api-key", "7.2.0", NULL, "legacy-key-ignored",
@@ -177,6 +199,9 @@ static const struct version_rule version_rules[] = {
 	  "from v7.2.0 on, CPA has no Amp support and ignores legacy ", "", "remove the key" },
 	{ "amp-model-mappings", "7.2.0", NULL, "legacy-key-ignored",
 	  "from v7.2.0 on, CPA has no Amp support and ignores legacy ", "", "remove the key" },
+	{ "generative-language-api-key", "6.8.0", NULL, "legacy-key-ignored",
+	  "from v6.8.0 on, CPA silently ignores legacy ", ": those Gemini keys are no longer used",
+	  "move the keys into 'gemini-api-key' entries" },
 	{ "ampcode", "7.2.0", NULL, "key-removed",
 	  "from v7.2.0 on, CPA ignores ",
 	  " (Amp support was removed) and deletes it the next time it saves config.yaml (the web UI)",
@@ -184,9 +209,24 @@ static const struct version_rule version_rules[] = {
 	{ "auth", "6.8.9", NULL, "legacy-key-ignored",
 	  "from v6.8.9 on, CPA silently ignores ", " (auth.providers): its keys no longer authenticate clients",
 	  "move the client keys to 'api-keys' and remove the 'auth' block" },
-	{ "model-name-mappings", "6.7.0", NULL, "legacy-key-migrated",
-	  "from v6.7.0 on, CPA renames ", " to 'oauth-model-alias' and rewrites config.yaml on start",
+	{ "oauth-model-mappings", "6.7.0", "6.8.0", "legacy-key-migrated",
+	  "from v6.7.0 to v6.7.53, CPA renames ", " to 'oauth-model-alias' and rewrites config.yaml on start",
 	  "rename the key to 'oauth-model-alias' yourself, so the file does not change under you" },
+	{ "oauth-model-mappings", "6.8.0", NULL, "legacy-key-ignored",
+	  "from v6.8.0 on, CPA silently ignores ", " (the rename to 'oauth-model-alias' was turned off)",
+	  "rename the key to 'oauth-model-alias'" },
+	/* internal/config/sdk_config.go from v6.9.12 to v7.2.19. */
+	{ "enable-gemini-cli-endpoint", "0.0.1", "6.9.12", "key-unknown-yet",
+	  "before v6.9.12, CPA does not know ", "", "remove the key, or upgrade to v6.9.12 or later" },
+	{ "enable-gemini-cli-endpoint", "7.2.20", NULL, "key-removed",
+	  "from v7.2.20 on, CPA no longer reads ", "", "remove the key" },
+	/* A node's Home settings (internal/config/config.go) from v7.0.0 to v7.1.16. */
+	{ "home", "0.0.1", "7.0.0", "key-unknown-yet",
+	  "before v7.0.0, CPA does not know ", "", "remove the block, or upgrade to v7.0.0 or later" },
+	{ "home", "7.1.17", NULL, "key-removed",
+	  "from v7.1.17 on, CPA ignores ",
+	  ": a node configured by it silently leaves its cluster (it runs as a standalone proxy)",
+	  "start the node with -home-jwt (or HOME_JWT), as CPA's docker-compose.cluster.yml does" },
 };
 
 /* The template keys of config.example.yaml that trip CPA's safe mode, after
@@ -644,7 +684,9 @@ static void check_amp_exposure(struct check *c)
 		    "of CPA",
 		    "ampcode.upstream-api-key is set and restrict-management-to-localhost is not true: Amp's "
 		    "management routes use that key for anyone with a client key, from any address");
-	if (flat && !is_true(json_object_get(c->doc, "amp-restrict-management-to-localhost")))
+	/* The flat key was read (and moved) only before v6.8.0. */
+	if (flat && c->version && !at_least(c, "6.8.0") &&
+	    !is_true(json_object_get(c->doc, "amp-restrict-management-to-localhost")))
 		add(c, FINDING_WARNING, "amp-upstream-key-exposed", "amp-upstream-api-key",
 		    "set amp-restrict-management-to-localhost: true (or ampcode.restrict-management-to-localhost)",
 		    "amp-upstream-api-key is set and management routes are not restricted to localhost: Amp's "
@@ -677,6 +719,55 @@ static void check_logging(struct check *c)
 		add(c, FINDING_WARNING, "pprof-exposed", "pprof.addr", "bind pprof to 127.0.0.1:8316, or disable it",
 		    "pprof is enabled on a non-loopback address: anyone who reaches it can read CPA's memory "
 		    "profile, which holds keys and tokens");
+}
+
+/* 1 when an entry of a provider list has a base-url that is not blank. */
+static int has_base_url(json_t *entry)
+{
+	const char *url = text_of(json_object_get(entry, "base-url"));
+
+	while (url && (*url == ' ' || *url == '\t'))
+		url++;
+	return url && *url;
+}
+
+/* Entries CPA drops or reads only in part (internal/config/
+ * config_normalization.go, earlier config.go): codex, xAI (from v7.2.73)
+ * and OpenAI-compatible entries without a base-url are removed at load, as
+ * if never written; the legacy per-entry 'api-keys' of openai-compatibility
+ * was moved to 'api-key-entries' only from v6.5.37 to v6.7.53. */
+static void check_provider_entries(struct check *c)
+{
+	static const struct {
+		const char *list, *from;
+	} needs_url[] = { { "codex-api-key", NULL }, { "xai-api-key", "7.2.73" }, { "openai-compatibility", NULL } };
+	json_t *entry;
+	size_t i, k;
+
+	for (k = 0; k < sizeof(needs_url) / sizeof(needs_url[0]); k++) {
+		if (needs_url[k].from && c->version && !at_least(c, needs_url[k].from))
+			continue;
+		json_array_foreach(json_object_get(c->doc, needs_url[k].list), i, entry) {
+			if (!json_is_object(entry) || has_base_url(entry))
+				continue;
+			add(c, FINDING_WARNING, "entry-dropped", needs_url[k].list,
+			    "give the entry its base-url, or remove it",
+			    "entry %zu of '%s' has no base-url: CPA drops it when it loads config.yaml, so its keys "
+			    "and models are not served",
+			    i + 1, needs_url[k].list);
+		}
+	}
+	if (c->version && !at_least(c, "6.8.0"))
+		return;
+	json_array_foreach(json_object_get(c->doc, "openai-compatibility"), i, entry) {
+		if (!json_is_object(entry) || !json_object_get(entry, "api-keys"))
+			continue;
+		add(c, FINDING_WARNING, "legacy-key-ignored", "openai-compatibility",
+		    "move the keys into 'api-key-entries' (one '- api-key: ...' each)",
+		    "entry %zu of 'openai-compatibility' has the legacy 'api-keys' list: from v6.8.0 on, CPA "
+		    "silently ignores it, so those upstream keys are not used",
+		    i + 1);
+	}
 }
 
 static void check_versions(struct check *c)
@@ -727,6 +818,7 @@ int config_check(const struct config_check_input *in, struct finding_list *out, 
 		check_amp_exposure(&c);
 		check_logging(&c);
 		check_versions(&c);
+		check_provider_entries(&c);
 	}
 	json_decref(c.doc);
 	json_decref(c.lines);

@@ -356,14 +356,31 @@ void cpa_config_summary_release(struct cpa_config_summary *s)
 	memset(s, 0, sizeof(*s));
 }
 
-char *cpa_resolve_auth_dir(const char *configured, const char *workdir)
+char *cpa_resolve_auth_dir(const char *configured, const char *workdir, const char *home)
 {
 	struct buf b = BUF_INIT;
 
 	if (!configured || !*configured) {
 		buf_append_str(&b, CPA_AUTH_DIR);
-	} else if (configured[0] == '~' && (configured[1] == '/' || configured[1] == '\0')) {
-		buf_appendf(&b, "/root%s", configured + 1);
+	} else if (configured[0] == '~') {
+		/* internal/util/util.go ResolveAuthDir: any leading "~" is $HOME, the
+		 * rest with its leading slashes trimmed ("~user/x" is $HOME/user/x). */
+		const char *rest = configured + 1;
+		size_t at;
+		while (*rest == '/' || *rest == '\\')
+			rest++;
+		buf_append_str(&b, home && home[0] == '/' ? home : "/root");
+		while (b.len > 1 && b.data[b.len - 1] == '/')
+			b.data[--b.len] = '\0';
+		if (*rest) {
+			if (b.len > 1)
+				buf_append_str(&b, "/");
+			at = b.len;
+			buf_append_str(&b, rest);
+			for (; at < b.len; at++)
+				if (b.data[at] == '\\')
+					b.data[at] = '/';
+		}
 	} else if (configured[0] == '/') {
 		buf_append_str(&b, configured);
 	} else {
@@ -382,4 +399,83 @@ char *cpa_resolve_auth_dir(const char *configured, const char *workdir)
 	while (b.len > 1 && b.data[b.len - 1] == '/')
 		b.data[--b.len] = '\0';
 	return buf_detach(&b);
+}
+
+/* 1 when Config.Env sets NAME or name (the two spellings CPA looks up) to
+ * something not blank; the last assignment wins, as in the engine. */
+static int env_is_set(json_t *inspect, const char *upper)
+{
+	json_t *env = json_object_get(json_object_get(inspect, "Config"), "Env"), *entry;
+	char lower[64];
+	size_t i, n = strlen(upper);
+	int set = 0;
+
+	if (n >= sizeof(lower))
+		return 0;
+	for (i = 0; i <= n; i++)
+		lower[i] = (char)tolower((unsigned char)upper[i]);
+	json_array_foreach(env, i, entry) {
+		const char *e = json_string_value(entry), *v;
+		if (!e || (strncmp(e, upper, n) != 0 && strncmp(e, lower, n) != 0) || e[n] != '=')
+			continue;
+		for (v = e + n + 1; *v == ' ' || *v == '\t'; v++)
+			;
+		set = *v != '\0';
+	}
+	return set;
+}
+
+const char *cpa_cluster_marker(json_t *inspect)
+{
+	json_t *config = json_object_get(inspect, "Config"), *arg;
+	size_t i;
+
+	if (env_is_set(inspect, "HOME_JWT"))
+		return "HOME_JWT";
+	/* `./CLIProxyAPI -home-jwt "$HOME_JWT"`, often through `sh -c`. */
+	json_array_foreach(json_object_get(config, "Cmd"), i, arg) {
+		const char *a = json_string_value(arg);
+		if (a && (strstr(a, "-home-jwt") || strstr(a, "-home_jwt")))
+			return "-home-jwt";
+	}
+	json_array_foreach(json_object_get(config, "Entrypoint"), i, arg) {
+		const char *a = json_string_value(arg);
+		if (a && strstr(a, "-home-jwt"))
+			return "-home-jwt";
+	}
+	return NULL;
+}
+
+const char *cpa_remote_store_var(json_t *inspect)
+{
+	static const char *const vars[] = { "PGSTORE_DSN", "GITSTORE_GIT_URL", "OBJECTSTORE_ENDPOINT", NULL };
+
+	for (size_t i = 0; vars[i]; i++)
+		if (env_is_set(inspect, vars[i]))
+			return vars[i];
+	return NULL;
+}
+
+int cpa_env_is_remote_store(const char *entry)
+{
+	static const char *const prefixes[] = { "PGSTORE_", "GITSTORE_", "OBJECTSTORE_", NULL };
+
+	for (size_t i = 0; entry && prefixes[i]; i++)
+		if (strncasecmp(entry, prefixes[i], strlen(prefixes[i])) == 0)
+			return 1;
+	return 0;
+}
+
+const char *cpa_container_home(json_t *inspect)
+{
+	json_t *env = json_object_get(json_object_get(inspect, "Config"), "Env"), *entry;
+	const char *home = NULL;
+	size_t i;
+
+	json_array_foreach(env, i, entry) {
+		const char *e = json_string_value(entry);
+		if (e && strncmp(e, "HOME=", 5) == 0)
+			home = e + 5;
+	}
+	return home && *home ? home : "/root";
 }

@@ -110,8 +110,28 @@ struct cpa_config_summary {
 int cpa_config_summarize(json_t *config, struct cpa_config_summary *out);
 void cpa_config_summary_release(struct cpa_config_summary *s);
 
-/* Resolves the auth dir the way CPA does: "~" is root's home in the image,
+/* Resolves the auth dir the way CPA does (internal/util/util.go): a leading
+ * "~" is `home` (NULL: /root) and the rest, slashes trimmed, below it;
  * relative paths are taken from the working directory.  malloc'd. */
-char *cpa_resolve_auth_dir(const char *configured, const char *workdir);
+char *cpa_resolve_auth_dir(const char *configured, const char *workdir, const char *home);
+
+/* The container's $HOME: its Config.Env HOME, else /root (the engine's
+ * default for root, which the CPA image runs as). */
+const char *cpa_container_home(json_t *container_inspect);
+
+/* How a CPA container keeps its state, read from its inspect (Config.Env
+ * and the command), as cmd/server/main.go reads them (upper- or lower-case
+ * names, blank values ignored):
+ *  - a cluster node: HOME_JWT, or -home-jwt on the command line; its config
+ *    comes from CLIProxyAPIHome and the JWT is its identity;
+ *  - a remote store: PGSTORE_DSN, GITSTORE_GIT_URL or OBJECTSTORE_ENDPOINT;
+ *    config and auth live there.
+ * Each returns the name of what was found (a static string) or NULL. */
+const char *cpa_cluster_marker(json_t *container_inspect);
+const char *cpa_remote_store_var(json_t *container_inspect);
+
+/* 1 when env entry "NAME=value" (a Config.Env string) is one of the remote
+ * store's variables (PGSTORE_*, GITSTORE_*, OBJECTSTORE_*, any case). */
+int cpa_env_is_remote_store(const char *entry);
 
 #endif

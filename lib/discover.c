@@ -198,9 +198,6 @@ int target_from_inspect(json_t *inspect, const struct profile *profile, struct c
 	json_t *state = json_object_get(inspect, "State");
 	json_t *host_config = json_object_get(inspect, "HostConfig");
 	const char *name = json_string_value(json_object_get(inspect, "Name"));
-	json_t *env;
-	size_t i;
-	json_t *e;
 
 	memset(t, 0, sizeof(*t));
 	t->profile = profile;
@@ -239,20 +236,17 @@ int target_from_inspect(json_t *inspect, const struct profile *profile, struct c
 	t->config_in_container = config_path_in_container(inspect);
 	locate(json_object_get(inspect, "Mounts"), t->config_in_container, &t->config_path,
 	       &t->config_storage);
-	/* With a remote store, the files cpactl sees are not what CPA uses. */
-	env = json_object_get(config, "Env");
-	json_array_foreach(env, i, e) {
-		const char *s = json_string_value(e);
-		if (s && (strncmp(s, "PGSTORE_DSN=", 12) == 0 || strncmp(s, "GITSTORE_GIT_URL=", 17) == 0 ||
-			  strncmp(s, "OBJECTSTORE_ENDPOINT=", 21) == 0)) {
-			char var[64];
-			snprintf(var, sizeof(var), "%.*s", (int)(strchr(s, '=') - s), s);
-			add_problem(t, "config and auth live in a remote store (%s is set): the mounted "
-				       "files are not what CPA uses",
-				    var);
-			break;
-		}
+	/* With a remote store, the files cpactl sees are not what CPA uses; a
+	 * cluster node has its config from CLIProxyAPIHome (cmd/server/main.go
+	 * reads both spellings of each variable). */
+	if (t->profile->cpa) {
+		t->remote_store = cpa_remote_store_var(inspect);
+		t->cluster = cpa_cluster_marker(inspect);
 	}
+	if (t->remote_store)
+		add_problem(t, "config and auth live in a remote store (%s is set): the mounted files are not what "
+			       "CPA uses",
+			    t->remote_store);
 	if (!t->name || !t->id || !t->problems || !t->providers || !t->auth_files || !t->probe_path ||
 	    !t->config_in_container || !t->config_path)
 		return error_set(err, ERR_NOMEM, "out of memory");
@@ -283,8 +277,9 @@ static void read_config(struct docker_client *c, struct cpa_target *t)
 			add_problem(t, "config.yaml at '%s' is a directory (the host path did not exist "
 				       "when the container was created, so docker made a directory)",
 				    t->config_path);
-		else
+		else if (!t->cluster)
 			add_problem(t, "config.yaml cannot be read: %s", e.message);
+		/* A cluster node without a config.yaml is as it should be. */
 		goto out;
 	}
 	if (yaml_parse(text.data ? text.data : "", text.len, "config.yaml", &doc, &e) < 0) {
@@ -311,7 +306,7 @@ static void read_config(struct docker_client *c, struct cpa_target *t)
 	{
 		const char *workdir = json_string_value(
 			json_object_get(json_object_get(t->inspect, "Config"), "WorkingDir"));
-		t->auth_in_container = cpa_resolve_auth_dir(s.auth_dir, workdir);
+		t->auth_in_container = cpa_resolve_auth_dir(s.auth_dir, workdir, cpa_container_home(t->inspect));
 	}
 out:
 	if (!t->auth_in_container)
@@ -739,7 +734,7 @@ json_t *cpa_target_to_json(const struct cpa_target *t)
 		port = json_pack("{s:s,s:i}", "host_ip", t->api_host_ip, "host_port", t->api_host_port);
 	return json_pack(
 		"{s:s,s:s,s:s,s:s,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:o,s:I,s:s?,s:o,s:i,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,"
-		"s:o,s:b,s:I,s:O,s:O,s:O,s:O}",
+		"s:o,s:b,s:I,s:O,s:O,s:O,s:s?,s:s?,s:O}",
 		"profile", t->profile ? t->profile->name : "cpa", "probe_path", t->probe_path ? t->probe_path : "",
 		"name", t->name, "id", t->id, "image", t->image, "image_id", t->image_id,
 		"version", t->version, "version_source", t->version_source, "state", t->state,
@@ -753,5 +748,6 @@ json_t *cpa_target_to_json(const struct cpa_target *t)
 		"allow_remote", t->allow_remote < 0 ? json_null() : json_boolean(t->allow_remote),
 		"secret_key_set", t->secret_key_set, "api_keys", (json_int_t)t->api_keys,
 		"providers", t->providers, "auth_files", t->auth_files,
-		"compose", t->compose ? t->compose : json_null(), "problems", t->problems);
+		"compose", t->compose ? t->compose : json_null(), "cluster", t->cluster, "remote_store",
+		t->remote_store, "problems", t->problems);
 }

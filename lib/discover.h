@@ -67,6 +67,8 @@ struct cpa_target {
 	json_t *auth_files;      /* provider -> file count */
 	json_t *compose;         /* {"project","service","working_dir","config_files"} or NULL */
 	json_t *problems;        /* array of strings, never holding a secret */
+	const char *cluster;     /* a CPA cluster node: "HOME_JWT" or "-home-jwt" (static), else NULL */
+	const char *remote_store;/* CPA's remote store variable that is set (static), else NULL */
 	int tty;                 /* Config.Tty: logs are not multiplexed */
 	json_t *inspect;         /* the container's inspect data (owned) */
 	char *probe_key;         /* SECRET: first api key, or NULL */

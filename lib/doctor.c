@@ -387,18 +387,28 @@ static void check_config(struct doctor_run *r)
 		}
 		note(r, doctor_secret_mode_finding(r->out, "config-readable", t->config_host, st.st_mode & 0077,
 						   "config.yaml"));
-	} else if (t->config_storage && strcmp(t->config_storage, "container") == 0) {
+	} else if (t->config_storage && strcmp(t->config_storage, "container") == 0 && !t->cluster) {
 		add(r, FINDING_INFO, "config-in-container", t->config_in_container,
 		    "bind-mount config.yaml from the host (-v /opt/cliproxyapi/config.yaml:/CLIProxyAPI/config.yaml)",
 		    "config.yaml lives in the filesystem of '%s' itself: it is lost when the container is "
 		    "recreated",
 		    t->name);
 	}
-	if (mount_read_only(t->inspect, t->config_in_container))
+	/* Only v6.5.37 to v6.7.53 persisted start-up migrations (and failed to
+	 * start when they could not); later releases write back only the bcrypt
+	 * hash of a plaintext secret-key, ignoring a failure. */
+	if (mount_read_only(t->inspect, t->config_in_container) && t->version &&
+	    cpa_version_compare(t->version, "6.5.37") >= 0 && cpa_version_compare(t->version, "6.8.0") < 0)
 		add(r, FINDING_WARNING, "config-read-only", t->config_in_container,
-		    "mount it read-write (drop ':ro'): CPA's web UI and its own migrations rewrite the file",
-		    "config.yaml is mounted read-only in '%s': the web UI cannot save and a CPA release that "
-		    "rewrites the file fails to start",
+		    "mount it read-write (drop ':ro'): CPA's web UI and its start-up migrations rewrite the file",
+		    "config.yaml is mounted read-only in '%s': the web UI cannot save, and %s migrates legacy "
+		    "keys on start and fails to start when it cannot write the file",
+		    t->name, t->version);
+	else if (mount_read_only(t->inspect, t->config_in_container))
+		add(r, FINDING_INFO, "config-read-only", t->config_in_container,
+		    "mount it read-write (drop ':ro') if you edit settings in the web UI",
+		    "config.yaml is mounted read-only in '%s': the web UI cannot save it, and CPA cannot store "
+		    "the hash of a plaintext secret-key (it goes on without)",
 		    t->name);
 	if (container_read_file_at(r->c, t->id, t->config_in_container, t->config_host, CPA_CONFIG_MAX, &text,
 				   &is_dir, &e) < 0) {
@@ -406,6 +416,12 @@ static void check_config(struct doctor_run *r)
 			add(r, FINDING_ERROR, "config-is-directory", t->config_path,
 			    "remove the directory, put config.yaml there as a file, and recreate the container",
 			    "config.yaml of '%s' is a directory, and CPA fails with 'is a directory'", t->name);
+		else if (t->cluster)
+			add(r, FINDING_INFO, "cluster-node", t->name,
+			    "check its settings in CLIProxyAPIHome; upgrade it the way the cluster is run",
+			    "'%s' is a CPA cluster node (%s): its config comes from CLIProxyAPIHome, so there is no "
+			    "config.yaml to check, and cpactl upgrade refuses it",
+			    t->name, t->cluster);
 		else
 			add(r, FINDING_WARNING, "config-unreadable", t->config_path,
 			    "check the mount and the file's permissions",

@@ -182,8 +182,13 @@ int env_text_get(const char *data, size_t len, const char *key, char **value)
 int env_name_is_secret(const char *name)
 {
 	static const char *const words[] = { "KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL",
-					     "DSN", "COOKIE", "AUTH", NULL };
+					     "DSN", "COOKIE", "AUTH", "JWT", "CUSTOM_HEADER_", NULL };
+	/* Sizes, not secrets: claude-code-proxy's MAX_TOKENS_LIMIT and kin. */
+	static const char *const counts[] = { "TOKENS_LIMIT", "MAX_TOKENS", "MIN_TOKENS", NULL };
 
+	for (size_t i = 0; name && counts[i]; i++)
+		if (strcasestr(name, counts[i]))
+			return 0;
 	for (size_t i = 0; name && words[i]; i++) {
 		size_t wlen = strlen(words[i]);
 		for (const char *p = name; *p; p++)

@@ -82,7 +82,10 @@ int profile_status_is_healthy(const char *status);
 int env_text_get(const char *data, size_t len, const char *key, char **value);
 
 /* 1 when an env variable's value is a secret: its name has KEY, TOKEN,
- * SECRET, PASSWORD, PASSWD, CREDENTIAL, DSN, COOKIE or AUTH in it. */
+ * SECRET, PASSWORD, PASSWD, CREDENTIAL, DSN, COOKIE, AUTH, JWT (CPA's
+ * HOME_JWT) or CUSTOM_HEADER_ (claude-code-proxy's extra upstream headers) in
+ * it, in any case (CPA also reads lower-case names), and it is not a size
+ * (MAX_TOKENS_LIMIT, ...). */
 int env_name_is_secret(const char *name);
 
 /* Appends `data` to `out` with the value of every secret variable replaced

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "cpa.h"
 
 #define SHORT_ID_LEN 12
 #define COMPOSE_LABEL_PREFIX "com.docker.compose."
@@ -930,6 +931,25 @@ int recreate_has_mount_at(json_t *container_inspect, const char *dest)
 	return 0;
 }
 
+/* A deployment that keeps its state in a remote store: the candidate runs
+ * without the store's variables, on the local files (never on the store). */
+static int plan_candidate_env(struct plan_context *c)
+{
+	json_t *env = json_object_get(c->body, "Env");
+	size_t i, dropped = 0;
+
+	if (!c->o->drop_remote_store || !json_is_array(env))
+		return 0;
+	for (i = json_array_size(env); i-- > 0;) {
+		if (cpa_env_is_remote_store(json_string_value(json_array_get(env, i)))) {
+			json_array_remove(env, i);
+			dropped++;
+		}
+	}
+	return dropped ? add_note(c, "%zu remote store variables were left out: the candidate runs on the local "
+				     "files", dropped) : 0;
+}
+
 /* --- the plan --------------------------------------------------------------------- */
 
 static int check_path(const char *what, const char *path, struct cpactl_error *err)
@@ -996,7 +1016,8 @@ static int build_steps(struct plan_context *c)
 		return remount_anonymous_volumes(c) < 0 || plan_exposed_ports(c) < 0 ||
 		       plan_production_networks(c, mode, kind) < 0 || plan_profile_label(c) < 0 ? -1 : 0;
 	return plan_candidate_labels(c) < 0 || plan_candidate_ports(c) < 0 ||
-	       plan_candidate_mounts(c) < 0 || plan_candidate_networks(c, mode, kind) < 0 ? -1 : 0;
+	       plan_candidate_mounts(c) < 0 || plan_candidate_networks(c, mode, kind) < 0 ||
+	       plan_candidate_env(c) < 0 ? -1 : 0;
 }
 
 int recreate_plan_build(json_t *container_inspect, json_t *old_image_inspect,

@@ -61,6 +61,7 @@ struct recreate_options {
 	const char *scratch_config;     /* host path of the scratch copy of config.yaml */
 	const char *scratch_auth;       /* host path of the scratch copy of the auth dir */
 	int isolated;                   /* network mode none, nothing published (test_port unused) */
+	int drop_remote_store;          /* leave out CPA's PGSTORE_*, GITSTORE_*, OBJECTSTORE_* variables */
 	/* Mounts at these paths get the scratch dirs instead (NULL: no such kind). */
 	const char *logs_in_container;    /* e.g. /CLIProxyAPI/logs */
 	const char *scratch_logs;         /* an empty host dir: the candidate's own logs */

@@ -117,12 +117,34 @@ static int preflight_checks(struct release *r, struct cpactl_error *err)
 {
 	const struct cpa_target *t = r->op.t;
 	const struct upgrade_options *o = r->o;
+	const char *marker, *store = NULL;
 	struct statvfs vfs;
 	json_t *problem;
 	size_t i;
 
 	if (!t->state || strcmp(t->state, "running") != 0)
 		sayf(r, "note: production '%s' is %s", t->name, t->state ? t->state : "not running");
+	if (t->profile->cpa && (marker = cpa_cluster_marker(t->inspect)) != NULL)
+		/* The JWT is the node's identity: a candidate that reached Home would
+		 * be a second process with it; one that cannot has no config. */
+		return error_set(err, ERR_FAILED,
+				 "preflight: '%s' is a CPA cluster node (%s): its config comes from CLIProxyAPIHome "
+				 "and the JWT is its identity, so no candidate can test a release without joining "
+				 "the cluster as production.  cpactl does not upgrade cluster nodes: take a snapshot "
+				 "(cpactl backup), then update the node the way the cluster is run (docker compose "
+				 "pull && docker compose up -d with the cluster's compose file)",
+				 t->name, marker);
+	if (t->profile->cpa && (store = cpa_remote_store_var(t->inspect)) != NULL && !o->candidate_without_store)
+		return error_set(err, ERR_FAILED,
+				 "preflight: '%s' keeps its config and auth in a remote store (%s): an isolated "
+				 "candidate cannot load them, and one that could would write into production's "
+				 "store.  cpactl can test the release only on the local config.yaml and auth dir with "
+				 "the store's variables removed; --candidate-without-store says that is enough",
+				 t->name, store);
+	if (store)
+		sayf(r, "note: --candidate-without-store: the candidate runs without %s and the other store "
+			"variables, on the local config.yaml and auth dir; the store is neither tested nor touched",
+		     store);
 	if (!t->config_ok) {
 		json_array_foreach(t->problems, i, problem)
 			return error_set(err, ERR_FAILED, "preflight: %s", json_string_value(problem));
@@ -487,6 +509,7 @@ static int start_candidate(struct release *r, struct cpactl_error *err)
 	buf_appendf(&plugins, "%s/plugins", r->op.scratch_dir);
 	buf_appendf(&logs_file, "%s/logs/main.log", r->op.scratch_dir);
 	ro.isolated = !r->o->shared_network;
+	ro.drop_remote_store = r->o->candidate_without_store;
 	ro.logs_in_container = t->profile->logs_dir;
 	ro.scratch_logs = logs.data;
 	ro.plugins_in_container = t->profile->plugins_dir;

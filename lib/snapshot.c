@@ -820,16 +820,23 @@ int snapshot_create(struct docker_client *c, const struct cpa_target *t, const s
 			    "container.json (name the file with --env-file)");
 	} else if (container_read_file_at(c, t->id, t->config_in_container, t->config_host, CPA_CONFIG_MAX, &config,
 					  NULL, err) < 0) {
-		if (!o->no_config) {
+		if (t->cluster && !o->no_config) {
+			/* Its config lives in CLIProxyAPIHome: nothing is missing. */
+			error_clear(err);
+			warn_add(r, "'%s' is a CPA cluster node (%s): its config comes from CLIProxyAPIHome, so the "
+				    "snapshot has no config.yaml",
+				 t->name, t->cluster);
+		} else if (!o->no_config) {
 			struct cpactl_error inner = *err;
 			error_clear(err);
 			error_set(err, inner.kind == ERR_ENGINE_UNREACHABLE ? inner.kind : ERR_FAILED,
 				  "cannot back up %s of '%s': %s (use --no-config to go on without it)",
 				  snapshot_settings_part(t), t->name, inner.message);
 			goto out;
+		} else {
+			error_clear(err);
+			warn_add(r, "%s was not backed up (--no-config)", snapshot_settings_part(t));
 		}
-		error_clear(err);
-		warn_add(r, "%s was not backed up (--no-config)", snapshot_settings_part(t));
 	} else if (write_part(tmpdir, snapshot_settings_part(t), config.data ? config.data : "", config.len, parts,
 			      err) < 0) {
 		goto out;

@@ -32,6 +32,7 @@ struct upgrade_options {
 	const char *image;          /* target reference; NULL: the same repository, tag latest */
 	int test_port;              /* only with shared_network */
 	int shared_network;         /* --candidate-network shared: production's network, 127.0.0.1:test_port */
+	int candidate_without_store; /* a remote-store deployment: test on the local files only */
 	long timeout_ms;
 	int dry_run;
 	int no_backup;

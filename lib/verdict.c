@@ -22,7 +22,7 @@
  * loading its credentials) before it is the verdict. */
 #define ANSWER_GRACE_MS 2500
 #define SETTLE_MS 600
-#define CLIENT_LINE_GRACE_MS 5000 /* after the first good answer */
+#define CLIENT_LINE_GRACE_MS 2500 /* after the first good answer */
 #define LOG_TAIL_LINES 25
 #define LOG_FILE_MAX ((off_t)1 << 20) /* the end of a log file that is read */
 

@@ -72,22 +72,28 @@ ampcode:
   upstream-url: "https://ampcode.com"
   upstream-api-key: "SECRET-FIXTURE-amp-3f9a"
 amp-upstream-url: "https://ampcode.com"
-model-name-mappings: []
+home:
+  enabled: true
 auth:
   providers: []
 api-key: SECRET-FIXTURE-typo
+codex-api-key:
+  - api-key: "SECRET-FIXTURE-codex-nourl"
 request-retry: 3
 request-retry: 4
 YAML
 	cpactl_run config check "$f" --json
 	[ "$status" -eq 3 ] || { show; false; }
 	for code in wrong-type api-keys-template remote-management-allowed secret-key-plaintext debug-on \
-		request-log-on pprof-exposed key-removed legacy-key-ignored legacy-key-migrated unknown-key \
+		request-log-on pprof-exposed key-removed legacy-key-ignored unknown-key entry-dropped \
 		duplicate-key; do
 		[ "$(jqo "[.findings[] | select(.code == \"$code\")] | length")" -gt 0 ] || { echo "no $code"; show; false; }
 	done
+	# Judged for the newest CPA: no release after v6.7.53 migrates a key.
+	[ "$(jqo '[.findings[] | select(.code == "legacy-key-migrated")] | length')" = 0 ]
+	[[ "$(jqo '.findings[] | select(.code == "key-removed" and .subject == "home") | .what')" == *"leaves its cluster"* ]]
 	[ "$(jqo '.findings[] | select(.code == "unknown-key") | .fix')" = "did you mean 'api-keys'?" ]
-	[ "$(jqo '.findings[] | select(.code == "duplicate-key") | .line')" = 22 ]
+	[ "$(jqo '.findings[] | select(.code == "duplicate-key") | .line')" = 25 ]
 	# For people: file:line: severity: what.
 	cpactl_run config check "$f"
 	[ "$status" -eq 3 ]

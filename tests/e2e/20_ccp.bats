@@ -372,13 +372,13 @@ upgrade() {
 
 # --- crash recovery ------------------------------------------------------------------
 
-@test "upgrade killed at three steps: recover leaves the proxy serving, .env whole" {
+@test "upgrade killed at two steps: recover leaves the proxy serving, .env whole" {
 	local step sum
 	sum=$(sha256sum <"$ROOT/.env")
-	# Every step: tests/unit/test_crash.c (test_upgrade_ccp); here, one that
-	# is undone, the stop that makes recover finish, and the instant between
-	# the renames, against the real engine.
-	for step in candidate-judge promote-stop-old promote-rename-new; do
+	# Every step: tests/unit/test_crash.c (test_upgrade_ccp); here, the stop
+	# that makes recover finish and the instant between the renames, against
+	# the real engine (a kill before production is touched: 07_recover).
+	for step in promote-stop-old promote-rename-new; do
 		CPACTL_TEST_KILL_AT=$step run "$CPACTL" upgrade --container ccp-prod --image "$IMAGE:v1.1.0" --no-pull \
 			--yes --test-port "$TP" --timeout 10
 		[ "$status" -eq 137 ] || { echo "$step: upgrade was not killed (exit $status)"; echo "$output"; false; }

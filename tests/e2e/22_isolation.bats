@@ -152,3 +152,67 @@ upgrade() {
 	[ "$status" -eq 2 ] || { show; false; }
 	[[ "$stderr" == *"'isolated' or 'shared'"* ]]
 }
+
+@test "a cluster node (home_jwt, no config.yaml): discover, backup and doctor know it; upgrade refuses with what to do" {
+	local dir
+	dir=$(deploy_dir iso-node)
+	chmod 700 "$dir"
+	# As CPA's docker-compose.cluster.yml: no config.yaml, the JWT in the
+	# environment (lower-case, which CPA accepts too).  The fake has no Home
+	# to reach and stops; cpactl reads a stopped container all the same.
+	docker run -d --name iso-node -e home_jwt=SECRET-FIXTURE-homejwt-iso \
+		-v "$dir/auth:/root/.cli-proxy-api" eceasy/cli-proxy-api:v7.2.0 >/dev/null
+	cpactl_run discover --json --container iso-node
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(jqo '.[0].cluster')" = HOME_JWT ] || { show; false; }
+	[ "$(jqo '[.[0].problems[] | select(test("cannot be read"))] | length')" = 0 ] || { show; false; }
+	no_secret
+	cpactl_run backup --container iso-node --root "$dir" --json
+	[ "$status" -eq 0 ] || { show; false; }
+	[[ "$(jqo '.warnings | join(" ")')" == *"cluster node"* ]] || { show; false; }
+	no_secret
+	cpactl_run doctor --container iso-node --root "$dir" --json
+	[ "$(jqo '[.findings[] | select(.code == "cluster-node")] | length')" = 1 ] || { show; false; }
+	[ "$(jqo '[.findings[] | select(.code == "config-unreadable" or .code == "config-in-container")] | length')" = 0 ] ||
+		{ show; false; }
+	no_secret
+	cpactl_run upgrade --container iso-node --root "$dir" --no-pull --image eceasy/cli-proxy-api:v7.2.60 --yes --json
+	[ "$status" -eq 1 ] || { show; false; }
+	[[ "$(jqo .error.message)" == *"cluster node (HOME_JWT)"*"cpactl backup"* ]] || { show; false; }
+	no_secret
+	[ -z "$(docker ps -aq --filter name=iso-node-cpactl)" ]
+}
+
+@test "a remote store (pgstore_dsn) is refused unless --candidate-without-store, which tests on the local files" {
+	local dir
+	dir=$(deploy_dir iso-store)
+	# As real CPA on an offline host: the store cannot be dialled, so this
+	# production logs an error and exits 0 (cmd/server/main.go:390).
+	run_cpa iso-store v7.2.0 "$dir" -e "pgstore_dsn=postgres://cpa:SECRET-FIXTURE-pgpass@10.255.0.1/cpa"
+	wait_for 30 "iso-store exited (its store cannot be reached)" inspect_is iso-store '{{.State.Status}}' exited
+	cpactl_run upgrade --container iso-store --no-pull --image eceasy/cli-proxy-api:v7.2.60 --yes --json
+	[ "$status" -eq 1 ] || { show; false; }
+	[[ "$(jqo .error.message)" == *"remote store (PGSTORE_DSN)"*"--candidate-without-store"* ]]
+	no_secret
+	cpactl_run upgrade --container iso-store --no-pull --image eceasy/cli-proxy-api:v7.2.60 --dry-run --timeout 20 \
+		--candidate-without-store --json
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(jqo .candidate.ok)" = true ]
+	[[ "$stderr" == *"neither tested nor touched"* ]]
+	no_secret
+}
+
+@test "auth-dir '~auths' with HOME=/data: discover finds /data/auths, as CPA resolves it" {
+	local dir
+	dir=$(deploy_dir iso-home)
+	sed -i 's|^auth-dir: .*|auth-dir: "~auths"|' "$dir/config.yaml"
+	docker run -d --name iso-home -e HOME=/data -v "$dir/config.yaml:/CLIProxyAPI/config.yaml" \
+		-v "$dir/auth:/data/auths" eceasy/cli-proxy-api:v7.2.0 >/dev/null
+	cpactl_run discover --json --container iso-home
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(jqo '.[0].auth_in_container')" = /data/auths ] || { show; false; }
+	[ "$(jqo '.[0].auth_storage')" = bind ] || { show; false; }
+	[ "$(jqo '.[0].auth_dir')" = "$dir/auth" ] || { show; false; }
+	[ "$(jqo '.[0].auth_files.claude')" = 1 ] || { show; false; }
+	no_secret
+}

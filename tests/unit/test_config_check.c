@@ -45,7 +45,8 @@ static const char clean[] =
 	"  - api-key: \"SECRET-VAL-gemini\"\n"
 	"    base-url: \"https://generativelanguage.googleapis.com\"\n"
 	"codex-api-key:\n"
-	"  - api-key: \"SECRET-VAL-codex\"\n";
+	"  - api-key: \"SECRET-VAL-codex\"\n"
+	"    base-url: \"https://api.openai.com/v1\"\n";
 
 static void assert_no_value(const struct finding_list *l)
 {
@@ -396,6 +397,8 @@ static void test_amp_upstream_key(void **state)
 	finding_list_release(&l);
 }
 
+/* Each rule with configs from its release range (checked against the tags
+ * of router-for-me/CLIProxyAPI, see cpa-facts.md). */
 static void test_legacy_amp_keys(void **state)
 {
 	struct finding_list l = FINDING_LIST_INIT;
@@ -403,23 +406,97 @@ static void test_legacy_amp_keys(void **state)
 	(void)state;
 	check_edited("request-retry: 3\n", flat, "v6.0.0", &l);
 	expect_none(&l);
-	check_edited("request-retry: 3\n", flat, "v7.1.0", &l);
+	/* Moved and config.yaml rewritten only from v6.5.37 to v6.7.53. */
+	check_edited("request-retry: 3\n", flat, "v6.7.53", &l);
 	expect(&l, "legacy-key-migrated", "amp-upstream-url", FINDING_WARNING);
+	/* v6.8.0 turned the startup migration off: read by nobody. */
+	check_edited("request-retry: 3\n", flat, "v6.8.0", &l);
+	expect(&l, "legacy-key-ignored", "amp-upstream-url", FINDING_WARNING);
+	assert_null(find(&l, "legacy-key-migrated", NULL));
+	check_edited("request-retry: 3\n", flat, "v7.1.0", &l);
+	expect(&l, "legacy-key-ignored", "amp-upstream-url", FINDING_WARNING);
 	check_edited("request-retry: 3\n", flat, "v7.2.60", &l);
 	expect(&l, "legacy-key-ignored", "amp-upstream-url", FINDING_WARNING);
 	assert_null(find(&l, "legacy-key-migrated", NULL));
 	finding_list_release(&l);
 }
 
-static void test_model_name_mappings(void **state)
+static void test_legacy_gemini_and_compat_keys(void **state)
 {
 	struct finding_list l = FINDING_LIST_INIT;
-	const char *old = "request-retry: 3\nmodel-name-mappings:\n  - from: a\n    to: b\n";
+	const char *gl = "request-retry: 3\ngenerative-language-api-key:\n  - \"SECRET-VAL-gl\"\n";
+	const char *compat = "request-retry: 3\nopenai-compatibility:\n  - name: x\n    base-url: \"https://x\"\n"
+			     "    api-keys:\n      - \"SECRET-VAL-compat\"\n";
 	(void)state;
-	check_edited("request-retry: 3\n", old, "v6.6.0", &l);
+	check_edited("request-retry: 3\n", gl, "v6.7.0", &l);
+	expect(&l, "legacy-key-migrated", "generative-language-api-key", FINDING_WARNING);
+	check_edited("request-retry: 3\n", gl, "v6.8.0", &l);
+	expect(&l, "legacy-key-ignored", "generative-language-api-key", FINDING_WARNING);
+	check_edited("request-retry: 3\n", compat, "v6.7.53", &l);
+	assert_null(find(&l, "legacy-key-ignored", NULL));
+	check_edited("request-retry: 3\n", compat, "v6.8.0", &l);
+	expect(&l, "legacy-key-ignored", "openai-compatibility", FINDING_WARNING);
+	check_edited("request-retry: 3\n", compat, NULL, &l);
+	expect(&l, "legacy-key-ignored", "openai-compatibility", FINDING_WARNING);
+	finding_list_release(&l);
+}
+
+static void test_model_mappings(void **state)
+{
+	struct finding_list l = FINDING_LIST_INIT;
+	const char *never = "request-retry: 3\nmodel-name-mappings:\n  - from: a\n    to: b\n";
+	const char *oauth = "request-retry: 3\noauth-model-mappings:\n  gemini-cli:\n    - name: a\n      alias: b\n";
+	(void)state;
+	/* model-name-mappings never shipped in a tag: unknown everywhere. */
+	check_edited("request-retry: 3\n", never, "v6.7.0", &l);
+	expect(&l, "unknown-key", "model-name-mappings", FINDING_WARNING);
+	assert_null(find(&l, "legacy-key-migrated", NULL));
+	/* oauth-model-mappings: renamed in place only from v6.7.0 to v6.7.53. */
+	check_edited("request-retry: 3\n", oauth, "v6.6.0", &l);
 	expect_none(&l);
-	check_edited("request-retry: 3\n", old, "v6.7.0", &l);
-	expect(&l, "legacy-key-migrated", "model-name-mappings", FINDING_WARNING);
+	check_edited("request-retry: 3\n", oauth, "v6.7.10", &l);
+	expect(&l, "legacy-key-migrated", "oauth-model-mappings", FINDING_WARNING);
+	check_edited("request-retry: 3\n", oauth, "v6.8.0", &l);
+	expect(&l, "legacy-key-ignored", "oauth-model-mappings", FINDING_WARNING);
+	finding_list_release(&l);
+}
+
+static void test_keys_of_some_releases(void **state)
+{
+	struct finding_list l = FINDING_LIST_INIT;
+	const char *cli = "request-retry: 3\nenable-gemini-cli-endpoint: true\n";
+	const char *home = "request-retry: 3\nhome:\n  enabled: true\n";
+	(void)state;
+	check_edited("request-retry: 3\n", cli, "v6.9.11", &l);
+	expect(&l, "key-unknown-yet", "enable-gemini-cli-endpoint", FINDING_WARNING);
+	check_edited("request-retry: 3\n", cli, "v6.9.12", &l);
+	expect_none(&l);
+	check_edited("request-retry: 3\n", cli, "v7.2.19", &l);
+	expect_none(&l);
+	check_edited("request-retry: 3\n", cli, "v7.2.20", &l);
+	expect(&l, "key-removed", "enable-gemini-cli-endpoint", FINDING_WARNING);
+	check_edited("request-retry: 3\n", home, "v6.9.0", &l);
+	expect(&l, "key-unknown-yet", "home", FINDING_WARNING);
+	check_edited("request-retry: 3\n", home, "v7.1.16", &l);
+	expect_none(&l);
+	check_edited("request-retry: 3\n", home, "v7.1.17", &l);
+	assert_non_null(strstr(expect(&l, "key-removed", "home", FINDING_WARNING)->what, "leaves its cluster"));
+	finding_list_release(&l);
+}
+
+static void test_entries_without_base_url(void **state)
+{
+	struct finding_list l = FINDING_LIST_INIT;
+	const char *xai = "request-retry: 3\nxai-api-key:\n  - api-key: \"SECRET-VAL-xai\"\n";
+	(void)state;
+	check_edited("    base-url: \"https://api.openai.com/v1\"\n", "    base-url: \"  \"\n", "v7.2.60", &l);
+	expect(&l, "entry-dropped", "codex-api-key", FINDING_WARNING);
+	check_edited("request-retry: 3\n", xai, "v7.2.72", &l);
+	assert_null(find(&l, "entry-dropped", NULL));
+	check_edited("request-retry: 3\n", xai, "v7.2.73", &l);
+	expect(&l, "entry-dropped", "xai-api-key", FINDING_WARNING);
+	check_edited("request-retry: 3\n", "request-retry: 3\nopenai-compatibility:\n  - name: x\n", NULL, &l);
+	expect(&l, "entry-dropped", "openai-compatibility", FINDING_WARNING);
 	finding_list_release(&l);
 }
 
@@ -487,7 +564,10 @@ int main(void)
 		cmocka_unit_test(test_secret_key_plaintext),
 		cmocka_unit_test(test_amp_upstream_key),
 		cmocka_unit_test(test_legacy_amp_keys),
-		cmocka_unit_test(test_model_name_mappings),
+		cmocka_unit_test(test_legacy_gemini_and_compat_keys),
+		cmocka_unit_test(test_model_mappings),
+		cmocka_unit_test(test_keys_of_some_releases),
+		cmocka_unit_test(test_entries_without_base_url),
 		cmocka_unit_test(test_logging_and_pprof),
 		cmocka_unit_test(test_key_lines),
 	};

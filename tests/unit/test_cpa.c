@@ -442,13 +442,32 @@ static void test_summarize_not_mapping(void **state)
 
 static void check_auth_dir(const char *configured, const char *workdir, const char *expect)
 {
-	char *got = cpa_resolve_auth_dir(configured, workdir);
+	char *got = cpa_resolve_auth_dir(configured, workdir, NULL);
 
 	assert_non_null(got);
 	if (strcmp(got, expect) != 0)
 		fail_msg("'%s' (workdir '%s'): expected '%s', got '%s'", configured ? configured : "(null)",
 			 workdir ? workdir : "(null)", expect, got);
 	free(got);
+}
+
+static void test_resolve_auth_dir_home(void **state)
+{
+	json_t *inspect = json_pack("{s:{s:[s,s]}}", "Config", "Env", "PATH=/bin", "HOME=/data/");
+	char *got;
+
+	(void)state;
+	assert_string_equal(cpa_container_home(inspect), "/data/");
+	got = cpa_resolve_auth_dir("~/.cli-proxy-api", "/w", cpa_container_home(inspect));
+	assert_string_equal(got, "/data/.cli-proxy-api");
+	free(got);
+	got = cpa_resolve_auth_dir("~", "/w", "/data/");
+	assert_string_equal(got, "/data");
+	free(got);
+	json_decref(inspect);
+	inspect = json_pack("{s:{}}", "Config");
+	assert_string_equal(cpa_container_home(inspect), "/root");
+	json_decref(inspect);
 }
 
 static void test_resolve_auth_dir(void **state)
@@ -461,7 +480,10 @@ static void test_resolve_auth_dir(void **state)
 	check_auth_dir("~/", NULL, "/root");
 	check_auth_dir("~/.cli-proxy-api", NULL, "/root/.cli-proxy-api");
 	check_auth_dir("~/.cli-proxy-api/", "/w", "/root/.cli-proxy-api");
-	check_auth_dir("~user/x", "/w", "/w/~user/x");
+	/* As internal/util/util.go: every leading "~" is $HOME. */
+	check_auth_dir("~user/x", "/w", "/root/user/x");
+	check_auth_dir("~auths", "/w", "/root/auths");
+	check_auth_dir("~//x\\y", "/w", "/root/x/y");
 	check_auth_dir("/data/auths", "/CLIProxyAPI", "/data/auths");
 	check_auth_dir("/data/auths///", NULL, "/data/auths");
 	check_auth_dir("/", NULL, "/");
@@ -498,6 +520,7 @@ int main(void)
 		cmocka_unit_test(test_summarize_odd_values),
 		cmocka_unit_test(test_summarize_not_mapping),
 		cmocka_unit_test(test_resolve_auth_dir),
+		cmocka_unit_test(test_resolve_auth_dir_home),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

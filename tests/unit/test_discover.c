@@ -362,7 +362,8 @@ static void test_remote_store_env(void **state)
 		assert_int_equal(json_array_size(t->problems), 1);
 		problem = json_string_value(json_array_get(t->problems, 0));
 		snprintf(name, sizeof(name), "%.*s", (int)(strchr(vars[i], '=') - vars[i]), vars[i]);
-		assert_non_null(strstr(problem, name));
+		/* One of the variables set is named (PGSTORE_DSN is looked up first). */
+		assert_true(strstr(problem, name) || strstr(problem, "PGSTORE_DSN"));
 		assert_non_null(strstr(problem, "remote store"));
 		assert_null(strstr(problem, "SECRET-FIXTURE"));
 		cpa_targets_free(t, 1);
@@ -381,6 +382,32 @@ static void test_remote_store_lookalikes(void **state)
 	json_array_append_new(env, json_integer(5));
 	t = target_from(inspect);
 	assert_int_equal(json_array_size(t->problems), 0);
+	cpa_targets_free(t, 1);
+}
+
+/* cmd/server/main.go: either spelling, blank values ignored; HOME_JWT or
+ * -home-jwt make a cluster node. */
+static void test_remote_store_and_cluster_spellings(void **state)
+{
+	json_t *inspect = base_inspect();
+	json_t *env = json_object_get(json_object_get(inspect, "Config"), "Env");
+	struct cpa_target *t;
+	(void)state;
+
+	json_array_append_new(env, json_string("OBJECTSTORE_ENDPOINT=  "));
+	json_array_append_new(env, json_string("pgstore_dsn=postgres://SECRET-FIXTURE-x@db/cpa"));
+	json_array_append_new(env, json_string("home_jwt=SECRET-FIXTURE-jwt"));
+	t = target_from(inspect);
+	assert_string_equal(t->remote_store, "PGSTORE_DSN");
+	assert_string_equal(t->cluster, "HOME_JWT");
+	cpa_targets_free(t, 1);
+
+	inspect = base_inspect();
+	json_object_set_new(json_object_get(inspect, "Config"), "Cmd",
+			    json_pack("[s,s,s]", "sh", "-c", "./CLIProxyAPI -home-jwt \"$HOME_JWT\""));
+	t = target_from(inspect);
+	assert_string_equal(t->cluster, "-home-jwt");
+	assert_null(t->remote_store);
 	cpa_targets_free(t, 1);
 }
 
@@ -495,6 +522,7 @@ int main(void)
 		cmocka_unit_test(test_compose_labels),
 		cmocka_unit_test(test_remote_store_env),
 		cmocka_unit_test(test_remote_store_lookalikes),
+		cmocka_unit_test(test_remote_store_and_cluster_spellings),
 		cmocka_unit_test(test_bad_inspect),
 		cmocka_unit_test(test_to_json_never_holds_probe_key),
 		cmocka_unit_test(test_to_json_unknowns),

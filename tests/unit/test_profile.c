@@ -97,6 +97,12 @@ static void test_env_name_is_secret(void **state)
 	assert_true(env_name_is_secret("MANAGEMENT_PASSWORD"));
 	assert_true(env_name_is_secret("PGSTORE_DSN"));
 	assert_true(env_name_is_secret("proxy_auth"));
+	assert_true(env_name_is_secret("HOME_JWT"));
+	assert_true(env_name_is_secret("home_jwt"));
+	assert_true(env_name_is_secret("pgstore_dsn"));
+	assert_true(env_name_is_secret("CUSTOM_HEADER_X_ORG"));
+	assert_false(env_name_is_secret("MAX_TOKENS_LIMIT"));
+	assert_false(env_name_is_secret("MIN_TOKENS_LIMIT"));
 	assert_false(env_name_is_secret("BIG_MODEL"));
 	assert_false(env_name_is_secret("OPENAI_BASE_URL"));
 	assert_false(env_name_is_secret("PORT"));
