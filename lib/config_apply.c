@@ -175,7 +175,7 @@ static int serves_with(struct reload *r, const char *key, char *why, size_t why_
 		struct probe_result p;
 		struct cpactl_error e = CPACTL_ERROR_INIT;
 		memset(&p, 0, sizeof(p));
-		if (probe_get(NULL, host, r->op.t->api_host_port, "/v1/models", key, 2000, &p, &e) == 0) {
+		if (probe_get(NULL, r->op.t->tls, host, r->op.t->api_host_port, "/v1/models", key, 2000, &p, &e) == 0) {
 			if (p.http_status == 200 && p.models) {
 				probe_result_release(&p);
 				return 1;

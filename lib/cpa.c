@@ -298,6 +298,7 @@ int cpa_config_summarize(json_t *config, struct cpa_config_summary *out)
 		out->port = (long)json_integer_value(v);
 		out->port_set = 1;
 	}
+	out->tls = json_is_true(json_object_get(json_object_get(config, "tls"), "enable"));
 	out->host = dup_string(json_object_get(config, "host"));
 	out->auth_dir = dup_string(json_object_get(config, "auth-dir"));
 	v = json_object_get(config, "api-keys");

@@ -96,6 +96,7 @@ const char *cpa_client_key_trim(const char *key, size_t *len);
 struct cpa_config_summary {
 	long port;                /* `port`, CPA_API_PORT when absent */
 	int port_set;             /* `port` written: without it CPA listens on a random port */
+	int tls;                  /* tls.enable: the API port speaks TLS only */
 	char *host;               /* `host`, NULL when absent */
 	char *auth_dir;           /* `auth-dir` as written, NULL when absent */
 	long api_keys;            /* entries of `api-keys` CPA keeps: not blank once trimmed */

@@ -297,6 +297,7 @@ static void read_config(struct docker_client *c, struct cpa_target *t)
 			       "forces %d), so no published port reaches it; cpactl assumes %d",
 			    CPA_API_PORT, CPA_API_PORT);
 	t->allow_remote = s.allow_remote;
+	t->tls = s.tls;
 	t->secret_key_set = s.secret_key_set;
 	t->api_keys = s.api_keys;
 	json_decref(t->providers);
@@ -487,8 +488,17 @@ static void read_env_settings(struct docker_client *c, struct cpa_target *t, con
 		add_problem(t, "the env file cannot be read: %s", e.message);
 		t->config_ok = 0;
 	}
-	if (port_env && atoi(port_env) > 0 && atoi(port_env) < 65536)
+	if (port_env && atoi(port_env) > 0 && atoi(port_env) < 65536) {
 		t->api_container_port = atoi(port_env);
+	} else if (p->port_env && text.len) {
+		/* claude-code-proxy reads its .env as well; the environment wins
+		 * (src/core/config.py). */
+		char *value = NULL;
+		if (env_text_get(text.data, text.len, p->port_env, &value) == 1 && atoi(value) > 0 &&
+		    atoi(value) < 65536)
+			t->api_container_port = atoi(value);
+		free(value);
+	}
 	if (!t->api_container_port)
 		t->api_container_port = only_port(t->inspect);
 	if (!t->api_container_port && !o->api_port)
@@ -734,7 +744,7 @@ json_t *cpa_target_to_json(const struct cpa_target *t)
 		port = json_pack("{s:s,s:i}", "host_ip", t->api_host_ip, "host_port", t->api_host_port);
 	return json_pack(
 		"{s:s,s:s,s:s,s:s,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:o,s:I,s:s?,s:o,s:i,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,"
-		"s:o,s:b,s:I,s:O,s:O,s:O,s:s?,s:s?,s:O}",
+		"s:o,s:b,s:I,s:O,s:O,s:O,s:s?,s:s?,s:b,s:O}",
 		"profile", t->profile ? t->profile->name : "cpa", "probe_path", t->probe_path ? t->probe_path : "",
 		"name", t->name, "id", t->id, "image", t->image, "image_id", t->image_id,
 		"version", t->version, "version_source", t->version_source, "state", t->state,
@@ -749,5 +759,5 @@ json_t *cpa_target_to_json(const struct cpa_target *t)
 		"secret_key_set", t->secret_key_set, "api_keys", (json_int_t)t->api_keys,
 		"providers", t->providers, "auth_files", t->auth_files,
 		"compose", t->compose ? t->compose : json_null(), "cluster", t->cluster, "remote_store",
-		t->remote_store, "problems", t->problems);
+		t->remote_store, "tls", t->tls, "problems", t->problems);
 }

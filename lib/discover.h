@@ -60,6 +60,7 @@ struct cpa_target {
 				  * local engine (read directly), else NULL */
 	char *auth_host;         /* the same for the auth dir */
 	int config_ok;           /* config.yaml was read and parsed */
+	int tls;                 /* tls.enable: probes speak https */
 	int allow_remote;        /* 1, 0, or -1 unknown */
 	int secret_key_set;
 	long api_keys;

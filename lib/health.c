@@ -84,7 +84,7 @@ int health_check(struct docker_client *c, const struct cpa_target *t, long timeo
 		const char *host = remote ? remote : probe_host_for_binding(t->api_host_ip);
 		const struct profile *profile = t->profile ? t->profile : &profile_cpa;
 		const char *path = t->probe_path ? t->probe_path : profile->probe_path;
-		if (probe_get(NULL, host, t->api_host_port, path, t->probe_key, timeout_ms, &p, &e) == 0) {
+		if (probe_get(NULL, t->tls, host, t->api_host_port, path, t->probe_key, timeout_ms, &p, &e) == 0) {
 			r->http_status = p.http_status;
 			r->latency_ms = p.latency_ms;
 			snprintf(r->probe_error, sizeof(r->probe_error), "%s", p.error_text);

@@ -220,6 +220,7 @@ int operation_kept_role(const char *name, const char *production);
 #define OP_KEY_MODE "mode"
 #define OP_KEY_IN_PLACE "in_place"
 #define OP_KEY_AUTH_PLAN "auth_plan"
+#define OP_KEY_PLUGINS_PLAN "plugins_plan" /* rollback: the plugins dir, missing files only */
 #define OP_KEY_OLD_RESTART "old_restart"
 #define OP_KEY_NEW_RESTART "new_restart"
 

@@ -104,7 +104,7 @@ static curl_socket_t open_in_netns(void *clientp, curlsocktype purpose, struct c
 	return fd < 0 ? CURL_SOCKET_BAD : fd;
 }
 
-int probe_get(const struct netns *ns, const char *host, int port, const char *path, const char *key,
+int probe_get(const struct netns *ns, int tls, const char *host, int port, const char *path, const char *key,
 	      long timeout_ms, struct probe_result *result, struct cpactl_error *err)
 {
 	struct probe_transfer t = { BUF_INIT, result };
@@ -122,9 +122,13 @@ int probe_get(const struct netns *ns, const char *host, int port, const char *pa
 		goto out;
 	}
 	if (strchr(host, ':'))
-		buf_appendf(&url, "http://[%s]:%d%s", host, port, path);
+		buf_appendf(&url, "%s://[%s]:%d%s", tls ? "https" : "http", host, port, path);
 	else
-		buf_appendf(&url, "http://%s:%d%s", host, port, path);
+		buf_appendf(&url, "%s://%s:%d%s", tls ? "https" : "http", host, port, path);
+	if (tls) {
+		curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
 	curl_easy_setopt(curl, CURLOPT_URL, buf_str(&url));
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
@@ -150,8 +154,8 @@ int probe_get(const struct netns *ns, const char *host, int port, const char *pa
 	if (code != CURLE_OK) {
 		snprintf(result->error_text, sizeof(result->error_text), "%s",
 			 curl_error[0] ? curl_error : curl_easy_strerror(code));
-		error_set(err, ERR_FAILED, "no answer from 'http://%s:%d%s': %s", host, port, path,
-			  result->error_text);
+		error_set(err, ERR_FAILED, "no answer from '%s://%s:%d%s': %s", tls ? "https" : "http", host, port,
+			  path, result->error_text);
 		goto out;
 	}
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result->http_status);

@@ -30,11 +30,16 @@ struct probe_result {
 
 struct netns;
 
-/* GETs http://host:port/path with `key` as a bearer token (NULL: none),
- * seen from network namespace `ns` (netns.h; NULL: this machine's).
- * Returns 0 when an HTTP answer came back (any status), -1 when none did in
- * `timeout_ms` (the reason is in result->error_text and err). */
-int probe_get(const struct netns *ns, const char *host, int port, const char *path, const char *key,
+/* GETs http://host:port/path (https:// when `tls`) with `key` as a bearer
+ * token (NULL: none), seen from network namespace `ns` (netns.h; NULL: this
+ * machine's).  Returns 0 when an HTTP answer came back (any status), -1 when
+ * none did in `timeout_ms` (the reason is in result->error_text and err).
+ *
+ * Over TLS the certificate is not verified: it is the deployment's own
+ * (often self-signed, for a name that is not the probed address), and the
+ * probe talks to the container cpactl has just located, on loopback or in
+ * its own namespace. */
+int probe_get(const struct netns *ns, int tls, const char *host, int port, const char *path, const char *key,
 	      long timeout_ms, struct probe_result *result, struct cpactl_error *err);
 
 void probe_result_release(struct probe_result *r);

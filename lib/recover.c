@@ -82,16 +82,25 @@ static int ensure_name(struct recovery *r, const char *id, const char *name, str
 	return rc < 0 ? -1 : 0;
 }
 
-/* Rollback's auth restore, forward or back; idempotent (auth_restore.h). */
+/* Rollback's auth and plugins restore, forward or back; idempotent
+ * (auth_restore.h).  Undone in the reverse order. */
 static int auth_to(struct recovery *r, int forward, struct cpactl_error *err)
 {
 	json_t *plan = journal_get(&r->j, OP_KEY_AUTH_PLAN);
+	json_t *plugins = journal_get(&r->j, OP_KEY_PLUGINS_PLAN);
 
-	if (!plan)
-		return 0;
-	if (auth_apply(plan, forward, err) < 0)
+	if (!forward && plugins && auth_apply(plugins, 0, err) < 0)
 		return -1;
-	note(r, forward ? "auth dir: the snapshot's files are in place" : "auth dir: as it was before the rollback");
+	if (plan && auth_apply(plan, forward, err) < 0)
+		return -1;
+	if (forward && plugins && auth_apply(plugins, 1, err) < 0)
+		return -1;
+	if (plan)
+		note(r, forward ? "auth dir: the snapshot's files are in place"
+				: "auth dir: as it was before the rollback");
+	if (plugins)
+		note(r, forward ? "plugins dir: the snapshot's missing files are in place"
+				: "plugins dir: as it was before the rollback");
 	return 0;
 }
 
@@ -194,6 +203,7 @@ static int serves(struct recovery *r, const char *id)
 	jo.timeout_ms = RECOVER_TIMEOUT_MS;
 	jo.host = probe_host_for_binding(targets[0].api_host_ip);
 	jo.port = targets[0].api_host_port;
+	jo.tls = targets[0].tls;
 	jo.probe_key = targets[0].probe_key;
 	jo.expected_clients = -1;
 	jo.tty = targets[0].tty;
@@ -366,10 +376,13 @@ int recover_run(struct docker_client *c, const struct deployment *d, say_fn say,
 		const char *scratch = journal_get_string(&r.j, OP_KEY_SCRATCH_DIR);
 		struct cpactl_error ignored = CPACTL_ERROR_INIT;
 		json_t *plan = journal_get(&r.j, OP_KEY_AUTH_PLAN);
+		json_t *plugins = journal_get(&r.j, OP_KEY_PLUGINS_PLAN);
 		if (scratch)
 			remove_tree(scratch, &ignored);
 		if (plan)
 			auth_stage_remove(plan);
+		if (plugins)
+			auth_stage_remove(plugins);
 	}
 	json_object_set_new(r.report, "outcome", json_string(outcome));
 	if (journal_finish(&r.j, strcmp(outcome, "finished") == 0 ? "recovered: finished" : "recovered: undone", err) < 0)

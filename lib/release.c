@@ -213,8 +213,10 @@ static void production_baseline(struct release *r)
 	struct cpactl_error e = CPACTL_ERROR_INIT;
 	struct buf logs = BUF_INIT;
 
+	/* A stopped container has no published port: p is then never filled. */
+	memset(&p, 0, sizeof(p));
 	if (t->has_api_port &&
-	    probe_get(NULL, probe_host_for_binding(t->api_host_ip), t->api_host_port, t->probe_path, t->probe_key, 5000, &p,
+	    probe_get(NULL, t->tls, probe_host_for_binding(t->api_host_ip), t->api_host_port, t->probe_path, t->probe_key, 5000, &p,
 		      &e) == 0 &&
 	    p.http_status == 200 && p.models)
 		r->prod_models = json_incref(p.models);
@@ -416,8 +418,28 @@ out:
 	return rc;
 }
 
-/* `log_file`: a log the container writes besides its output, or NULL. */
-static int judge(struct release *r, const char *id, const struct netns *ns, const char *host, int port,
+/* 1 when the config the container runs (`data`) says tls.enable: its port
+ * speaks TLS only.  What cannot be read is as production is. */
+static int runs_tls(const struct release *r, const char *data, size_t len)
+{
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+	struct cpa_config_summary s;
+	json_t *doc = NULL;
+	int tls = r->op.t->tls;
+
+	if (!r->op.t->profile->cpa || !data)
+		return tls;
+	if (yaml_parse(data, len, "config.yaml", &doc, &e) == 0 && cpa_config_summarize(doc, &s) == 0) {
+		tls = s.tls;
+		cpa_config_summary_release(&s);
+	}
+	json_decref(doc);
+	return tls;
+}
+
+/* `log_file`: a log the container writes besides its output, or NULL;
+ * `tls`: its port speaks TLS. */
+static int judge(struct release *r, const char *id, const struct netns *ns, int tls, const char *host, int port,
 		 const char *log_file, const char *expected_version, struct verdict *v, struct cpactl_error *err)
 {
 	const struct cpa_target *t = r->op.t;
@@ -425,6 +447,7 @@ static int judge(struct release *r, const char *id, const struct netns *ns, cons
 
 	memset(&jo, 0, sizeof(jo));
 	jo.netns = ns;
+	jo.tls = tls;
 	jo.timeout_ms = r->o->timeout_ms;
 	jo.host = host;
 	jo.port = port;
@@ -552,15 +575,18 @@ static int start_candidate(struct release *r, struct cpactl_error *err)
 		else
 			sayf(r, "candidate %s started with no network (%s), probed on its own port %d from "
 				"inside its network namespace", r->target_ref, files, t->api_container_port);
+		size_t seed_len;
+		const char *seed = seed_data(r, &seed_len);
+		int tls = runs_tls(r, seed, seed_len);
 		/* Its logs dir is a scratch dir here: with logging-to-file, its log. */
 		const char *log_file = t->profile->logs_dir && recreate_has_mount_at(t->inspect, t->profile->logs_dir)
 					       ? logs_file.data
 					       : NULL;
 		if (operation_step(&r->op, OP_STEP_CANDIDATE_JUDGE, err) < 0 ||
 		    (!r->o->shared_network && open_candidate_netns(r, id, &ns, err) < 0) ||
-		    (r->o->shared_network ? judge(r, id, NULL, "127.0.0.1", r->o->test_port, log_file,
+		    (r->o->shared_network ? judge(r, id, NULL, tls, "127.0.0.1", r->o->test_port, log_file,
 						  r->expected_version, v, err)
-					  : judge(r, id, &ns, "127.0.0.1", t->api_container_port, log_file,
+					  : judge(r, id, &ns, tls, "127.0.0.1", t->api_container_port, log_file,
 						  r->expected_version, v, err)) < 0)
 			goto out;
 	}
@@ -691,10 +717,12 @@ static int promotion_judge(void *ctx, const char *id, int old_release, struct ve
 	int rc;
 
 	if (!old_release)
-		return judge(r, id, NULL, host, r->op.t->api_host_port, NULL, r->expected_version, v, err);
+		return judge(r, id, NULL,
+			     r->config_changes ? runs_tls(r, r->config_after.data, r->config_after.len) : r->op.t->tls,
+			     host, r->op.t->api_host_port, NULL, r->expected_version, v, err);
 	/* The old release is judged on what it was, not on the new bar. */
 	r->judging_old = 1;
-	rc = judge(r, id, NULL, host, r->op.t->api_host_port, NULL, NULL, v, err);
+	rc = judge(r, id, NULL, r->op.t->tls, host, r->op.t->api_host_port, NULL, NULL, v, err);
 	r->judging_old = 0;
 	return rc;
 }

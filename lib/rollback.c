@@ -50,6 +50,7 @@ struct rollback {
 	char *reuse_id;           /* the kept container that is the snapshot's, if any */
 	char *reuse_name;
 	json_t *auth_plan;
+	json_t *plugins_plan;     /* the plugins dir: the snapshot's missing files */
 	json_t *secrets;
 	struct buf config_before; /* SECRET: live config.yaml */
 	struct buf config_after;  /* SECRET: the snapshot's, when it differs */
@@ -302,6 +303,70 @@ out:
 	return rc;
 }
 
+/* The host dir of production's bind mount at `dest`, on a local engine, or NULL. */
+static const char *bind_source_at(const struct rollback *r, const char *dest)
+{
+	json_t *mount;
+	size_t i;
+
+	if (!docker_client_is_local(r->op.c))
+		return NULL;
+	json_array_foreach(json_object_get(r->op.t->inspect, "Mounts"), i, mount) {
+		const char *d = json_string_value(json_object_get(mount, "Destination"));
+		const char *type = json_string_value(json_object_get(mount, "Type"));
+		if (d && type && strcmp(d, dest) == 0 && strcmp(type, "bind") == 0)
+			return json_string_value(json_object_get(mount, "Source"));
+	}
+	return NULL;
+}
+
+/* CPA's plugins: a release from v7.2.37 removes the older files of a plugin,
+ * so the release a rollback brings back may miss its own.  The snapshot's
+ * files that are missing now come back (never replacing or removing one:
+ * the plugins the running release loads stay). */
+static int prepare_plugins(struct rollback *r, struct cpactl_error *err)
+{
+	const char *dir = r->op.t->profile->plugins_dir;
+	const char *host = dir ? bind_source_at(r, dir) : NULL;
+	struct buf tar = BUF_INIT;
+	json_t *names, *m;
+	size_t i;
+	int rc = -1;
+
+	snapshot_part_path(&tar, r->snap_path, SNAPSHOT_PART_PLUGINS);
+	if (!dir || access(buf_str(&tar), R_OK) != 0) {
+		rc = 0;
+		goto out;
+	}
+	if (!host) {
+		sayf(r, "note: the plugins dir of '%s' is not a bind mount on this machine: the snapshot's plugins "
+			"are not restored",
+		     r->op.t->name);
+		rc = 0;
+		goto out;
+	}
+	if (operation_step(&r->op, OP_STEP_AUTH_STAGE, err) < 0)
+		goto out;
+	if (auth_stage(tar.data, host, r->op.id, 0, &r->plugins_plan, err) < 0) {
+		if (err->kind == ERR_CHECK || err->kind == ERR_PARSE)
+			err->kind = ERR_FAILED;
+		goto out;
+	}
+	journal_set(&r->op.journal, OP_KEY_PLUGINS_PLAN, json_incref(r->plugins_plan));
+	names = json_array();
+	json_array_foreach(json_object_get(r->plugins_plan, "missing"), i, m)
+		json_array_append(names, json_object_get(m, "name"));
+	json_object_set_new(r->op.report, "plugins",
+			    json_pack("{s:o,s:O}", "missing", names, "differ", json_object_get(r->plugins_plan, "differ")));
+	if (json_array_size(names))
+		sayf(r, "plugins: %zu file(s) of the snapshot that the plugins dir lacks now come back",
+		     json_array_size(names));
+	rc = 0;
+out:
+	buf_free(&tar);
+	return rc;
+}
+
 static int prepare_auth(struct rollback *r, struct cpactl_error *err)
 {
 	struct buf tar = BUF_INIT;
@@ -378,6 +443,9 @@ static int rollback_judge(void *ctx, const char *id, int old_release, struct ver
 	jo.timeout_ms = r->o->timeout_ms;
 	jo.host = probe_host_for_binding(r->op.t->api_host_ip);
 	jo.port = r->op.t->api_host_port;
+	/* The live config's tls.enable (a snapshot that turns TLS on or off is
+	 * judged by the scheme production speaks now). */
+	jo.tls = r->op.t->tls;
 	jo.probe_key = r->op.t->probe_key;
 	jo.expected_clients = -1;
 	jo.expected_version = old_release ? NULL : r->snap_version;
@@ -389,10 +457,19 @@ static int rollback_judge(void *ctx, const char *id, int old_release, struct ver
 	return judge_container(r->op.c, id, &jo, v, err);
 }
 
+/* While no container runs: the auth files, then the plugins the snapshot
+ * had and the dir lacks now (undone in the reverse order). */
 static int rollback_hook(void *ctx, int undo, struct cpactl_error *err)
 {
 	struct rollback *r = ctx;
-	return auth_apply(r->auth_plan, !undo, err);
+
+	if (undo && r->plugins_plan && auth_apply(r->plugins_plan, 0, err) < 0)
+		return -1;
+	if (r->auth_plan && auth_apply(r->auth_plan, !undo, err) < 0)
+		return -1;
+	if (!undo && r->plugins_plan && auth_apply(r->plugins_plan, 1, err) < 0)
+		return -1;
+	return 0;
 }
 
 static int promote(struct rollback *r, struct cpactl_error *err)
@@ -429,7 +506,8 @@ static int promote(struct rollback *r, struct cpactl_error *err)
 	p.prev_name = prev;
 	/* A kept container that fails goes back to being the kept one. */
 	p.failed_name = r->reuse_id ? r->reuse_name : failed;
-	if (r->auth_plan && (r->o->auth_exact || json_array_size(json_object_get(r->auth_plan, "missing")))) {
+	if ((r->auth_plan && (r->o->auth_exact || json_array_size(json_object_get(r->auth_plan, "missing")))) ||
+	    (r->plugins_plan && json_array_size(json_object_get(r->plugins_plan, "missing")))) {
 		p.hook = rollback_hook;
 		p.hook_step = OP_STEP_PROMOTE_AUTH;
 	}
@@ -517,7 +595,7 @@ int rollback_run(struct docker_client *c, struct cpa_target *t, const struct dep
 	}
 
 	/* 4. The auth files staged beside the live dir. */
-	if (!o->dry_run && prepare_auth(&r, err) < 0)
+	if (!o->dry_run && (prepare_auth(&r, err) < 0 || prepare_plugins(&r, err) < 0))
 		goto out;
 
 	/* 5. Dry run, or confirm. */
@@ -562,12 +640,15 @@ out:
 	 * journal for `cpactl recover`. */
 	if ((rc == 0 || !promoted || r.undo == OP_UNDO_DONE) && r.auth_plan && r.op.journaled)
 		auth_stage_remove(r.auth_plan);
+	if ((rc == 0 || !promoted || r.undo == OP_UNDO_DONE) && r.plugins_plan && r.op.journaled)
+		auth_stage_remove(r.plugins_plan);
 	operation_end(&r.op, outcome, rc == 0 || !promoted || r.undo == OP_UNDO_DONE);
 	json_decref(list);
 	json_decref(r.snap_container);
 	json_decref(r.snap_image);
 	json_decref(r.manifest);
 	json_decref(r.auth_plan);
+	json_decref(r.plugins_plan);
 	json_decref(r.secrets);
 	buf_wipe(&r.config_before);
 	buf_wipe(&r.config_after);

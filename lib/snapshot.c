@@ -28,6 +28,7 @@
 #include "container_files.h"
 #include "cpa.h"
 #include "history.h"
+#include "recreate.h"
 #include "sha256.h"
 
 #define AUTH_FILE_CHECK_MAX ((size_t)1024 * 1024)
@@ -407,7 +408,7 @@ static int rewrite_auth_tar(const char *engine_tar, const char *host_dir, const 
 	struct archive *in = host_dir ? archive_read_disk_new() : archive_read_new(), *out = archive_write_new();
 	struct archive_entry *entry;
 	size_t base_len = strlen(base);
-	struct buf content = BUF_INIT;
+	struct buf content = BUF_INIT, relname = BUF_INIT;
 	char *chunk = malloc(65536);
 	int r, rc = -1, out_open = 0;
 
@@ -456,6 +457,12 @@ static int rewrite_auth_tar(const char *engine_tar, const char *host_dir, const 
 			rel = name;
 		if (!*rel)
 			rel = ".";
+		/* `rel` points into the entry's own pathname: setting the entry's
+		 * name from it would copy a string onto itself (names came out cut:
+		 * "ample.com.json").  Copy it out first. */
+		buf_reset(&relname);
+		buf_append_str(&relname, rel);
+		rel = buf_str(&relname);
 		archive_entry_set_pathname(entry, rel);
 		if (archive_write_header(out, entry) != ARCHIVE_OK) {
 			error_set(err, ERR_IO, "cannot write '%s': %s", out_path, archive_error_string(out));
@@ -516,6 +523,7 @@ out:
 	if (out)
 		archive_write_free(out);
 	buf_wipe(&content);
+	buf_free(&relname);
 	free(chunk);
 	return rc;
 }
@@ -579,6 +587,50 @@ static int snapshot_auth(struct docker_client *c, const struct cpa_target *t, co
 		close(fd);
 	}
 	rc = record_part(tmpdir, SNAPSHOT_PART_AUTH, parts, NULL, err);
+out:
+	if (spool_path)
+		unlink(spool_path);
+	free(spool_path);
+	free(tar_path);
+	return rc;
+}
+
+/* --- the plugins dir --------------------------------------------------------- */
+
+/* CPA's plugins (native libraries, <id>-v<version>.so; v7.1.47 on) are state:
+ * a release from v7.2.37 removes the older files of a plugin, so the one a
+ * rollback brings back may need them.  Kept as plugins.tar, read through the
+ * engine, each file with its id and version in the manifest. */
+static int snapshot_plugins(struct docker_client *c, const struct cpa_target *t, const char *tmpdir,
+			    const struct snapshot_options *o, json_t *parts, json_t *files, struct cpactl_error *err)
+{
+	const char *dir = snapshot_profile(t)->plugins_dir;
+	char *spool_path = path_join(tmpdir, ".plugins-engine.tar");
+	char *tar_path = path_join(tmpdir, SNAPSHOT_PART_PLUGINS);
+	json_t *file;
+	size_t i;
+	int rc = -1, torn = 0;
+
+	if (!spool_path || !tar_path) {
+		error_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if (container_archive_to_file(c, t->id, dir, spool_path, o->interrupted, NULL, err) < 0 ||
+	    rewrite_auth_tar(spool_path, NULL, tar_path, strrchr(dir, '/') + 1, files, &torn, err) < 0)
+		goto out;
+	json_array_foreach(files, i, file) {
+		/* internal/pluginhost/platform.go pluginFileFromPath: <id>-v<version>.so */
+		const char *name = json_string_value(json_object_get(file, "name"));
+		const char *v = name ? strstr(name, "-v") : NULL;
+		size_t len = name ? strlen(name) : 0;
+		if (!v || len < 4 || strcmp(name + len - 3, ".so") != 0 || strchr(name, '/'))
+			continue;
+		while (strstr(v + 2, "-v"))
+			v = strstr(v + 2, "-v");
+		json_object_set_new(file, "plugin", json_stringn(name, (size_t)(v - name)));
+		json_object_set_new(file, "version", json_stringn(v + 2, (size_t)(name + len - 3 - (v + 2))));
+	}
+	rc = record_part(tmpdir, SNAPSHOT_PART_PLUGINS, parts, NULL, err);
 out:
 	if (spool_path)
 		unlink(spool_path);
@@ -791,6 +843,7 @@ int snapshot_create(struct docker_client *c, const struct cpa_target *t, const s
 {
 	char *tmpdir = NULL, *final = NULL, *md = NULL;
 	json_t *manifest = NULL, *parts = json_object(), *auth_files = json_array(), *image_inspect = NULL;
+	json_t *plugin_files = NULL;
 	struct buf config = BUF_INIT;
 	char created[40], manifest_hex[SHA256_HEX_LEN + 1];
 	struct tm created_tm;
@@ -851,6 +904,11 @@ int snapshot_create(struct docker_client *c, const struct cpa_target *t, const s
 		goto out;
 	if (t->auth_in_container && snapshot_auth(c, t, tmpdir, o, parts, auth_files, r, err) < 0)
 		goto out;
+	if (snapshot_profile(t)->plugins_dir && recreate_has_mount_at(t->inspect, snapshot_profile(t)->plugins_dir)) {
+		plugin_files = json_array();
+		if (!plugin_files || snapshot_plugins(c, t, tmpdir, o, parts, plugin_files, err) < 0)
+			goto out;
+	}
 	auth_bytes = (uint64_t)json_integer_value(json_object_get(json_object_get(parts, SNAPSHOT_PART_AUTH), "size"));
 	if (interrupted(o))
 		goto interrupted_out;
@@ -877,12 +935,12 @@ int snapshot_create(struct docker_client *c, const struct cpa_target *t, const s
 		r->new_bytes += part_bytes;
 		r->bytes = part_bytes + image_bytes;
 	}
-	manifest = json_pack("{s:i,s:s,s:s,s:s,s:o,s:{s:s?,s:s?,s:b},s:s?,s:O,s:O,s:I,s:I}", "format",
+	manifest = json_pack("{s:i,s:s,s:s,s:s,s:o,s:{s:s?,s:s?,s:b},s:s?,s:O,s:O,s:I,s:I,s:O?}", "format",
 			     SNAPSHOT_FORMAT, "cpactl_version", o->cpactl_version ? o->cpactl_version : "unknown",
 			     "id", r->id, "created", created, "baseline", baseline_json(t), "image", "ref", t->image,
 			     "id", t->image_id, "saved", !o->no_image, "version", t->version, "parts", parts,
 			     "auth_files", auth_files, "bytes", (json_int_t)r->bytes, "new_bytes",
-			     (json_int_t)r->new_bytes);
+			     (json_int_t)r->new_bytes, "plugin_files", plugin_files);
 	if (!manifest) {
 		error_set(err, ERR_NOMEM, "out of memory");
 		goto out;
@@ -949,6 +1007,7 @@ out:
 	json_decref(manifest);
 	json_decref(parts);
 	json_decref(auth_files);
+	json_decref(plugin_files);
 	json_decref(image_inspect);
 	buf_wipe(&config);
 	return rc;

@@ -76,6 +76,7 @@ const struct profile *snapshot_profile(const struct cpa_target *t);
 #define SNAPSHOT_PART_IMAGE_INSPECT "image-inspect.json"
 #define SNAPSHOT_PART_IMAGE_LAYERS "image-layers.json"
 #define SNAPSHOT_PART_AUTH "auth.tar"
+#define SNAPSHOT_PART_PLUGINS "plugins.tar" /* CPA's plugins dir, when mounted */
 /* (the settings part: snapshot_settings_part(), config.yaml or settings.env) */
 
 /* Appends to `out` the path of `part` of the snapshot in directory

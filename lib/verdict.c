@@ -188,7 +188,7 @@ int judge_container(struct docker_client *c, const char *id, const struct judge_
 		}
 		error_clear(&e);
 		probe_result_release(&p);
-		if (probe_get(o->netns, o->host, o->port, path, o->probe_key, 2000, &p, &e) == 0) {
+		if (probe_get(o->netns, o->tls, o->host, o->port, path, o->probe_key, 2000, &p, &e) == 0) {
 			last_status = p.http_status;
 			snprintf(last_error, sizeof(last_error), "%s", p.error_text);
 			if (probe_answer_ok(profile->expect, &p)) {

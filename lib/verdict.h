@@ -30,6 +30,7 @@ struct judge_options {
 	long timeout_ms;
 	const struct netns *netns;  /* probe inside this namespace (netns.h), or NULL */
 	const char *host;           /* where to probe */
+	int tls;                    /* https (the deployment's tls.enable) */
 	int port;
 	const char *probe_key;      /* SECRET: the first api key, or NULL */
 	json_t *expected_models;    /* production's model ids, or NULL */

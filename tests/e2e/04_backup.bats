@@ -184,8 +184,14 @@ first_id() {
 	docker start bk-vol >/dev/null
 	cpactl_run backup --json --container bk-vol
 	[ "$status" -eq 0 ] || { show; false; }
-	run tar -tf "$(jqo .path)/auth.tar"
+	local snap
+	snap=$(jqo .path)
+	run tar -tf "$snap/auth.tar"
 	[[ "$output" == *"gemini-carol@example.com-proj1.json"* ]]
+	# The manifest names each file as the tar does, whole (they once came
+	# out cut, "ample.com.json", when read through the engine).
+	[ "$(jq -r '.auth_files[].name' "$snap/manifest.json" | sort)" = "$(tar -tf "$snap/auth.tar" | grep -v '/$' |
+		sed 's|^\./||' | sort)" ]
 }
 
 @test "a config.yaml that is a directory stops the backup unless --no-config" {

@@ -622,3 +622,20 @@ upgrade() {
 	[ "$status" -eq 0 ] || { show; false; }
 	[ "$(jqo '.[0].probe_path')" = /health ]
 }
+
+@test "a PORT in the bind-mounted .env (the image sets none): discover and the candidate use it" {
+	local dir="$BATS_FILE_TMPDIR/ccp-dotport" port
+	. "$BATS_TEST_DIRNAME/../engine.sh" # free_port
+	port=$(free_port)
+	bash "$BATS_TEST_DIRNAME/../fixtures/deploy-ccp.sh" "$dir" >/dev/null
+	sed -i 's/^PORT=8082$/PORT=8090/' "$dir/.env"
+	docker run -d --name ccp-dotport -v "$dir/.env:/app/.env" -p "127.0.0.1:$port:8090" "$IMAGE:v1.0.0" >/dev/null
+	wait_health "$port"
+	cpactl_run discover --json --container ccp-dotport
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(jqo '.[0].container_port')" = 8090 ] || { show; false; }
+	cpactl_run upgrade --container ccp-dotport --image "$IMAGE:v1.1.0" --no-pull --root "$dir" --timeout 20 --dry-run --json
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(jqo .candidate.ok)" = true ] || { show; false; }
+	no_secret
+}

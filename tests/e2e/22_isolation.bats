@@ -132,13 +132,25 @@ upgrade() {
 	# as the real release does.
 	[ ! -e "$ROOT/plugins/fixture-v1.0.0.so" ]
 	[ -e "$ROOT/plugins/fixture-v1.1.0.so" ]
+	# The upgrade's snapshot holds the plugins, by name and version...
+	[ "$(jq -r '[.plugin_files[] | "\(.plugin) \(.version)"] | join(",")' \
+		"$ROOT/backup/$(jqo .snapshot)/manifest.json")" = "fixture 1.0.0,fixture 1.1.0" ]
+	# ...and the rollback brings back the file the new release removed,
+	# leaving the others as they are.
+	cpactl_run rollback --container iso-prod --yes --timeout 20 --json
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(jqo '.plugins.missing | join(" ")')" = fixture-v1.0.0.so ] || { show; false; }
+	[ "$(cat "$ROOT/plugins/fixture-v1.0.0.so")" = "plugin 1.0.0" ]
+	[ "$(cat "$ROOT/plugins/fixture-v1.1.0.so")" = "plugin 1.1.0" ]
+	no_secret
+	[ "$(served_cpa_version "$PORT")" = v7.2.0 ]
 }
 
 @test "--candidate-network shared: the candidate can refresh, and production's token is then revoked" {
 	local issued
 	issued=$(oauth_state | jq -r .issued)
-	cpactl_run upgrade --container iso-prod --no-pull --timeout 20 --json --dry-run --allow-downgrade \
-		--candidate-network shared --test-port "$TP" --image eceasy/cli-proxy-api:v7.2.0
+	cpactl_run upgrade --container iso-prod --no-pull --timeout 20 --json --dry-run \
+		--candidate-network shared --test-port "$TP" --image eceasy/cli-proxy-api:v7.2.60
 	[ "$status" -eq 0 ] || { show; false; }
 	[[ "$stderr" == *"it can reach the network"* ]]
 	no_secret
@@ -215,4 +227,38 @@ upgrade() {
 	[ "$(jqo '.[0].auth_dir')" = "$dir/auth" ] || { show; false; }
 	[ "$(jqo '.[0].auth_files.claude')" = 1 ] || { show; false; }
 	no_secret
+}
+
+@test "tls.enable: discover, status and upgrade speak https to the port, as CPA serves only TLS there" {
+	local dir port
+	dir=$(deploy_dir iso-tls)
+	. "$BATS_TEST_DIRNAME/../engine.sh" # free_port
+	port=$(free_port)
+	mkdir -m 755 "$dir/certs"
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/certs/key.pem" -out "$dir/certs/cert.pem" \
+		-days 2 -subj /CN=cpa.example.com 2>/dev/null
+	cat >>"$dir/config.yaml" <<-'YAML'
+		tls:
+		  enable: true
+		  cert: /CLIProxyAPI/certs/cert.pem
+		  key: /CLIProxyAPI/certs/key.pem
+	YAML
+	docker run -d --name iso-tls -p "127.0.0.1:$port:8317" -v "$dir/config.yaml:/CLIProxyAPI/config.yaml" \
+		-v "$dir/auth:/root/.cli-proxy-api" -v "$dir/certs:/CLIProxyAPI/certs:ro" \
+		eceasy/cli-proxy-api:v7.2.0-tls >/dev/null
+	wait_for 30 "the fake CPA answering https://127.0.0.1:$port/healthz" \
+		curl -kfsS -o /dev/null --max-time 1 "https://127.0.0.1:$port/healthz"
+	# Plain HTTP gets what Go's server answers on a TLS port.
+	[[ "$(curl -sS --max-time 2 "http://127.0.0.1:$port/v1/models")" == *"HTTP request to an HTTPS server"* ]]
+	cpactl_run discover --json --container iso-tls
+	[ "$(jqo '.[0].tls')" = true ] || { show; false; }
+	cpactl_run status --json --container iso-tls
+	[ "$status" -eq 0 ] || { show; false; }
+	cpactl_run upgrade --container iso-tls --no-pull --image eceasy/cli-proxy-api:v7.2.60-tls --timeout 20 --yes --json
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(jqo .outcome)" = upgraded ]
+	[ "$(jqo .candidate.ok)" = true ]
+	no_secret
+	[ "$(curl -ksS -D - -o /dev/null "https://127.0.0.1:$port/v0/management/config" | tr -d '\r' |
+		sed -n 's/^[Xx]-[Cc][Pp][Aa]-[Vv][Ee][Rr][Ss][Ii][Oo][Nn]: //p')" = v7.2.60 ]
 }

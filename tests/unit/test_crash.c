@@ -356,7 +356,7 @@ static int wait_serving_ccp(const struct dep *dp, long ms, char *version, size_t
 		struct cpactl_error e = CPACTL_ERROR_INIT;
 		int ok;
 		memset(&p, 0, sizeof(p));
-		ok = probe_get(NULL, "127.0.0.1", dp->port, "/health", NULL, 2000, &p, &e) == 0 && p.http_status == 200 &&
+		ok = probe_get(NULL, 0, "127.0.0.1", dp->port, "/health", NULL, 2000, &p, &e) == 0 && p.http_status == 200 &&
 		     strcmp(p.status, "healthy") == 0;
 		if (!ok && p.http_status)
 			snprintf(why, why_len, "production '%s' answered %ld on /health (status '%s')", dp->name,
@@ -408,12 +408,12 @@ static int wait_serving(const struct dep *dp, long ms, char *version, size_t vle
 		struct probe_result p;
 		struct cpactl_error e = CPACTL_ERROR_INIT;
 		memset(&p, 0, sizeof(p));
-		if (probe_get(NULL, "127.0.0.1", dp->port, "/v1/models", key, 2000, &p, &e) == 0 && p.http_status == 200 &&
+		if (probe_get(NULL, 0, "127.0.0.1", dp->port, "/v1/models", key, 2000, &p, &e) == 0 && p.http_status == 200 &&
 		    p.models) {
 			struct probe_result m;
 			memset(&m, 0, sizeof(m));
 			error_clear(&e);
-			if (probe_get(NULL, "127.0.0.1", dp->port, "/v0/management/config", NULL, 2000, &m, &e) == 0 &&
+			if (probe_get(NULL, 0, "127.0.0.1", dp->port, "/v0/management/config", NULL, 2000, &m, &e) == 0 &&
 			    m.version[0]) {
 				snprintf(version, vlen, "%s", m.version);
 				probe_result_release(&m);
@@ -1232,10 +1232,10 @@ static void test_stateful_engine(void **state)
 	assert_string_equal(version, "v7.1.0");
 	/* Without the key, and with a wrong one: 401. */
 	memset(&p, 0, sizeof(p));
-	assert_int_equal(probe_get(NULL, "127.0.0.1", dp.port, "/v1/models", NULL, 2000, &p, &e), 0);
+	assert_int_equal(probe_get(NULL, 0, "127.0.0.1", dp.port, "/v1/models", NULL, 2000, &p, &e), 0);
 	assert_int_equal(p.http_status, 401);
 	probe_result_release(&p);
-	assert_int_equal(probe_get(NULL, "127.0.0.1", dp.port, "/v1/models", "wrong", 2000, &p, &e), 0);
+	assert_int_equal(probe_get(NULL, 0, "127.0.0.1", dp.port, "/v1/models", "wrong", 2000, &p, &e), 0);
 	assert_int_equal(p.http_status, 401);
 	probe_result_release(&p);
 	/* A taken name is a 409, on create and on rename. */
@@ -1256,7 +1256,7 @@ static void test_stateful_engine(void **state)
 	/* A stop closes the port: nothing answers. */
 	assert_int_equal(docker_container_stop(c, "cpa-engine", -1, &e), 0);
 	assert_int_equal(fake_engine_state_of(engine, "cpa-engine"), 0);
-	assert_int_equal(probe_get(NULL, "127.0.0.1", dp.port, "/v1/models", NULL, 500, &p, &e), -1);
+	assert_int_equal(probe_get(NULL, 0, "127.0.0.1", dp.port, "/v1/models", NULL, 500, &p, &e), -1);
 	probe_result_release(&p);
 	error_clear(&e);
 	/* And the port is free again for the next start. */
