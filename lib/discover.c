@@ -527,6 +527,20 @@ static void read_env_settings(struct docker_client *c, struct cpa_target *t, con
 /* The profile of a container found by discovery: --profile, the label, the
  * image's name, one of the image's tags (a tag that moved on leaves an id or
  * cpactl-rollback:...), else CPA. */
+/* 1 when Config.Entrypoint or Config.Cmd has `word` in one of its strings. */
+static int command_mentions(json_t *config, const char *word)
+{
+	static const char *const fields[] = { "Entrypoint", "Cmd", NULL };
+	json_t *arg;
+	size_t i;
+
+	for (size_t f = 0; fields[f]; f++)
+		json_array_foreach(json_object_get(config, fields[f]), i, arg)
+			if (json_string_value(arg) && strstr(json_string_value(arg), word))
+				return 1;
+	return 0;
+}
+
 static const struct profile *profile_of(struct docker_client *c, json_t *inspect, const struct discover_options *o)
 {
 	json_t *config = json_object_get(inspect, "Config");
@@ -546,7 +560,35 @@ static const struct profile *profile_of(struct docker_client *c, json_t *inspect
 			if (!p)
 				p = profile_for_image(json_string_value(tag));
 	json_decref(image);
+	/* claude-code-proxy's upstream compose only builds (<project>-proxy:latest):
+	 * its command names it (CMD ["uv","run","start_proxy.py"]). */
+	if (!p && command_mentions(config, "start_proxy"))
+		p = &profile_claude_code_proxy;
 	return p ? p : &profile_cpa;
+}
+
+/* 1 when nothing says the container is a CPA: not its image or tags, not its
+ * command; it was taken for one only because --container or the target label
+ * named it. */
+static int kind_unknown(struct docker_client *c, json_t *inspect, const struct discover_options *o)
+{
+	json_t *config = json_object_get(inspect, "Config");
+	const char *label = json_string_value(json_object_get(json_object_get(config, "Labels"), CPACTL_PROFILE_LABEL));
+	const char *image_id = json_string_value(json_object_get(inspect, "Image"));
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+	json_t *image = NULL, *tag;
+	size_t i;
+	int known;
+
+	if (o->profile || profile_by_name(label) || cpa_image_matches(json_string_value(json_object_get(config, "Image"))) ||
+	    command_mentions(config, "CLIProxyAPI"))
+		return 0;
+	known = 0;
+	if (image_id && docker_image_inspect(c, image_id, &image, &e) == 0)
+		json_array_foreach(json_object_get(image, "RepoTags"), i, tag)
+			known |= cpa_image_matches(json_string_value(tag));
+	json_decref(image);
+	return !known;
 }
 
 /* Is this list entry a CPA target?  Image references that are bare ids (the
@@ -663,6 +705,12 @@ int discover_targets(struct docker_client *c, const struct discover_options *opt
 		}
 		json_decref(inspect);
 		t = &targets[n++];
+		if (profile->cpa && kind_unknown(c, t->inspect, opts)) {
+			t->kind_unknown = 1;
+			add_problem(t, "nothing says '%s' is a CPA (its image and command do not): it is treated as one "
+				       "only because it was named; name its kind with --profile (%s)",
+				    t->name, PROFILE_NAMES);
+		}
 		if (profile->cpa) {
 			read_config(c, t);
 			read_auth_dir(c, t);

@@ -61,6 +61,7 @@ struct cpa_target {
 	char *auth_host;         /* the same for the auth dir */
 	int config_ok;           /* config.yaml was read and parsed */
 	int tls;                 /* tls.enable: probes speak https */
+	int kind_unknown;        /* taken for a CPA only because it was named: upgrade refuses */
 	int allow_remote;        /* 1, 0, or -1 unknown */
 	int secret_key_set;
 	long api_keys;

@@ -82,6 +82,8 @@ static void parse_answer(struct probe_transfer *t)
 	if (json_is_string(json_object_get(j, "status")))
 		snprintf(t->result->status, sizeof(t->result->status), "%s",
 			 json_string_value(json_object_get(j, "status")));
+	if (json_is_integer(json_object_get(j, "input_tokens")))
+		t->result->input_tokens = (long)json_integer_value(json_object_get(j, "input_tokens"));
 	data = json_object_get(j, "data");
 	if (t->result->http_status == 200 && json_is_array(data)) {
 		t->result->models = json_array();
@@ -104,8 +106,9 @@ static curl_socket_t open_in_netns(void *clientp, curlsocktype purpose, struct c
 	return fd < 0 ? CURL_SOCKET_BAD : fd;
 }
 
-int probe_get(const struct netns *ns, int tls, const char *host, int port, const char *path, const char *key,
-	      long timeout_ms, struct probe_result *result, struct cpactl_error *err)
+static int probe_request(const struct netns *ns, int tls, const char *host, int port, const char *path,
+			 const char *key, const char *post_body, long timeout_ms, struct probe_result *result,
+			 struct cpactl_error *err)
 {
 	struct probe_transfer t = { BUF_INIT, result };
 	struct curl_slist *headers = NULL;
@@ -117,6 +120,7 @@ int probe_get(const struct netns *ns, int tls, const char *host, int port, const
 	int rc = -1;
 
 	memset(result, 0, sizeof(*result));
+	result->input_tokens = -1;
 	if (!curl) {
 		error_set(err, ERR_NOMEM, "out of memory");
 		goto out;
@@ -146,8 +150,13 @@ int probe_get(const struct netns *ns, int tls, const char *host, int port, const
 	if (key) {
 		buf_appendf(&auth, "Authorization: Bearer %s", key);
 		headers = curl_slist_append(headers, buf_str(&auth));
-		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 	}
+	if (post_body) {
+		headers = curl_slist_append(headers, "Content-Type: application/json");
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, post_body);
+	}
+	if (headers)
+		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 	code = curl_easy_perform(curl);
 	curl_easy_getinfo(curl, CURLINFO_TOTAL_TIME, &seconds);
 	result->latency_ms = seconds * 1000.0;
@@ -169,6 +178,18 @@ out:
 	buf_wipe(&auth);
 	buf_free(&t.body);
 	return rc;
+}
+
+int probe_get(const struct netns *ns, int tls, const char *host, int port, const char *path, const char *key,
+	      long timeout_ms, struct probe_result *result, struct cpactl_error *err)
+{
+	return probe_request(ns, tls, host, port, path, key, NULL, timeout_ms, result, err);
+}
+
+int probe_post_json(const struct netns *ns, int tls, const char *host, int port, const char *path, const char *key,
+		    const char *body, long timeout_ms, struct probe_result *result, struct cpactl_error *err)
+{
+	return probe_request(ns, tls, host, port, path, key, body, timeout_ms, result, err);
 }
 
 int probe_answer_ok(enum probe_expect expect, const struct probe_result *r)

@@ -2,9 +2,11 @@
  * probe.h - ask a proxy's API whether it serves, from the host.
  *
  * CPA images from v7.1.50 on have no curl or wget inside, so cpactl always
- * probes from the host, through the published port.  A probe is one HTTP GET
- * with the client key, a deadline, and the answer kept small: the status, the
- * latency, the model ids of a /v1/models list, and CPA's error text ("Missing
+ * probes from outside: through the published port, or, for an isolated
+ * candidate, from inside its network namespace.  A probe is one HTTP GET (or
+ * one JSON POST: claude-code-proxy's count_tokens) with the client key, a
+ * deadline, and the answer kept small: the status, the latency, the model ids
+ * of a /v1/models list, an input_tokens count, and CPA's error text ("Missing
  * API key", "Invalid API key", "unsafe_example_api_key") so that a verdict can
  * say which of those it was.
  *
@@ -26,6 +28,7 @@ struct probe_result {
 	int safe_mode;        /* X-CPA-SAFE-MODE header was present */
 	char version[64];     /* X-CPA-VERSION header, if any */
 	char status[64];      /* a JSON answer's "status" string (health endpoints) */
+	long input_tokens;    /* a JSON answer's "input_tokens" (count_tokens), or -1 */
 };
 
 struct netns;
@@ -41,6 +44,10 @@ struct netns;
  * its own namespace. */
 int probe_get(const struct netns *ns, int tls, const char *host, int port, const char *path, const char *key,
 	      long timeout_ms, struct probe_result *result, struct cpactl_error *err);
+
+/* The same as probe_get() with a POST of the JSON `body`. */
+int probe_post_json(const struct netns *ns, int tls, const char *host, int port, const char *path, const char *key,
+		    const char *body, long timeout_ms, struct probe_result *result, struct cpactl_error *err);
 
 void probe_result_release(struct probe_result *r);
 

@@ -40,6 +40,8 @@ const struct profile profile_claude_code_proxy = {
 	.settings = SETTINGS_ENV,
 	.settings_part = "settings.env",
 	.key_env = "ANTHROPIC_API_KEY",
+	/* src/api/endpoints.py: counted locally, no upstream call. */
+	.token_check_path = "/v1/messages/count_tokens",
 };
 
 const struct profile profile_http = {

@@ -55,6 +55,12 @@ struct profile {
 	int cpa;                           /* the CPA-only steps apply (version exec, logs, models) */
 	const char *logs_dir;              /* written by the running process: never shared, or NULL */
 	const char *plugins_dir;           /* code a release may clean up: state, or NULL */
+	/* A request the proxy answers itself, with the client-key check, that
+	 * proves more than the health path (claude-code-proxy's /health is 200
+	 * once the process is up): POSTed with a minimal message, 200 with
+	 * input_tokens expected; with a client key set, a wrong key must get 401.
+	 * NULL: none. */
+	const char *token_check_path;
 };
 
 extern const struct profile profile_cpa;

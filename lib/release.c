@@ -124,6 +124,11 @@ static int preflight_checks(struct release *r, struct cpactl_error *err)
 
 	if (!t->state || strcmp(t->state, "running") != 0)
 		sayf(r, "note: production '%s' is %s", t->name, t->state ? t->state : "not running");
+	if (t->kind_unknown)
+		return error_set(err, ERR_USAGE,
+				 "preflight: nothing says '%s' is a CPA (its image and command do not): name its kind "
+				 "with --profile (%s)",
+				 t->name, PROFILE_NAMES);
 	if (t->profile->cpa && (marker = cpa_cluster_marker(t->inspect)) != NULL)
 		/* The JWT is the node's identity: a candidate that reached Home would
 		 * be a second process with it; one that cannot has no config. */

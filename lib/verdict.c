@@ -142,6 +142,42 @@ static int read_logs(struct docker_client *c, const char *id, const struct judge
 	return 0;
 }
 
+/* A minimal Messages request, counted by the proxy itself (no upstream). */
+#define TOKEN_CHECK_BODY "{\"model\":\"claude-3-5-haiku-latest\",\"max_tokens\":1,\"messages\":" \
+			 "[{\"role\":\"user\",\"content\":\"ping\"}]}"
+/* Never any deployment's key: only a proxy that checks none accepts it. */
+#define WRONG_CLIENT_KEY "cpactl-wrong-key-probe"
+
+/* Step 1b, for a profile whose health path proves only that the process is
+ * up: a request the proxy answers itself must get 200 with input_tokens
+ * (the request conversion and the key check work), and, when a client key
+ * is set, a wrong key must be refused with 401. */
+static void check_tokens(const struct judge_options *o, const struct profile *profile, struct verdict *v)
+{
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+	struct probe_result p;
+	const char *path = profile->token_check_path;
+
+	if (probe_post_json(o->netns, o->tls, o->host, o->port, path, o->probe_key, TOKEN_CHECK_BODY, 5000, &p,
+			    &e) < 0)
+		reason(v, "%s did not answer: %s", path, p.error_text);
+	else if (p.http_status != 200 || p.input_tokens < 0)
+		reason(v, "%s answered %ld%s%s%s instead of 200 with input_tokens: the request conversion or the client "
+			  "key check is broken", path, p.http_status, p.error_text[0] ? " (" : "", p.error_text,
+		       p.error_text[0] ? ")" : "");
+	probe_result_release(&p);
+	if (!o->probe_key)
+		return;
+	error_clear(&e);
+	if (probe_post_json(o->netns, o->tls, o->host, o->port, path, WRONG_CLIENT_KEY, TOKEN_CHECK_BODY, 5000, &p,
+			    &e) == 0 &&
+	    p.http_status != 401)
+		reason(v, "%s answered %ld to a wrong client key where 401 was expected: the release does not check "
+			  "client keys",
+		       path, p.http_status);
+	probe_result_release(&p);
+}
+
 int judge_container(struct docker_client *c, const char *id, const struct judge_options *o,
 		    struct verdict *v, struct cpactl_error *err)
 {
@@ -236,6 +272,8 @@ int judge_container(struct docker_client *c, const char *id, const struct judge_
 	}
 	v->http_status = last_status;
 
+	if (served && profile->token_check_path)
+		check_tokens(o, profile, v);
 	if (served) {
 		/* 2. Its client count, from the start-up log (CPA's).  CPA logs it
 		 * as it starts serving: a log without it (another log layout) is

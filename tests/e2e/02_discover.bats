@@ -114,6 +114,14 @@ free_port_e2e() {
 	docker run -d --name labelled --label io.cpactl.target=true cpactl-test/other:1 >/dev/null
 	cpactl_run discover --json
 	[ "$(jqo 'map(.name) | index("labelled") != null')" = true ]
+	# Taken for a CPA only because it was named: said, never silent, and
+	# upgrade refuses it until its kind is given.
+	[[ "$(jqo '.[] | select(.name == "labelled") | .problems | join(" ")')" == *"nothing says 'labelled' is a CPA"*"--profile"* ]]
+	mkdir -m 700 "$BATS_FILE_TMPDIR/labelled-root"
+	cpactl_run upgrade --container labelled --root "$BATS_FILE_TMPDIR/labelled-root" --no-pull \
+		--image cpactl-test/other:1 --yes
+	[ "$status" -eq 2 ] || { show; false; }
+	[[ "$stderr" == *"name its kind with --profile"* ]]
 	docker rm -f labelled >/dev/null
 }
 

@@ -331,13 +331,17 @@ upgrade() {
 	[ -z "$(docker ps -aq --filter name=ccp-prod-cpactl-candidate)" ]
 }
 
-@test "upgrade to a release that crashes, answers /health 503 or never listens: exit 1, production untouched" {
+@test "upgrade to a release that crashes, answers /health 503, never listens or checks no key: exit 1, production untouched" {
 	local before tag
 	before=$(docker inspect -f '{{.Id}} {{.State.StartedAt}}' ccp-prod)
-	for tag in v1.1.1-crash v1.1.1-unhealthy v1.1.1-hang; do
+	for tag in v1.1.1-crash v1.1.1-unhealthy v1.1.1-hang v1.1.1-nokeycheck; do
 		upgrade "$tag" --timeout 6 --yes
 		[ "$status" -eq 1 ] || { echo "$tag"; show; false; }
 		no_secret
+		# /health is 200 there: only count_tokens with a wrong key tells.
+		[ "$tag" != v1.1.1-nokeycheck ] ||
+			[[ "$(jqo '.candidate.reasons | join(" ")')" == *"count_tokens answered 200 to a wrong client key"* ]] ||
+			{ show; false; }
 		[ "$(docker inspect -f '{{.Id}} {{.State.StartedAt}}' ccp-prod)" = "$before" ] ||
 			{ echo "$tag touched production"; false; }
 		[ "$(docker inspect -f '{{.Config.Image}}' ccp-prod)" = "$IMAGE:v1.1.0" ]
@@ -638,4 +642,17 @@ upgrade() {
 	[ "$status" -eq 0 ] || { show; false; }
 	[ "$(jqo .candidate.ok)" = true ] || { show; false; }
 	no_secret
+}
+
+@test "an image built by the upstream compose file (<project>-proxy:latest) is known by its command" {
+	local dir="$BATS_FILE_TMPDIR/ccp-built"
+	bash "$BATS_TEST_DIRNAME/../fixtures/deploy-ccp.sh" "$dir" >/dev/null
+	docker tag "$IMAGE:v1.0.0" ccpbuilt-proxy:latest
+	docker run -d --name ccp-built -v "$dir/.env:/app/.env" ccpbuilt-proxy:latest >/dev/null
+	cpactl_run discover --json --container ccp-built
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(jqo '.[0].profile')" = claude-code-proxy ] || { show; false; }
+	[ "$(jqo '.[0].problems | length')" = 0 ] || { show; false; }
+	docker rm -f ccp-built >/dev/null
+	docker rmi ccpbuilt-proxy:latest >/dev/null
 }

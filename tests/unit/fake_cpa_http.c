@@ -224,7 +224,9 @@ static void ccp_serve(struct fake_cpa *f, int fd, char *req, size_t len)
 		snprintf(body, sizeof(body), "{\"message\":\"Claude-to-OpenAI API Proxy %s\",\"status\":\"running\"}",
 			 f->version);
 		ccp_respond(fd, head, 200, body);
-	} else if (strcmp(target, "/v1/messages") == 0 && strcmp(method, "POST") == 0) {
+	} else if ((strcmp(target, "/v1/messages") == 0 || strcmp(target, "/v1/messages/count_tokens") == 0) &&
+		   strcmp(method, "POST") == 0) {
+		int count = strcmp(target, "/v1/messages/count_tokens") == 0;
 		header_of(req, "x-api-key:", key, sizeof(key));
 		header_of(req, "Authorization:", auth, sizeof(auth));
 		if (!key[0] && strncasecmp(auth, "Bearer ", 7) == 0)
@@ -232,6 +234,8 @@ static void ccp_serve(struct fake_cpa *f, int fd, char *req, size_t len)
 		if (f->client_key[0] && strcmp(key, f->client_key) != 0)
 			ccp_respond(fd, 0, 401,
 				    "{\"detail\":\"Invalid API key. Please provide a valid Anthropic API key.\"}");
+		else if (count) /* answered locally, src/api/endpoints.py */
+			ccp_respond(fd, 0, 200, "{\"input_tokens\":12}");
 		else
 			ccp_respond(fd, 0, 200,
 				    "{\"id\":\"msg_fakeccp0001\",\"type\":\"message\",\"role\":\"assistant\",\"model\":"
