@@ -512,6 +512,22 @@ static int open_candidate_netns(struct release *r, const char *id, struct netns 
 	}
 	rc = netns_open((int)json_integer_value(json_object_get(state, "Pid")),
 			json_string_value(json_object_get(inspect, "Id")), ns, err);
+	/* A release that exits at once (exit 0, a crash) can be gone between
+	 * the inspect and the open, before the engine says so: that is its
+	 * verdict, not an error of cpactl's.  Up to 3 s for the engine to see it. */
+	for (int tries = 0; rc < 0 && tries < 30; tries++) {
+		struct cpactl_error e = CPACTL_ERROR_INIT;
+		json_decref(inspect);
+		inspect = NULL;
+		if (docker_container_inspect(r->op.c, id, &inspect, &e) < 0)
+			break;
+		if (!json_is_true(json_object_get(json_object_get(inspect, "State"), "Running"))) {
+			error_clear(err);
+			rc = 0;
+			break;
+		}
+		usleep(100 * 1000);
+	}
 out:
 	json_decref(inspect);
 	return rc;
