@@ -61,7 +61,7 @@ FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(F)/%)
 
 DEPS_PACKAGES := docker-compose gcc make pkg-config libc6-dev libcurl4-openssl-dev libjansson-dev libyaml-dev \
 	libarchive-dev libgit2-dev libssl-dev libcmocka-dev bats docker.io iproute2 iptables \
-	curl jq mandoc procps tar python3 zsh fish clang libclang-rt-14-dev
+	curl jq mandoc procps tar python3 zsh fish clang libclang-rt-14-dev openssl
 
 .PHONY: all deps check unit e2e unit-asan e2e-asan check-asan fuzz fuzz-merge demo bench install uninstall clean
 

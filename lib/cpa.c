@@ -426,24 +426,26 @@ static int env_is_set(json_t *inspect, const char *upper)
 	return set;
 }
 
-const char *cpa_cluster_marker(json_t *inspect)
+int cpa_command_mentions(json_t *config, const char *word)
 {
-	json_t *config = json_object_get(inspect, "Config"), *arg;
+	static const char *const fields[] = { "Entrypoint", "Cmd", NULL };
+	json_t *arg;
 	size_t i;
 
+	for (size_t f = 0; fields[f]; f++)
+		json_array_foreach(json_object_get(config, fields[f]), i, arg)
+			if (json_string_value(arg) && strstr(json_string_value(arg), word))
+				return 1;
+	return 0;
+}
+
+const char *cpa_cluster_marker(json_t *inspect)
+{
 	if (env_is_set(inspect, "HOME_JWT"))
 		return "HOME_JWT";
 	/* `./CLIProxyAPI -home-jwt "$HOME_JWT"`, often through `sh -c`. */
-	json_array_foreach(json_object_get(config, "Cmd"), i, arg) {
-		const char *a = json_string_value(arg);
-		if (a && (strstr(a, "-home-jwt") || strstr(a, "-home_jwt")))
-			return "-home-jwt";
-	}
-	json_array_foreach(json_object_get(config, "Entrypoint"), i, arg) {
-		const char *a = json_string_value(arg);
-		if (a && strstr(a, "-home-jwt"))
-			return "-home-jwt";
-	}
+	if (cpa_command_mentions(json_object_get(inspect, "Config"), "-home-jwt"))
+		return "-home-jwt";
 	return NULL;
 }
 
@@ -465,18 +467,4 @@ int cpa_env_is_remote_store(const char *entry)
 		if (strncasecmp(entry, prefixes[i], strlen(prefixes[i])) == 0)
 			return 1;
 	return 0;
-}
-
-const char *cpa_container_home(json_t *inspect)
-{
-	json_t *env = json_object_get(json_object_get(inspect, "Config"), "Env"), *entry;
-	const char *home = NULL;
-	size_t i;
-
-	json_array_foreach(env, i, entry) {
-		const char *e = json_string_value(entry);
-		if (e && strncmp(e, "HOME=", 5) == 0)
-			home = e + 5;
-	}
-	return home && *home ? home : "/root";
 }

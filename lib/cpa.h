@@ -112,13 +112,11 @@ int cpa_config_summarize(json_t *config, struct cpa_config_summary *out);
 void cpa_config_summary_release(struct cpa_config_summary *s);
 
 /* Resolves the auth dir the way CPA does (internal/util/util.go): a leading
- * "~" is `home` (NULL: /root) and the rest, slashes trimmed, below it;
+ * "~" is `home` (the container's $HOME; NULL: /root, the engine's default for
+ * root, which the CPA image runs as) and the rest, slashes trimmed, below it;
  * relative paths are taken from the working directory.  malloc'd. */
 char *cpa_resolve_auth_dir(const char *configured, const char *workdir, const char *home);
 
-/* The container's $HOME: its Config.Env HOME, else /root (the engine's
- * default for root, which the CPA image runs as). */
-const char *cpa_container_home(json_t *container_inspect);
 
 /* How a CPA container keeps its state, read from its inspect (Config.Env
  * and the command), as cmd/server/main.go reads them (upper- or lower-case
@@ -130,6 +128,10 @@ const char *cpa_container_home(json_t *container_inspect);
  * Each returns the name of what was found (a static string) or NULL. */
 const char *cpa_cluster_marker(json_t *container_inspect);
 const char *cpa_remote_store_var(json_t *container_inspect);
+
+/* 1 when a string of `config`'s Entrypoint or Cmd (an inspect's "Config")
+ * holds `word`. */
+int cpa_command_mentions(json_t *config, const char *word);
 
 /* 1 when env entry "NAME=value" (a Config.Env string) is one of the remote
  * store's variables (PGSTORE_*, GITSTORE_*, OBJECTSTORE_*, any case). */

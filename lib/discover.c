@@ -307,7 +307,7 @@ static void read_config(struct docker_client *c, struct cpa_target *t)
 	{
 		const char *workdir = json_string_value(
 			json_object_get(json_object_get(t->inspect, "Config"), "WorkingDir"));
-		t->auth_in_container = cpa_resolve_auth_dir(s.auth_dir, workdir, cpa_container_home(t->inspect));
+		t->auth_in_container = cpa_resolve_auth_dir(s.auth_dir, workdir, discover_env_value(t->inspect, "HOME"));
 	}
 out:
 	if (!t->auth_in_container)
@@ -527,20 +527,6 @@ static void read_env_settings(struct docker_client *c, struct cpa_target *t, con
 /* The profile of a container found by discovery: --profile, the label, the
  * image's name, one of the image's tags (a tag that moved on leaves an id or
  * cpactl-rollback:...), else CPA. */
-/* 1 when Config.Entrypoint or Config.Cmd has `word` in one of its strings. */
-static int command_mentions(json_t *config, const char *word)
-{
-	static const char *const fields[] = { "Entrypoint", "Cmd", NULL };
-	json_t *arg;
-	size_t i;
-
-	for (size_t f = 0; fields[f]; f++)
-		json_array_foreach(json_object_get(config, fields[f]), i, arg)
-			if (json_string_value(arg) && strstr(json_string_value(arg), word))
-				return 1;
-	return 0;
-}
-
 static const struct profile *profile_of(struct docker_client *c, json_t *inspect, const struct discover_options *o)
 {
 	json_t *config = json_object_get(inspect, "Config");
@@ -562,7 +548,7 @@ static const struct profile *profile_of(struct docker_client *c, json_t *inspect
 	json_decref(image);
 	/* claude-code-proxy's upstream compose only builds (<project>-proxy:latest):
 	 * its command names it (CMD ["uv","run","start_proxy.py"]). */
-	if (!p && command_mentions(config, "start_proxy"))
+	if (!p && cpa_command_mentions(config, "start_proxy"))
 		p = &profile_claude_code_proxy;
 	return p ? p : &profile_cpa;
 }
@@ -581,7 +567,7 @@ static int kind_unknown(struct docker_client *c, json_t *inspect, const struct d
 	int known;
 
 	if (o->profile || profile_by_name(label) || cpa_image_matches(json_string_value(json_object_get(config, "Image"))) ||
-	    command_mentions(config, "CLIProxyAPI"))
+	    cpa_command_mentions(config, "CLIProxyAPI"))
 		return 0;
 	known = 0;
 	if (image_id && docker_image_inspect(c, image_id, &image, &e) == 0)

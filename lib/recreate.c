@@ -918,7 +918,7 @@ out:
 	return ret;
 }
 
-int recreate_has_mount_at(json_t *container_inspect, const char *dest)
+json_t *recreate_mount_at(json_t *container_inspect, const char *dest)
 {
 	json_t *mount;
 	size_t i;
@@ -926,9 +926,18 @@ int recreate_has_mount_at(json_t *container_inspect, const char *dest)
 	json_array_foreach(json_object_get(container_inspect, "Mounts"), i, mount) {
 		const char *d = string_member(mount, "Destination");
 		if (*d && path_matches(d, strlen(d), dest, 0))
-			return 1;
+			return mount;
 	}
-	return 0;
+	return NULL;
+}
+
+const char *recreate_bind_source_at(json_t *container_inspect, const char *dest)
+{
+	json_t *mount = recreate_mount_at(container_inspect, dest);
+
+	if (!mount || strcmp(string_member(mount, "Type"), "bind") != 0 || !*string_member(mount, "Source"))
+		return NULL;
+	return string_member(mount, "Source");
 }
 
 /* A deployment that keeps its state in a remote store: the candidate runs

@@ -91,9 +91,13 @@ int recreate_plan_build(json_t *container_inspect, json_t *old_image_inspect,
 			const struct recreate_options *o, struct recreate_plan *plan,
 			struct cpactl_error *err);
 
-/* 1 when the inspected container has a mount (bind, volume, tmpfs) at
- * exactly `dest`. */
-int recreate_has_mount_at(json_t *container_inspect, const char *dest);
+/* The inspected container's mount (bind, volume, tmpfs) at exactly `dest`,
+ * its entry of "Mounts" (borrowed), or NULL. */
+json_t *recreate_mount_at(json_t *container_inspect, const char *dest);
+
+/* The host path of its bind mount at `dest`, or NULL (no mount there, or
+ * not a bind).  Borrowed from the inspect. */
+const char *recreate_bind_source_at(json_t *container_inspect, const char *dest);
 
 /* Drops the plan's references and leaves it empty; safe on an empty plan. */
 void recreate_plan_release(struct recreate_plan *plan);

@@ -233,7 +233,7 @@ static void production_baseline(struct release *r)
 		r->prod_clients = cpa_loaded_clients(buf_str(&logs));
 	/* With logging-to-file the line is in logs/main.log (read through the
 	 * engine: production's file, not a path on this machine to trust). */
-	if (r->prod_clients < 0 && t->profile->logs_dir && recreate_has_mount_at(t->inspect, t->profile->logs_dir)) {
+	if (r->prod_clients < 0 && t->profile->logs_dir && recreate_mount_at(t->inspect, t->profile->logs_dir)) {
 		struct buf path = BUF_INIT;
 		int is_dir = 0;
 		buf_reset(&logs);
@@ -320,23 +320,15 @@ int release_target_image(struct release *r, struct cpactl_error *err)
 static int make_scratch_like(const struct cpa_target *t, const char *in_container, const char *path,
 			     struct cpactl_error *err)
 {
-	json_t *mount;
+	const char *source = recreate_bind_source_at(t->inspect, in_container);
 	struct stat st;
-	size_t i;
 
 	if (mkdir(path, 0700) < 0)
 		return error_set_errno(err, errno, ERR_IO, "cannot create the scratch dir '%s'", path);
-	json_array_foreach(json_object_get(t->inspect, "Mounts"), i, mount) {
-		const char *dest = json_string_value(json_object_get(mount, "Destination"));
-		const char *type = json_string_value(json_object_get(mount, "Type"));
-		const char *source = json_string_value(json_object_get(mount, "Source"));
-		if (!dest || strcmp(dest, in_container) != 0 || !type || strcmp(type, "bind") != 0 || !source)
-			continue;
-		if (stat(source, &st) == 0 && S_ISDIR(st.st_mode)) {
-			if (chown(path, st.st_uid, st.st_gid) < 0 || chmod(path, st.st_mode & 0777) < 0)
-				return error_set_errno(err, errno, ERR_IO, "cannot set the owner of '%s'", path);
-			return 0;
-		}
+	if (source && stat(source, &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (chown(path, st.st_uid, st.st_gid) < 0 || chmod(path, st.st_mode & 0777) < 0)
+			return error_set_errno(err, errno, ERR_IO, "cannot set the owner of '%s'", path);
+		return 0;
 	}
 	if (chmod(path, 0755) < 0)
 		return error_set_errno(err, errno, ERR_IO, "cannot set the mode of '%s'", path);
@@ -354,12 +346,12 @@ static int prepare_scratch_state(struct release *r, struct cpactl_error *err)
 	struct buf dir = BUF_INIT, tar = BUF_INIT;
 	int rc = -1;
 
-	if (p->logs_dir && recreate_has_mount_at(t->inspect, p->logs_dir)) {
+	if (p->logs_dir && recreate_mount_at(t->inspect, p->logs_dir)) {
 		buf_appendf(&dir, "%s/logs", r->op.scratch_dir);
 		if (make_scratch_like(t, p->logs_dir, dir.data, err) < 0)
 			goto out;
 	}
-	if (p->plugins_dir && recreate_has_mount_at(t->inspect, p->plugins_dir)) {
+	if (p->plugins_dir && recreate_mount_at(t->inspect, p->plugins_dir)) {
 		buf_reset(&dir);
 		buf_appendf(&dir, "%s/plugins", r->op.scratch_dir);
 		buf_appendf(&tar, "%s/plugins.tar", r->op.scratch_dir);
@@ -600,15 +592,15 @@ static int start_candidate(struct release *r, struct cpactl_error *err)
 		const char *seed = seed_data(r, &seed_len);
 		int tls = runs_tls(r, seed, seed_len);
 		/* Its logs dir is a scratch dir here: with logging-to-file, its log. */
-		const char *log_file = t->profile->logs_dir && recreate_has_mount_at(t->inspect, t->profile->logs_dir)
+		const char *log_file = t->profile->logs_dir && recreate_mount_at(t->inspect, t->profile->logs_dir)
 					       ? logs_file.data
 					       : NULL;
+		/* Isolated: its own port, inside its namespace; shared: the test port. */
 		if (operation_step(&r->op, OP_STEP_CANDIDATE_JUDGE, err) < 0 ||
 		    (!r->o->shared_network && open_candidate_netns(r, id, &ns, err) < 0) ||
-		    (r->o->shared_network ? judge(r, id, NULL, tls, "127.0.0.1", r->o->test_port, log_file,
-						  r->expected_version, v, err)
-					  : judge(r, id, &ns, tls, "127.0.0.1", t->api_container_port, log_file,
-						  r->expected_version, v, err)) < 0)
+		    judge(r, id, r->o->shared_network ? NULL : &ns, tls, "127.0.0.1",
+			  r->o->shared_network ? r->o->test_port : t->api_container_port, log_file, r->expected_version,
+			  v, err) < 0)
 			goto out;
 	}
 	read_rewrite(r);

@@ -303,23 +303,6 @@ out:
 	return rc;
 }
 
-/* The host dir of production's bind mount at `dest`, on a local engine, or NULL. */
-static const char *bind_source_at(const struct rollback *r, const char *dest)
-{
-	json_t *mount;
-	size_t i;
-
-	if (!docker_client_is_local(r->op.c))
-		return NULL;
-	json_array_foreach(json_object_get(r->op.t->inspect, "Mounts"), i, mount) {
-		const char *d = json_string_value(json_object_get(mount, "Destination"));
-		const char *type = json_string_value(json_object_get(mount, "Type"));
-		if (d && type && strcmp(d, dest) == 0 && strcmp(type, "bind") == 0)
-			return json_string_value(json_object_get(mount, "Source"));
-	}
-	return NULL;
-}
-
 /* CPA's plugins: a release from v7.2.37 removes the older files of a plugin,
  * so the release a rollback brings back may miss its own.  The snapshot's
  * files that are missing now come back (never replacing or removing one:
@@ -327,7 +310,8 @@ static const char *bind_source_at(const struct rollback *r, const char *dest)
 static int prepare_plugins(struct rollback *r, struct cpactl_error *err)
 {
 	const char *dir = r->op.t->profile->plugins_dir;
-	const char *host = dir ? bind_source_at(r, dir) : NULL;
+	const char *host =
+		dir && docker_client_is_local(r->op.c) ? recreate_bind_source_at(r->op.t->inspect, dir) : NULL;
 	struct buf tar = BUF_INIT;
 	json_t *names, *m;
 	size_t i;

@@ -394,6 +394,20 @@ out:
 	return rc;
 }
 
+/* A part written by libarchive, on disk before the snapshot is sealed. */
+static int sync_file(const char *path, struct cpactl_error *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || fsync_fd(fd, path, err) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return error_set_errno(err, errno, ERR_IO, "cannot sync '%s'", path);
+	}
+	close(fd);
+	return 0;
+}
+
 /* --- the auth dir -------------------------------------------------------- */
 
 /* Rewrites the engine's tar of the auth dir as auth.tar, names relative to the
@@ -576,16 +590,8 @@ static int snapshot_auth(struct docker_client *c, const struct cpa_target *t, co
 		warn_add(r, "an auth file of '%s' is not valid JSON (it may be broken in place, not only "
 			    "while being rewritten)",
 			 t->auth_dir ? t->auth_dir : "");
-	{
-		int fd = open(tar_path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 || fsync_fd(fd, tar_path, err) < 0) {
-			if (fd >= 0)
-				close(fd);
-			error_set_errno(err, errno, ERR_IO, "cannot sync '%s'", tar_path);
-			goto out;
-		}
-		close(fd);
-	}
+	if (sync_file(tar_path, err) < 0)
+		goto out;
 	rc = record_part(tmpdir, SNAPSHOT_PART_AUTH, parts, NULL, err);
 out:
 	if (spool_path)
@@ -630,6 +636,8 @@ static int snapshot_plugins(struct docker_client *c, const struct cpa_target *t,
 		json_object_set_new(file, "plugin", json_stringn(name, (size_t)(v - name)));
 		json_object_set_new(file, "version", json_stringn(v + 2, (size_t)(name + len - 3 - (v + 2))));
 	}
+	if (sync_file(tar_path, err) < 0)
+		goto out;
 	rc = record_part(tmpdir, SNAPSHOT_PART_PLUGINS, parts, NULL, err);
 out:
 	if (spool_path)
@@ -904,7 +912,7 @@ int snapshot_create(struct docker_client *c, const struct cpa_target *t, const s
 		goto out;
 	if (t->auth_in_container && snapshot_auth(c, t, tmpdir, o, parts, auth_files, r, err) < 0)
 		goto out;
-	if (snapshot_profile(t)->plugins_dir && recreate_has_mount_at(t->inspect, snapshot_profile(t)->plugins_dir)) {
+	if (snapshot_profile(t)->plugins_dir && recreate_mount_at(t->inspect, snapshot_profile(t)->plugins_dir)) {
 		plugin_files = json_array();
 		if (!plugin_files || snapshot_plugins(c, t, tmpdir, o, parts, plugin_files, err) < 0)
 			goto out;

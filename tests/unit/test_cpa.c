@@ -451,23 +451,34 @@ static void check_auth_dir(const char *configured, const char *workdir, const ch
 	free(got);
 }
 
+/* The container's $HOME decides "~" (discover passes its Config.Env HOME). */
 static void test_resolve_auth_dir_home(void **state)
 {
-	json_t *inspect = json_pack("{s:{s:[s,s]}}", "Config", "Env", "PATH=/bin", "HOME=/data/");
 	char *got;
 
 	(void)state;
-	assert_string_equal(cpa_container_home(inspect), "/data/");
-	got = cpa_resolve_auth_dir("~/.cli-proxy-api", "/w", cpa_container_home(inspect));
+	got = cpa_resolve_auth_dir("~/.cli-proxy-api", "/w", "/data/");
 	assert_string_equal(got, "/data/.cli-proxy-api");
 	free(got);
 	got = cpa_resolve_auth_dir("~", "/w", "/data/");
 	assert_string_equal(got, "/data");
 	free(got);
-	json_decref(inspect);
-	inspect = json_pack("{s:{}}", "Config");
-	assert_string_equal(cpa_container_home(inspect), "/root");
-	json_decref(inspect);
+	got = cpa_resolve_auth_dir("~x", "/w", "");
+	assert_string_equal(got, "/root/x");
+	free(got);
+}
+
+static void test_command_mentions(void **state)
+{
+	json_t *config = json_pack("{s:[s],s:[s,s,s]}", "Entrypoint", "/bin/sh", "Cmd", "-c", "x",
+				   "./CLIProxyAPI -home-jwt \"$HOME_JWT\"");
+
+	(void)state;
+	assert_true(cpa_command_mentions(config, "-home-jwt"));
+	assert_true(cpa_command_mentions(config, "/bin/sh"));
+	assert_false(cpa_command_mentions(config, "start_proxy"));
+	assert_false(cpa_command_mentions(NULL, "x"));
+	json_decref(config);
 }
 
 static void test_resolve_auth_dir(void **state)
@@ -521,6 +532,7 @@ int main(void)
 		cmocka_unit_test(test_summarize_not_mapping),
 		cmocka_unit_test(test_resolve_auth_dir),
 		cmocka_unit_test(test_resolve_auth_dir_home),
+		cmocka_unit_test(test_command_mentions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
