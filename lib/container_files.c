@@ -12,8 +12,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <archive_entry.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 /* The archive of a single config file or an auth dir listing is small; the
  * cap keeps a hostile container from making cpactl buffer gigabytes. */
@@ -62,8 +64,23 @@ static int open_tar(struct archive **a, const struct buf *tar, struct cpactl_err
 	return 0;
 }
 
+/* Who owns a file and its permission bits, as the engine's tar says. */
+struct file_meta {
+	int mode;
+	la_int64_t uid, gid;
+};
+
+static int read_file_entry(struct docker_client *c, const char *id, const char *path, size_t max_bytes,
+			   struct buf *out, int *is_dir, struct file_meta *meta, struct cpactl_error *err);
+
 int container_read_file(struct docker_client *c, const char *id, const char *path,
 			size_t max_bytes, struct buf *out, int *is_dir, struct cpactl_error *err)
+{
+	return read_file_entry(c, id, path, max_bytes, out, is_dir, NULL, err);
+}
+
+static int read_file_entry(struct docker_client *c, const char *id, const char *path, size_t max_bytes,
+			   struct buf *out, int *is_dir, struct file_meta *meta, struct cpactl_error *err)
 {
 	struct buf tar = BUF_INIT;
 	struct archive *a = NULL;
@@ -91,6 +108,11 @@ int container_read_file(struct docker_client *c, const char *id, const char *pat
 	if (archive_entry_filetype(entry) != AE_IFREG) {
 		error_set(err, ERR_IO, "'%s' is not a regular file", path);
 		goto out;
+	}
+	if (meta) {
+		meta->mode = (int)(archive_entry_perm(entry) & 07777);
+		meta->uid = archive_entry_uid(entry);
+		meta->gid = archive_entry_gid(entry);
 	}
 	if (archive_entry_size(entry) > (la_int64_t)max_bytes) {
 		error_set(err, ERR_IO, "'%s' is larger than %zu bytes", path, max_bytes);
@@ -313,5 +335,70 @@ out:
 		rc = error_set_errno(err, errno, ERR_IO, "cannot write '%s'", file);
 	if (bytes)
 		*bytes = s.bytes;
+	return rc;
+}
+
+/* How much larger than the new data the old file may be and still have its
+ * owner read (a bigger old file gets root's 0600). */
+#define CONTAINER_WRITE_SLACK ((size_t)16 << 20)
+
+int container_write_file(struct docker_client *c, const char *id, const char *path, const char *data,
+			 size_t len, struct cpactl_error *err)
+{
+	struct file_meta meta = { 0600, 0, 0 };
+	struct buf old = BUF_INIT, dir = BUF_INIT;
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+	struct archive *a = NULL;
+	struct archive_entry *entry = NULL;
+	const char *base = strrchr(path, '/');
+	/* The tar: one header and the data, padded to 512-byte blocks, and the
+	 * end-of-archive blocks; pax headers for long names fit in the slack. */
+	size_t room = len + 16 * 1024, used = 0;
+	char *tar = NULL;
+	int rc = -1;
+
+	if (!base || !base[1] || path[0] != '/')
+		return error_set(err, ERR_USAGE, "'%s' is not an absolute file path", path);
+	/* The new file keeps the owner and mode of the old one. */
+	if (read_file_entry(c, id, path, len + CONTAINER_WRITE_SLACK, &old, NULL, &meta, &e) < 0 &&
+	    e.kind != ERR_NOT_FOUND && e.kind != ERR_IO) {
+		*err = e;
+		goto out;
+	}
+	error_clear(&e);
+	buf_append(&dir, path, base == path ? 1 : (size_t)(base - path));
+	tar = malloc(room);
+	a = archive_write_new();
+	entry = archive_entry_new();
+	if (!tar || !a || !entry || !dir.data) {
+		error_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	archive_entry_set_pathname(entry, base + 1);
+	archive_entry_set_filetype(entry, AE_IFREG);
+	archive_entry_set_perm(entry, (mode_t)meta.mode);
+	archive_entry_set_uid(entry, meta.uid);
+	archive_entry_set_gid(entry, meta.gid);
+	archive_entry_set_size(entry, (la_int64_t)len);
+	archive_entry_set_mtime(entry, time(NULL), 0);
+	if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+	    archive_write_open_memory(a, tar, room, &used) != ARCHIVE_OK ||
+	    archive_write_header(a, entry) != ARCHIVE_OK ||
+	    (len && archive_write_data(a, data, len) != (la_ssize_t)len) || archive_write_close(a) != ARCHIVE_OK) {
+		tar_error(err, ERR_IO, a, "cannot pack '%s' for the engine", path);
+		goto out;
+	}
+	rc = docker_container_put_archive(c, id, dir.data, tar, used, err);
+out:
+	if (a)
+		archive_write_free(a);
+	if (entry)
+		archive_entry_free(entry);
+	if (tar) {
+		memset(tar, 0, room);
+		free(tar);
+	}
+	buf_wipe(&old);
+	buf_free(&dir);
 	return rc;
 }

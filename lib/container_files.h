@@ -39,6 +39,15 @@ int container_archive_to_file(struct docker_client *c, const char *id, const cha
 			      const char *file, const volatile sig_atomic_t *interrupted,
 			      uint64_t *bytes, struct cpactl_error *err);
 
+/* Replaces the file at absolute `path` in container `id` (running or not)
+ * with `data` through the engine's archive endpoint, keeping the old file's
+ * owner and mode (a new file: root's 0600).  The engine removes the old file
+ * and writes the new one, so it is not atomic: callers keep a copy to put
+ * back (recovery does).  Into a mount (a volume, a bind on the engine's
+ * host) it reaches what the next container of the deployment sees; into
+ * the container's own filesystem only that container. */
+int container_write_file(struct docker_client *c, const char *id, const char *path, const char *data,
+			 size_t len, struct cpactl_error *err);
 /* The same two, reading `host_path` directly when it is not NULL: for a bind
  * mount on a local engine the host's file is the container's file, and
  * reading it costs a syscall instead of an archive round trip through the

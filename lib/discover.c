@@ -253,6 +253,11 @@ int target_from_inspect(json_t *inspect, const struct profile *profile, struct c
 	return 0;
 }
 
+int discover_storage_persists(const char *storage)
+{
+	return storage && (strcmp(storage, "bind") == 0 || strcmp(storage, "volume") == 0);
+}
+
 /* The host path to read directly, for a bind mount on a local engine. */
 static char *host_path_of(struct docker_client *c, const char *storage, const char *where)
 {

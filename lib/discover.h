@@ -98,6 +98,12 @@ void cpa_targets_free(struct cpa_target *targets, size_t count);
  * the path is in the container's own filesystem. */
 json_t *discover_mount_of(json_t *mounts, const char *path);
 
+/* 1 when `storage` (a target's config_storage or auth_storage) is a mount
+ * that the next container of the deployment sees too, a bind or a volume
+ * (written through the engine when it is not a path on this machine); 0 for
+ * the container's own filesystem, a tmpfs, an env file it does not mount. */
+int discover_storage_persists(const char *storage);
+
 /* The value of NAME in an inspect's Config.Env (borrowed; the last one
  * wins, as in the container), or NULL. */
 const char *discover_env_value(json_t *inspect, const char *name);

@@ -203,7 +203,14 @@ const char *docker_client_host(const struct docker_client *c)
 
 int docker_client_is_local(const struct docker_client *c)
 {
-	return c->socket_path != NULL;
+	const char *h = c->remote_host;
+
+	if (c->socket_path)
+		return 1;
+	/* tcp:// on loopback: the engine is in this machine's network
+	 * namespace, so on this machine (a port forwarded from elsewhere is not,
+	 * and the namespace probe's cgroup check then refuses). */
+	return h && (strncmp(h, "127.", 4) == 0 || strcmp(h, "::1") == 0 || strcmp(h, "localhost") == 0);
 }
 
 const char *docker_client_remote_host(const struct docker_client *c)
@@ -450,6 +457,11 @@ static int perform(struct docker_client *c, const struct docker_request *req, in
 			curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, req->body ? req->body : "");
 			curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, (long)(req->body ? req->body_len : 0));
 		}
+	} else if (strcmp(req->method, "PUT") == 0) {
+		/* An in-memory body with the PUT verb (the archive endpoint). */
+		curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, "PUT");
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, (long)(req->body ? req->body_len : 0));
 	} else {
 		curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, req->method);
 	}
@@ -819,25 +831,22 @@ out:
 	return rc;
 }
 
-int docker_container_archive(struct docker_client *c, const char *id, const char *path,
-			     docker_sink_fn sink, void *ctx, struct cpactl_error *err)
+/* One request to /containers/{id}/archive?path=PATH (plus `query`), set up
+ * by the caller in `req` but for its path; any answer but 200 is an error. */
+static int archive_call(struct docker_client *c, const char *id, const char *path, const char *query,
+			struct docker_request *req, struct cpactl_error *err)
 {
-	struct docker_request req = { 0 };
 	struct buf url = BUF_INIT, error_body = BUF_INIT;
 	char *eid = docker_escape(id), *epath = docker_escape(path);
 	long status = 0;
 	int rc = -1;
 
-	if (!eid || !epath || buf_appendf(&url, "/containers/%s/archive?path=%s", eid, epath) < 0) {
+	if (!eid || !epath || buf_appendf(&url, "/containers/%s/archive?path=%s%s", eid, epath, query) < 0) {
 		error_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	req.method = "GET";
-	req.path = url.data;
-	req.sink = sink;
-	req.sink_ctx = ctx;
-	req.timeout_ms = -1;
-	if (docker_perform(c, &req, &status, &error_body, err) < 0)
+	req->path = url.data;
+	if (docker_perform(c, req, &status, &error_body, err) < 0)
 		goto out;
 	if (status != 200) {
 		char name[600];
@@ -852,6 +861,31 @@ out:
 	buf_free(&url);
 	buf_free(&error_body);
 	return rc;
+}
+
+int docker_container_archive(struct docker_client *c, const char *id, const char *path,
+			     docker_sink_fn sink, void *ctx, struct cpactl_error *err)
+{
+	struct docker_request req = { 0 };
+
+	req.method = "GET";
+	req.sink = sink;
+	req.sink_ctx = ctx;
+	req.timeout_ms = -1;
+	return archive_call(c, id, path, "", &req, err);
+}
+
+int docker_container_put_archive(struct docker_client *c, const char *id, const char *dir, const char *tar,
+				 size_t tar_len, struct cpactl_error *err)
+{
+	struct docker_request req = { 0 };
+
+	req.method = "PUT";
+	req.content_type = "application/x-tar";
+	req.body = tar;
+	req.body_len = tar_len;
+	/* noOverwriteDirNonDir: a file never replaces a directory, nor the reverse. */
+	return archive_call(c, id, dir, "&noOverwriteDirNonDir=true", &req, err);
 }
 
 /* POSTs to prefix, id escaped, rest, then arg escaped (when not NULL), as in

@@ -42,8 +42,9 @@ void docker_client_close(struct docker_client *c);
 /* The negotiated API version ("1.41") and the host as given ("unix:///..."). */
 const char *docker_client_api_version(const struct docker_client *c);
 const char *docker_client_host(const struct docker_client *c);
-/* 1 when the engine is reached over a local unix socket, so host paths of
- * bind mounts are paths on this machine. */
+/* 1 when the engine is reached over a local unix socket or tcp:// on a
+ * loopback address, so host paths of bind mounts are paths on this machine
+ * (a socket or port forwarded from another host breaks that assumption). */
 int docker_client_is_local(const struct docker_client *c);
 /* For tcp:// engines, the host name or address of the engine (where its
  * published ports are), else NULL. */
@@ -55,7 +56,7 @@ typedef int (*docker_sink_fn)(void *ctx, const char *data, size_t len);
 typedef ssize_t (*docker_source_fn)(void *ctx, char *data, size_t cap);
 
 struct docker_request {
-	const char *method;          /* "GET", "POST", "DELETE", "HEAD" */
+	const char *method;          /* "GET", "POST", "DELETE", "HEAD", "PUT" */
 	const char *path;            /* after the version prefix: "/containers/json" */
 	const char *content_type;    /* NULL: none, or "application/json" for a body */
 	const char *body;            /* in-memory body, or NULL */
@@ -105,6 +106,10 @@ int docker_container_logs(struct docker_client *c, const char *id, int tail, int
 /* GET /containers/{id}/archive?path=P: a tar of P streamed to sink. */
 int docker_container_archive(struct docker_client *c, const char *id, const char *path,
 			     docker_sink_fn sink, void *ctx, struct cpactl_error *err);
+/* PUT /containers/{id}/archive?path=DIR: the engine extracts the tar into
+ * DIR, through the container's mounts (a stopped container's too). */
+int docker_container_put_archive(struct docker_client *c, const char *id, const char *dir, const char *tar,
+				 size_t tar_len, struct cpactl_error *err);
 
 /* POST /containers/create?name=NAME (NULL: a name the engine picks); *id
  * receives the new id (malloc'd). */

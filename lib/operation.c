@@ -140,6 +140,9 @@ int operation_begin(struct operation *op, const char *kind, struct cpactl_error 
 	journal_set(j, OP_KEY_CONTAINER, json_string(t->name));
 	journal_set(j, OP_KEY_OLD_ID, json_string(t->id));
 	journal_set(j, OP_KEY_CONFIG_HOST, t->config_host ? json_string(t->config_host) : NULL);
+	/* Else on a volume: recovery writes it back through the engine. */
+	if (!t->config_host && t->profile->cpa && discover_storage_persists(t->config_storage))
+		journal_set(j, OP_KEY_CONFIG_IN_CONTAINER, json_string(t->config_in_container));
 	journal_set(j, OP_KEY_PROFILE, json_string(t->profile->name));
 	journal_set(j, OP_KEY_PROBE_PATH, t->probe_path ? json_string(t->probe_path) : NULL);
 	journal_set(j, OP_KEY_API_PORT, json_integer(t->api_container_port));

@@ -209,6 +209,7 @@ int operation_kept_role(const char *name, const char *production);
 #define OP_KEY_NEW_KEPT_NAME "new_kept_name" /* where a failed new one is kept */
 #define OP_KEY_CANDIDATE_ID "candidate_id"
 #define OP_KEY_CONFIG_HOST "config_host"     /* the live config.yaml on the host */
+#define OP_KEY_CONFIG_IN_CONTAINER "config_in_container" /* or its path on a volume */
 #define OP_KEY_SETTINGS_PART "settings_part" /* the snapshot part of an env-file proxy */
 #define OP_KEY_SCRATCH_DIR "scratch_dir"
 #define OP_KEY_SNAPSHOT "snapshot"           /* taken before the change */

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "atomic_file.h"
+#include "container_files.h"
 
 void verdict_say(say_fn say, void *ctx, const char *who, const struct verdict *v)
 {
@@ -33,6 +34,11 @@ static double now_ms(void)
 
 static int write_config(struct promotion *p, const struct buf *data, struct cpactl_error *err)
 {
+	if (!p->config_host && !p->config_in_container)
+		return error_set(err, ERR_FAILED, "config.yaml of '%s' is on no mount cpactl can write", p->name);
+	if (!p->config_host) /* the old container has the mount, running or stopped */
+		return container_write_file(p->op->c, p->old_id, p->config_in_container, data->data ? data->data : "",
+					    data->len, err);
 	return atomic_replace_file(p->config_host, data->data ? data->data : "", data->len, err);
 }
 
@@ -191,6 +197,8 @@ void promotion_init(struct promotion *p, struct operation *op)
 	p->name = op->t->name;
 	p->old_id = op->t->id;
 	p->config_host = op->t->config_host;
+	if (!p->config_host && discover_storage_persists(op->t->config_storage))
+		p->config_in_container = op->t->config_in_container;
 }
 
 void promotion_release(struct promotion *p)

@@ -36,7 +36,9 @@ struct promotion {
 	const char *name;           /* production's name */
 	const char *old_id;         /* production's container now */
 	json_t *old_restart;        /* its restart policy, given back on undo */
-	const char *config_host;    /* the live config.yaml */
+	const char *config_host;    /* the live config.yaml on this machine, or NULL: */
+	const char *config_in_container; /* ... its path in the old container, on a volume
+					  * (or a bind on the engine's host), written through the engine */
 	const struct buf *config_before; /* SECRET: put back on undo */
 	const struct buf *config_after;  /* SECRET: written before the new one starts; NULL: unchanged */
 	json_t *create_body;        /* the new container, created as NAME-cpactl-new; or */

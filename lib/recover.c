@@ -15,6 +15,7 @@
 #include "atomic_file.h"
 #include "auth_restore.h"
 #include "buf.h"
+#include "container_files.h"
 #include "cpa.h"
 #include "discover.h"
 #include "journal.h"
@@ -107,6 +108,7 @@ static int auth_to(struct recovery *r, int forward, struct cpactl_error *err)
 static int restore_config(struct recovery *r, struct cpactl_error *err)
 {
 	const char *host = journal_get_string(&r->j, OP_KEY_CONFIG_HOST);
+	const char *in_container = journal_get_string(&r->j, OP_KEY_CONFIG_IN_CONTAINER);
 	const char *scratch = journal_get_string(&r->j, OP_KEY_SCRATCH_DIR);
 	const char *snapshot = journal_get_string(&r->j, OP_KEY_SNAPSHOT);
 	struct buf src = BUF_INIT;
@@ -115,7 +117,7 @@ static int restore_config(struct recovery *r, struct cpactl_error *err)
 	struct cpactl_error e = CPACTL_ERROR_INIT;
 	int rc = -1;
 
-	if (!host) {
+	if (!host && !in_container) {
 		rc = 0;
 		goto out;
 	}
@@ -132,6 +134,22 @@ static int restore_config(struct recovery *r, struct cpactl_error *err)
 	if (!src.len || read_small_file(src.data, CPA_CONFIG_MAX, &data, &len, &e) < 0) {
 		/* Nothing to restore from: the config was never replaced (the copy is
 		 * written before any change). */
+		rc = 0;
+		goto out;
+	}
+	if (!host) {
+		/* On a volume: through the old container (kept, running or not),
+		 * which mounts it; the same bytes are left alone. */
+		struct buf live = BUF_INIT;
+		int same = container_read_file(r->c, r->old_id, in_container, CPA_CONFIG_MAX, &live, NULL, &e) == 0 &&
+			   live.len == len && memcmp(live.data ? live.data : "", data, len) == 0;
+		buf_wipe(&live);
+		error_clear(&e);
+		if (!same && container_write_file(r->c, r->old_id, in_container, data, len, err) < 0)
+			goto out;
+		if (!same)
+			note(r, "config.yaml restored to its state before the %s",
+			     r->operation ? r->operation : "operation");
 		rc = 0;
 		goto out;
 	}

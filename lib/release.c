@@ -165,11 +165,23 @@ static int preflight_checks(struct release *r, struct cpactl_error *err)
 		if (!t->api_container_port)
 			return error_set(err, ERR_USAGE, "preflight: the API port of '%s' is unknown: name it with "
 							 "--api-port", t->name);
-	} else if (!t->config_host || !t->auth_host)
+	} else if (!discover_storage_persists(t->config_storage) || !discover_storage_persists(t->auth_storage)) {
+		/* A new container starts from the image: files in the old one's
+		 * own filesystem (or a tmpfs) would be gone. */
+		return error_set(err, ERR_FAILED,
+				 "preflight: config.yaml and the auth dir of '%s' must be on mounts (a bind or a "
+				 "volume) for a new container to have them (config is %s, auth is %s): mount "
+				 "them, then upgrade",
+				 t->name, t->config_storage ? t->config_storage : "?",
+				 t->auth_storage ? t->auth_storage : "?");
+	}
+	if (!docker_client_is_local(r->op.c))
+		/* Its scratch copies are dirs on this machine, bound into it. */
 		return error_set(err, ERR_USAGE,
-				 "preflight: config.yaml and the auth dir of '%s' must be bind mounts on this "
-				 "machine for the candidate's scratch copies (config %s, auth %s)",
-				 t->name, t->config_storage, t->auth_storage ? t->auth_storage : "?");
+				 "preflight: the engine at %s is not on this machine: the candidate's scratch "
+				 "copies and its probe inside its network namespace need the engine here (run "
+				 "cpactl on the engine's host)",
+				 docker_client_host(r->op.c));
 	if (o->shared_network) {
 		if (o->test_port <= 0 || o->test_port > 65535)
 			return error_set(err, ERR_USAGE, "preflight: --test-port %d is not a port", o->test_port);
@@ -180,11 +192,6 @@ static int preflight_checks(struct release *r, struct cpactl_error *err)
 					 o->test_port);
 	} else {
 		struct cpactl_error e = CPACTL_ERROR_INIT;
-		if (!docker_client_is_local(r->op.c))
-			return error_set(err, ERR_USAGE,
-					 "preflight: the candidate runs with no network and is probed inside its "
-					 "network namespace, which needs the engine on this machine; with --candidate-"
-					 "network shared it can reach the network (and refresh production's tokens)");
 		if (netns_capable(&e) < 0)
 			return error_set(err, ERR_USAGE,
 					 "preflight: %s; or accept a candidate that can reach the network (and "

@@ -258,10 +258,10 @@ static int prepare_config(struct rollback *r, struct cpactl_error *err)
 	const char *part = snapshot_settings_part(r->op.t);
 	int rc = -1;
 
-	if (!r->op.t->config_host) {
+	if (!r->op.t->config_host && !(r->op.t->profile->cpa && discover_storage_persists(r->op.t->config_storage))) {
 		if (r->op.t->profile->cpa)
-			sayf(r, "note: config.yaml of '%s' is not a bind mount on this machine: it is not restored",
-			     r->op.t->name);
+			sayf(r, "note: config.yaml of '%s' is not on a mount (it is %s): it is not restored",
+			     r->op.t->name, r->op.t->config_storage ? r->op.t->config_storage : "unknown");
 		else
 			sayf(r, "note: no env file of '%s' on this machine: its settings come back with the snapshot's "
 				"container environment only",

@@ -225,6 +225,33 @@ container_events() {
 	[ -z "$(container_events "$since" exec_create)" ]
 }
 
+@test "v7.2.93 loads its plugins even for --version: the read-only verbs leave production's plugins alone" {
+	local d port
+	d=$(deploy_dir plug93)
+	mkdir -m 755 "$d/plugins"
+	printf 'plugins:\n  enabled: true\n  configs:\n    fixture:\n      enabled: true\n' >>"$d/config.yaml"
+	port=$(free_port_e2e)
+	docker run -d --name plug93 -p "127.0.0.1:$port:8317" -v "$d/config.yaml:/CLIProxyAPI/config.yaml" \
+		-v "$d/auth:/root/.cli-proxy-api" -v "$d/plugins:/CLIProxyAPI/plugins" eceasy/cli-proxy-api:v7.2.93 >/dev/null
+	wait_port "$port"
+	# After production's start (its own cleanup ran then): two versions.
+	printf 'plugin 1.0.0\n' >"$d/plugins/fixture-v1.0.0.so"
+	printf 'plugin 1.1.0\n' >"$d/plugins/fixture-v1.1.0.so"
+	export XDG_CACHE_HOME="$BATS_TEST_TMPDIR/cache"
+	cpactl_run discover --json --container plug93
+	[ "$(jqo '.[0].version')" = v7.2.93 ] || { show; false; }
+	cpactl_run status --json --container plug93
+	cpactl_run doctor --json --container plug93
+	cpactl_run backup --json --container plug93 --no-image
+	[ "$status" -eq 0 ] || { show; false; }
+	[ -f "$d/plugins/fixture-v1.0.0.so" ] && [ -f "$d/plugins/fixture-v1.1.0.so" ]
+	# What reading the version inside production would do (the fake is as
+	# unkind as v7.2.93): the older plugin file is gone.
+	docker exec plug93 ./CLIProxyAPI --version >/dev/null 2>&1 || true
+	[ ! -e "$d/plugins/fixture-v1.0.0.so" ]
+	docker rm -f plug93 >/dev/null
+}
+
 @test "compose labels are reported" {
 	docker rm -f labelled >/dev/null 2>&1 || true
 	docker run -d --name labelled --label com.docker.compose.project=cpa \

@@ -129,6 +129,16 @@ tls_run() {
 	[ "$(jqo '.[].name')" = tls-prod ]
 }
 
+@test "upgrade over tcp:// on loopback: the engine is on this machine, the candidate isolated as on a socket" {
+	docker save eceasy/cli-proxy-api:v7.2.0 | DOCKER_HOST=$TLS_SOCK docker load >/dev/null
+	tls_run DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH="$CERTS" -- upgrade --container tls-prod \
+		--image eceasy/cli-proxy-api:v7.2.0 --no-pull --yes --timeout 10 --json
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(jqo .outcome)" = upgraded ]
+	[[ $stderr == *"started with no network"* ]] || { show; false; }
+	[ "$(served_cpa_version "$PORT")" = v7.2.0 ]
+}
+
 @test "ssh:// is refused with the advice to forward the socket" {
 	run --separate-stderr "$CPACTL" -H ssh://admin@example.invalid discover
 	[ "$status" -eq 2 ] || { show; false; }

@@ -91,10 +91,11 @@ served_cpa_version() {
 		sed -n 's/^[Xx]-[Cc][Pp][Aa]-[Vv][Ee][Rr][Ss][Ii][Oo][Nn]: //p'
 }
 
-# Waits until http://127.0.0.1:PORT/healthz answers (the fake CPA starts in ms).
+# Waits until http://127.0.0.1:PORT/ answers (the fake CPA starts in ms).  "/"
+# answers on every CPA release; /healthz only from v6.9.10, as in the fake.
 wait_port() {
-	wait_for 30 "the fake CPA answering /healthz on 127.0.0.1:$1" \
-		curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$1/healthz"
+	wait_for 30 "the fake CPA answering / on 127.0.0.1:$1" \
+		curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$1/"
 }
 
 # jq query on $output.
