@@ -22,6 +22,9 @@
 /* What v7.1.46 to v7.2.50 log when api-keys holds a template key and they run
  * a warning page instead of the API server (cmd/server/main.go:531). */
 #define CPA_SAFE_MODE_PAGE_LINE "starting warning-only server"
+/* What CPA logs when DEPLOY=cloud finds no usable config.yaml and stands by
+ * without its API server (internal/cmd/run.go:113). */
+#define CPA_CLOUD_STANDBY_LINE "Cloud deploy mode: No config found; standing by"
 #define CPA_CONFIG_PATH "/CLIProxyAPI/config.yaml"
 #define CPA_AUTH_DIR "/root/.cli-proxy-api"
 /* The largest config.yaml (or env file) cpactl reads, in every verb alike: a

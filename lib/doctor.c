@@ -343,6 +343,13 @@ static void check_health(struct doctor_run *r)
 		    "still holds the example keys of the template, so every /v1 request answers 404 (v7.1.46 to "
 		    "v7.2.50)",
 		    CPA_SAFE_MODE_PAGE_LINE);
+	else if (h.cloud_standby)
+		add(r, FINDING_ERROR, "api-standby", r->t->name,
+		    "mount a config.yaml with a 'port:' where CPA reads it, or remove DEPLOY=cloud, then restart the "
+		    "container",
+		    "CPA runs in cloud deploy mode (DEPLOY=cloud) and found no usable config.yaml (missing, a "
+		    "directory, or without 'port:'), so it stands by without its API server (its log says '%s')",
+		    CPA_CLOUD_STANDBY_LINE);
 	else if (h.http_status || h.probe_error[0])
 		note(r, doctor_probe_finding(r->out, r->t->name, h.http_status, h.probe_error, r->t->probe_key != NULL,
 					     h.models));

@@ -116,6 +116,10 @@ int health_check(struct docker_client *c, const struct cpa_target *t, long timeo
 		if (r->safe_mode_page)
 			reason(r, "CPA runs its safe-mode warning page instead of the API server: api-keys holds "
 				  "template keys");
+		r->cloud_standby = strstr(buf_str(&logs), CPA_CLOUD_STANDBY_LINE) != NULL;
+		if (r->cloud_standby)
+			reason(r, "CPA stands by in cloud deploy mode (DEPLOY=cloud) without its API server: it found no "
+				  "usable config.yaml");
 		if (r->error_lines > 0)
 			reason(r, "trouble lines in the recent log (logged as error, fatal or panic)");
 	}

@@ -34,6 +34,7 @@ struct health_report {
 	long loaded_clients;    /* from the start-up log, -1 when not seen */
 	int safe_mode_page;     /* the log says CPA runs its safe-mode warning page
 				 * instead of the API server (v7.1.46 to v7.2.50) */
+	int cloud_standby;      /* the log says DEPLOY=cloud stands by: no usable config */
 	json_t *reasons;        /* why it is not healthy: array of strings */
 };
 

@@ -55,6 +55,10 @@ struct rollback {
 	struct buf config_before; /* SECRET: live config.yaml */
 	struct buf config_after;  /* SECRET: the snapshot's, when it differs */
 	int config_changes;
+	/* What the restored release is probed with when config_after replaces
+	 * the live file: its tls.enable and first client key (SECRET). */
+	int after_tls;
+	char *after_key;
 	enum op_undo undo;        /* of a failed promotion */
 };
 
@@ -284,9 +288,16 @@ static int prepare_config(struct rollback *r, struct cpactl_error *err)
 	if (!r->op.t->profile->cpa) {
 		struct buf text = { data, len, len };
 		r->secrets = env_secret_values(r->snap_container, &text);
-	} else if (yaml_parse(data, len, "config.yaml", &doc, err) == 0)
+	} else if (yaml_parse(data, len, "config.yaml", &doc, err) == 0) {
+		struct cpa_config_summary sum;
 		r->secrets = secret_values_of(doc);
-	else
+		r->after_tls = r->op.t->tls;
+		if (cpa_config_summarize(doc, &sum) == 0) {
+			r->after_tls = sum.tls;
+			r->after_key = sum.first_api_key ? strdup(sum.first_api_key) : NULL;
+			cpa_config_summary_release(&sum);
+		}
+	} else
 		error_clear(err);
 	if (len != r->config_before.len || memcmp(data, r->config_before.data ? r->config_before.data : "", len) != 0) {
 		buf_append(&r->config_after, data, len);
@@ -427,10 +438,15 @@ static int rollback_judge(void *ctx, const char *id, int old_release, struct ver
 	jo.timeout_ms = r->o->timeout_ms;
 	jo.host = probe_host_for_binding(r->op.t->api_host_ip);
 	jo.port = r->op.t->api_host_port;
-	/* The live config's tls.enable (a snapshot that turns TLS on or off is
-	 * judged by the scheme production speaks now). */
+	/* The restored release runs the snapshot's config.yaml when it replaced
+	 * the live one: its scheme and its client key; the old one the live. */
 	jo.tls = r->op.t->tls;
 	jo.probe_key = r->op.t->probe_key;
+	if (!old_release && r->config_changes && r->op.t->profile->cpa) {
+		jo.tls = r->after_tls;
+		if (r->after_key)
+			jo.probe_key = r->after_key;
+	}
 	jo.expected_clients = -1;
 	jo.expected_version = old_release ? NULL : r->snap_version;
 	jo.tty = r->op.t->tty;
@@ -526,7 +542,7 @@ int rollback_run(struct docker_client *c, struct cpa_target *t, const struct dep
 	};
 	json_t *list = NULL;
 	char question[600];
-	const char *outcome = ROLLBACK_REFUSED;
+	const char *outcome = ROLLBACK_REFUSED, *marker;
 	int rc = -1, promoted = 0;
 
 	memset(&r, 0, sizeof(r));
@@ -548,6 +564,19 @@ int rollback_run(struct docker_client *c, struct cpa_target *t, const struct dep
 		goto out;
 	if (o->auth_exact && o->no_backup) {
 		error_set(err, ERR_USAGE, "--auth replaces the live auth dir: it needs the backup that --no-backup skips");
+		goto out;
+	}
+	if (t->profile->cpa && (marker = cpa_cluster_marker(t->inspect)) != NULL) {
+		/* Its config and client keys live in CLIProxyAPIHome: a restored
+		 * release could never be verified, every rollback would undo itself. */
+		const char *image =
+			json_string_value(json_object_get(json_object_get(r.snap_container, "Config"), "Image"));
+		error_set(err, ERR_FAILED,
+			  "'%s' is a CPA cluster node (%s): its config and client keys come from CLIProxyAPIHome, "
+			  "so cpactl cannot verify a restored release and does not roll cluster nodes back.  "
+			  "Snapshot %s ran %s: set that image in the cluster's compose file (CLI_PROXY_IMAGE) and "
+			  "run docker compose up -d",
+			  t->name, marker, r.snap_id, image ? image : r.image_id);
 		goto out;
 	}
 	if (operation_begin(&r.op, "rollback", err) < 0)
@@ -636,6 +665,10 @@ out:
 	json_decref(r.secrets);
 	buf_wipe(&r.config_before);
 	buf_wipe(&r.config_after);
+	if (r.after_key) {
+		memset(r.after_key, 0, strlen(r.after_key));
+		free(r.after_key);
+	}
 	free(r.image_ref);
 	free(r.reuse_id);
 	free(r.reuse_name);

@@ -10,7 +10,8 @@
 #   2. documentation check: every option in --help, man page and completions
 #   3. the unit tests (cmocka) of the AddressSanitizer + UBSan build
 #   4. fuzz (short run): every committed corpus input once, then
-#      FUZZ_SECONDS (default 3) of libFuzzer per target, one a core
+#      FUZZ_SECONDS (default 1) of libFuzzer per target, one a core (the
+#      long runs are `make fuzz`, 60 s a target)
 #      (tests/fuzz/run.sh)
 # The plain build runs the same code with less checking, so its tests
 # (`make unit`, `make e2e`) are not repeated here: it is built (warnings are
@@ -51,7 +52,7 @@ e2e_pid=$!
 
 step "documentation" nice -n 10 bash tests/docs_check.sh
 step "unit tests (AddressSanitizer + UBSan)" make --no-print-directory unit-asan
-step "fuzz (short run)" nice -n 10 make --no-print-directory -j"$(nproc)" fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-3}"
+step "fuzz (short run)" nice -n 10 make --no-print-directory -j"$(nproc)" fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-1}"
 
 echo "== end-to-end tests: waiting for them" >&2
 wait "$e2e_pid" || status=1

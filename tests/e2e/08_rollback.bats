@@ -103,6 +103,10 @@ prod_id() {
 	local id
 	id=$(jqo .id)
 	snapshot_sha=$(sha256sum <"$ROOT/backup/$id/config.yaml")
+	# Another client key since: production reloads it and cpactl reads it,
+	# but the restored release runs the snapshot's file and is probed with
+	# the snapshot's key (with the live one it would answer 401).
+	sed -i 's/SECRET-FIXTURE-apikey-1-7f3a/SECRET-FIXTURE-apikey-1-edited/' "$ROOT/config.yaml"
 	printf '# edited after the snapshot\n' >>"$ROOT/config.yaml"
 	cpactl_run rollback "$id" --container rb-prod --yes --json
 	[ "$status" -eq 0 ] || { show; false; }

@@ -232,7 +232,10 @@ managed_archives() {
 
 @test "killed at any point, then run again: every snapshot verifies, the store holds what they reference" {
 	local point root s1 before
-	for point in archive-move archive-rescue archive-delete archive-sweep; do
+	# Not archive-sweep, the last point: a kill there leaves unreferenced
+	# blobs, which the rerun sweeps as it does after any run (the suite's
+	# time goes to the points that leave snapshots half moved or deleted).
+	for point in archive-move archive-rescue archive-delete; do
 		root="$BATS_FILE_TMPDIR/ar-kill-$point"
 		fresh "ar-kill-$point" v6.9.0
 		backup_id "ar-kill-$point" >/dev/null

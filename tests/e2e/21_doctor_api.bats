@@ -9,7 +9,8 @@ load helpers
 
 setup_file() {
 	. "$BATS_TEST_DIRNAME/../engine.sh"
-	export P_HOG P_BADAUTH P_SAFE P_SAFEPAGE P_MISSING P_ERR500 P_NOMODELS P_STUCK P_PANIC
+	export P_HOG P_BADAUTH P_SAFE P_SAFEPAGE P_MISSING P_ERR500 P_NOMODELS P_STUCK P_PANIC P_STANDBY
+	P_STANDBY=$(free_port)
 	P_HOG=$(free_port)
 	P_BADAUTH=$(free_port)
 	P_SAFE=$(free_port)
@@ -37,6 +38,11 @@ setup_file() {
 	grep -q '" your-api-key-1 "' "$d/config.yaml"
 	run_cpa dr-safepage v7.2.0 "$d" -p "127.0.0.1:$P_SAFEPAGE:8317" "${SAFE[@]}"
 
+	# DEPLOY=cloud (upstream compose sets DEPLOY) with no config.yaml in the
+	# container: CPA stands by without its API server.
+	docker run -d --name dr-standby -e DEPLOY=cloud -p "127.0.0.1:$P_STANDBY:8317" "${SAFE[@]}" \
+		eceasy/cli-proxy-api:v7.2.0 >/dev/null
+
 	# The API: a 500, an empty model list (no auth file, no provider key), a CPA
 	# stuck before it listens, a panic in the log.
 	doc_deploy dr-err500 v7.2.1-err500 -p "127.0.0.1:$P_ERR500:8317" "${SAFE[@]}"
@@ -59,7 +65,7 @@ setup_file() {
 }
 
 teardown_file() {
-	remove_containers dr-loop dr-hog dr-badauth dr-missing dr-safe dr-safepage dr-err500 dr-nomodels dr-stuck dr-panic \
+	remove_containers dr-standby dr-loop dr-hog dr-badauth dr-missing dr-safe dr-safepage dr-err500 dr-nomodels dr-stuck dr-panic \
 		dr-store dr-kill
 }
 
@@ -104,6 +110,16 @@ restarted_at_least() {
 	cpactl_run status --container dr-safepage --json
 	[ "$status" -eq 3 ] || { show; false; }
 	[[ "$(jqo '.[0].reasons | join(" ")')" == *"safe-mode warning page"* ]]
+}
+
+@test "DEPLOY=cloud without a usable config.yaml: CPA stands by, doctor and status say so" {
+	wait_for 30 "dr-standby's log line that it stands by" \
+		bash -c 'docker logs dr-standby 2>&1 | grep -q "standing by for configuration"'
+	doctor dr-standby
+	finding api-standby error
+	cpactl_run status --container dr-standby --json
+	[ "$status" -eq 3 ] || { show; false; }
+	[[ "$(jqo '.[0].reasons | join(" ")')" == *"cloud deploy mode (DEPLOY=cloud)"* ]] || { show; false; }
 }
 
 @test "/v1/models: the key does not arrive (401 Missing API key)" {

@@ -1,0 +1,115 @@
+#!/usr/bin/env bats
+# The deployments CPA's own repository ships, run with Debian's docker-compose:
+# tests/fixtures/compose/docker-compose.yml (upstream's six published ports,
+# config.yaml, auths, logs and plugins binds, ${CLI_PROXY_IMAGE:-...} set in
+# .env) and docker-compose.cluster.yml (a cluster node: HOME_JWT, no
+# config.yaml).  Each fixture file says what it changes from upstream and why.
+# discover, backup, upgrade, rollback and doctor on both (issue: faithful to
+# the real CPA, item 9).
+
+load helpers
+
+setup_file() {
+	. "$BATS_TEST_DIRNAME/../engine.sh"
+	export UP NODE P1
+	UP="$BATS_FILE_TMPDIR/cpa-up"
+	NODE="$BATS_FILE_TMPDIR/cpa-node"
+	bash "$BATS_TEST_DIRNAME/../fixtures/deploy.sh" "$UP" >/dev/null
+	chmod 700 "$UP"
+	mv "$UP/auth" "$UP/auths"
+	mkdir -m 755 "$UP/logs" "$UP/plugins"
+	printf 'plugin 1.0.0\n' >"$UP/plugins/fixture-v1.0.0.so"
+	cp "$BATS_TEST_DIRNAME/../fixtures/compose/docker-compose.yml" "$UP/"
+	P1=$(free_port)
+	{
+		echo "CLI_PROXY_IMAGE=eceasy/cli-proxy-api:v7.1.0"
+		echo "CPA_P1=$P1"
+		for n in 2 3 4 5 6; do echo "CPA_P$n=$(free_port)"; done
+	} >"$UP/.env"
+	(cd "$UP" && docker-compose up -d) >/dev/null 2>&1
+	# The cluster node: its home dir is the auth dir, its JWT in .env.
+	mkdir -p "$NODE/home" "$NODE/logs" "$NODE/plugins"
+	chmod 700 "$NODE" "$NODE/home"
+	cp "$BATS_TEST_DIRNAME/../fixtures/compose/docker-compose.cluster.yml" "$NODE/docker-compose.yml"
+	printf 'CLI_PROXY_IMAGE=eceasy/cli-proxy-api:v7.2.0\nHOME_JWT=SECRET-FIXTURE-homejwt-cmp\nCPA_P1=%s\n' \
+		"$(free_port)" >"$NODE/.env"
+	(cd "$NODE" && docker-compose up -d) >/dev/null 2>&1
+	wait_port "$P1"
+}
+
+teardown_file() {
+	(cd "$UP" && docker-compose down -t 1) >/dev/null 2>&1 || true
+	(cd "$NODE" && docker-compose down -t 1) >/dev/null 2>&1 || true
+	docker ps -aq --filter name=cli-proxy-api | xargs -r docker rm -f >/dev/null 2>&1 || true
+}
+
+tree_sha() {
+	(cd "$1" && find . -type f -print0 | sort -z | xargs -0r sha256sum | sha256sum)
+}
+
+@test "upstream compose: discover sees the project, the six ports, every bind" {
+	cpactl_run discover --json --container cli-proxy-api
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(jqo '.[0].version')" = v7.1.0 ]
+	[ "$(jqo '.[0].compose.project')" = cpa-up ]
+	[ "$(jqo '.[0].compose.service')" = cli-proxy-api ]
+	[ "$(jqo '.[0].api_port.host_port')" = "$P1" ]
+	[ "$(jqo '.[0].config_path')" = "$UP/config.yaml" ]
+	[ "$(jqo '.[0].auth_dir')" = "$UP/auths" ]
+	[ "$(jqo '.[0].problems | length')" = 0 ] || { show; false; }
+	[ "$(docker port cli-proxy-api | wc -l)" = 6 ]
+}
+
+@test "upstream compose: backup, upgrade (logs and plugins untouched, six ports kept), rollback, doctor" {
+	cpactl_run backup --container cli-proxy-api --json
+	[ "$status" -eq 0 ] || { show; false; }
+	[ -f "$(jqo .path)/plugins.tar" ]
+	local logs plugins ports snap
+	snap=$(jqo .id)
+	logs=$(tree_sha "$UP/logs")
+	plugins=$(tree_sha "$UP/plugins")
+	ports=$(docker port cli-proxy-api | sort)
+	cpactl_run upgrade --container cli-proxy-api --image eceasy/cli-proxy-api:v7.2.0 --no-pull --yes \
+		--timeout 10 --no-backup --json
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(jqo .outcome)" = upgraded ]
+	[ "$(served_cpa_version "$P1")" = v7.2.0 ]
+	[ "$(docker port cli-proxy-api | sort)" = "$ports" ]
+	[ "$(tree_sha "$UP/plugins")" = "$plugins" ]
+	# The candidate wrote no line into production's logs dir.
+	[ "$(tree_sha "$UP/logs")" = "$logs" ]
+	# compose still names the old image through ${CLI_PROXY_IMAGE}: said.
+	[[ "$stderr" == *"compose"* ]] || { show; false; }
+	cpactl_run rollback "$snap" --container cli-proxy-api --yes --json
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(served_cpa_version "$P1")" = v7.1.0 ]
+	[ "$(docker port cli-proxy-api | sort)" = "$ports" ]
+	cpactl_run doctor --container cli-proxy-api --json
+	[ "$status" -eq 0 ] || [ "$status" -eq 3 ] || { show; false; }
+	[ "$(jqo '.summary.error')" = 0 ] || { show; false; }
+	no_secret
+}
+
+@test "cluster compose: discover, backup and doctor know the node; upgrade and rollback refuse with what to do" {
+	cpactl_run discover --json --container cli-proxy-api-cluster
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(jqo '.[0].cluster')" = HOME_JWT ] || { show; false; }
+	[ "$(jqo '.[0].compose.project')" = cpa-node ]
+	cpactl_run backup --container cli-proxy-api-cluster --root "$NODE" --json
+	[ "$status" -eq 0 ] || { show; false; }
+	[[ "$(jqo '.warnings | join(" ")')" == *"cluster node"* ]] || { show; false; }
+	local snap
+	snap=$(jqo .id)
+	cpactl_run doctor --container cli-proxy-api-cluster --root "$NODE" --json
+	[ "$(jqo '[.findings[] | select(.code == "cluster-node")] | length')" = 1 ] || { show; false; }
+	cpactl_run upgrade --container cli-proxy-api-cluster --root "$NODE" --no-pull \
+		--image eceasy/cli-proxy-api:v7.2.60 --yes --json
+	[ "$status" -eq 1 ] || { show; false; }
+	[[ "$(jqo .error.message)" == *"cluster node (HOME_JWT)"* ]] || { show; false; }
+	cpactl_run rollback "$snap" --container cli-proxy-api-cluster --root "$NODE" --yes --json
+	[ "$status" -eq 1 ] || { show; false; }
+	[[ "$(jqo .error.message)" == *"cluster node"*"eceasy/cli-proxy-api:v7.2.0"*"CLI_PROXY_IMAGE"* ]] ||
+		{ show; false; }
+	[ -z "$(docker ps -aq --filter name=cli-proxy-api-cluster-cpactl)" ]
+	no_secret
+}
