@@ -25,6 +25,7 @@
 #include "atomic_file.h"
 #include "health.h"
 #include "history.h"
+#include "image_version.h"
 #include "journal.h"
 #include "verdict.h"
 #include "secretmask.h"
@@ -735,6 +736,36 @@ static void check_env_file(struct doctor_run *r)
 	}
 }
 
+/* An image built from a directory that held the .env (claude-code-proxy's
+ * Dockerfile does ADD . /app; only a .dockerignore keeps .env out) carries
+ * its keys in every copy of the image: registries, other hosts, snapshots.
+ * Learned from a container of the image that is created, never started. */
+static void check_image_env_file(struct doctor_run *r)
+{
+	const struct cpa_target *t = r->t;
+	const char *workdir = json_string_value(json_object_get(json_object_get(t->inspect, "Config"), "WorkingDir"));
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+	struct buf path = BUF_INIT;
+	int present = 0;
+
+	if (!t->image_id || !workdir || workdir[0] != '/')
+		return;
+	buf_appendf(&path, "%s/.env", strcmp(workdir, "/") != 0 ? workdir : "");
+	if (image_file_present(r->c, t->image_id, buf_str(&path), &present, &e) < 0)
+		add(r, FINDING_INFO, "image-unchecked", t->image ? t->image : t->image_id,
+		    "look for it with: docker create IMAGE, docker cp, docker rm",
+		    "cannot tell whether the image holds %s: %s", buf_str(&path), e.message);
+	else if (present)
+		add(r, FINDING_ERROR, "image-holds-env-file", t->image ? t->image : t->image_id,
+		    "change the keys it holds, put .env in a .dockerignore and rebuild, then remove the old image "
+		    "from every registry and host (cpactl keeps snapshot images readable by root only)",
+		    "the image of '%s' holds %s (built with the build directory's .env in it): its keys are in "
+		    "every copy of the image",
+		    t->name, buf_str(&path));
+	error_clear(&e);
+	buf_free(&path);
+}
+
 int doctor_check(struct docker_client *c, const struct cpa_target *t, const struct doctor_options *o,
 		 struct finding_list *out, struct cpactl_error *err)
 {
@@ -748,6 +779,7 @@ int doctor_check(struct docker_client *c, const struct cpa_target *t, const stru
 		check_auth_dir(&r);
 	} else {
 		check_env_file(&r);
+		check_image_env_file(&r);
 	}
 	check_deployment(&r);
 	if (r.nomem)

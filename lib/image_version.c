@@ -15,6 +15,7 @@
 
 #include "atomic_file.h"
 #include "buf.h"
+#include "container_files.h"
 #include "cpa.h"
 
 #define CACHE_FILE "image-versions.json"
@@ -217,5 +218,41 @@ int image_version_read(struct docker_client *c, const char *image_id, const char
 out:
 	json_decref(cache);
 	buf_free(&dir);
+	return rc;
+}
+
+int image_file_present(struct docker_client *c, const char *image_id, const char *path, int *present,
+		       struct cpactl_error *err)
+{
+	struct cpactl_error ignored = CPACTL_ERROR_INIT, e = CPACTL_ERROR_INIT;
+	struct buf data = BUF_INIT;
+	json_t *body;
+	char *id = NULL;
+	int rc = -1, is_dir = 0;
+
+	*present = 0;
+	/* The version probe's label: discover never takes it for a deployment. */
+	body = json_pack("{s:s, s:b, s:{s:s}, s:{s:s}}", "Image", image_id, "NetworkDisabled", 1, "Labels",
+			 IMAGE_VERSION_LABEL, image_id, "HostConfig", "NetworkMode", "none");
+	if (!body)
+		return error_set(err, ERR_NOMEM, "out of memory");
+	if (docker_container_create(c, NULL, body, &id, err) < 0)
+		goto out;
+	if (container_read_file(c, id, path, 64 * 1024, &data, &is_dir, &e) == 0)
+		*present = 1;
+	else if (e.kind == ERR_IO) /* larger than the bound, or not a regular file */
+		*present = !is_dir;
+	else if (e.kind != ERR_NOT_FOUND) {
+		*err = e;
+		goto out;
+	}
+	rc = 0;
+out:
+	if (id)
+		(void)docker_container_remove(c, id, 1, 1, &ignored);
+	error_clear(&ignored);
+	json_decref(body);
+	buf_wipe(&data);
+	free(id);
 	return rc;
 }

@@ -1,6 +1,6 @@
 /*
- * image_version.h - which CPA release an image holds, learned without running
- * anything inside a container that serves.
+ * image_version.h - which CPA release an image holds (and whether it holds a
+ * file), learned without running anything inside a container that serves.
  *
  * CPA's binary prints "CLIProxyAPI Version: ..." before it parses its flags
  * (cmd/server/main.go).  From v7.2.93 `CLIProxyAPI --version` also reads
@@ -34,5 +34,13 @@
  * nothing is left behind). */
 int image_version_read(struct docker_client *c, const char *image_id, const char *binary,
 		       char *version, size_t len, struct cpactl_error *err);
+
+/* Whether image `image_id` holds a file at `path` (*present 1 or 0), read
+ * from a container of the image that is created, never started (no process
+ * runs), and removed: claude-code-proxy's Dockerfile copies the build
+ * directory, .env included unless a .dockerignore keeps it out.  The file's
+ * bytes pass through memory only, wiped. */
+int image_file_present(struct docker_client *c, const char *image_id, const char *path, int *present,
+		       struct cpactl_error *err);
 
 #endif

@@ -75,7 +75,7 @@ load helpers
 	for verb in $("$CPACTL" --help | awk '/^verbs:/{f=1; next} /^$/{f=0} f {print $1}'); do
 		[ "$verb" = help ] && continue
 		# Options without an argument: "  -y, --yes   text"; -h and -V end the run.
-		letters=$(cpactl_quick help "$verb" | grep -E '^  -[a-zA-Z], --[a-z-]+ {2,}' | cut -c4 | grep -v '^[hV]$' || true)
+		letters=$("$CPACTL" help "$verb" | grep -E '^  -[a-zA-Z], --[a-z-]+ {2,}' | cut -c4 | grep -v '^[hV]$' || true)
 		[ "$verb" != upgrade ] || [[ "$letters" == *y* ]]
 		for letter in $letters; do
 			if [ "$verb" = config ]; then

@@ -138,8 +138,8 @@ last_notification() {
 @test "ansible: the playbook passes --syntax-check and asks only for known options" {
 	local opt
 	for opt in $(grep -oE -- "'--[a-z-]+'" "$EX/ansible/upgrade.yml" | tr -d "'" | sort -u); do
-		cpactl_quick help upgrade | grep -qE -- " $opt( |$)" ||
-			cpactl_quick help backup | grep -qE -- " $opt( |$)" ||
+		"$CPACTL" help upgrade | grep -qE -- " $opt( |$)" ||
+			"$CPACTL" help backup | grep -qE -- " $opt( |$)" ||
 			{ echo "the playbook uses '$opt', which neither backup nor upgrade knows"; false; }
 	done
 	grep -qx '  serial: 1' "$EX/ansible/upgrade.yml"

@@ -43,9 +43,9 @@ expect_json() {
 
 # Skips unless this binary has verb $1 (and config subcommand $2).
 need_command() {
-	cpactl_quick help "$1" >/dev/null 2>&1 || skip "this cpactl has no '$1' verb"
+	"$CPACTL" help "$1" >/dev/null 2>&1 || skip "this cpactl has no '$1' verb"
 	if [ -n "${2:-}" ]; then
-		cpactl_quick help "$1" | grep -qE "(^|[ |])$2([ |]|$)" || skip "this cpactl has no '$1 $2'"
+		"$CPACTL" help "$1" | grep -qE "(^|[ |])$2([ |]|$)" || skip "this cpactl has no '$1 $2'"
 	fi
 }
 
@@ -166,10 +166,10 @@ need_command() {
 	local command documented
 	documented=$(python3 "$CHECK" "$PAGE" --commands)
 	while read -r command; do
-		if ! cpactl_quick help "${command%% *}" >/dev/null 2>&1; then
+		if ! "$CPACTL" help "${command%% *}" >/dev/null 2>&1; then
 			continue
 		fi
-		if [[ $command == *" "* ]] && ! cpactl_quick help "${command%% *}" | grep -qE "(^|[ |])${command#* }([ |]|$)"; then
+		if [[ $command == *" "* ]] && ! "$CPACTL" help "${command%% *}" | grep -qE "(^|[ |])${command#* }([ |]|$)"; then
 			continue
 		fi
 		grep -qx "$command ok" "$BATS_FILE_TMPDIR/covered" || { echo "'$command' succeeding was not checked"; false; }

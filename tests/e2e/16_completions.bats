@@ -32,9 +32,7 @@ teardown_file() {
 # complete SHELL LINE...: the candidates, one per line, with cpactl in PATH
 # and no DOCKER_HOST (the engine is reached only through -H on the line).
 complete() {
-	# (help and candidates only: without LeakSanitizer's exit check, see cpactl_quick)
-	run env -u DOCKER_HOST PATH="$BIN:$PATH" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
-		bash "$BATS_TEST_DIRNAME/../completion/complete.sh" "$@"
+	run env -u DOCKER_HOST PATH="$BIN:$PATH" bash "$BATS_TEST_DIRNAME/../completion/complete.sh" "$@"
 }
 
 # has WORD...: each word is a whole line of $output.

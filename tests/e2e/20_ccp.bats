@@ -43,6 +43,11 @@ run_ccp() {
 	docker run -d --name "$name" -v "$dir/.env:/app/.env" "$@" "$IMAGE:$tag" >/dev/null
 }
 
+free_port_e2e() {
+	. "$BATS_TEST_DIRNAME/../engine.sh"
+	free_port
+}
+
 # Waits until http://127.0.0.1:PORT/health answers at all (the fake starts in ms).
 wait_health() {
 	wait_for 30 "the fake claude-code-proxy answering /health on 127.0.0.1:$1" \
@@ -331,12 +336,12 @@ upgrade() {
 	[ -z "$(docker ps -aq --filter name=ccp-prod-cpactl-candidate)" ]
 }
 
-@test "upgrade to a release that crashes, answers /health 503, never listens or checks no key: exit 1, production untouched" {
+@test "upgrade to a release that crashes, answers /health 503 or checks no key: exit 1, production untouched" {
 	local before tag
 	before=$(docker inspect -f '{{.Id}} {{.State.StartedAt}}' ccp-prod)
-	for tag in v1.1.1-crash v1.1.1-unhealthy v1.1.1-hang v1.1.1-nokeycheck; do
-		# hang never answers: it only waits out the deadline.
-		upgrade "$tag" --timeout "$([ "$tag" = v1.1.1-hang ] && echo 3 || echo 6)" --yes
+	# (one that never listens waits out the deadline as in 06_upgrade: not again here)
+	for tag in v1.1.1-crash v1.1.1-unhealthy v1.1.1-nokeycheck; do
+		upgrade "$tag" --timeout 6 --yes
 		[ "$status" -eq 1 ] || { echo "$tag"; show; false; }
 		no_secret
 		# /health is 200 there: only count_tokens with a wrong key tells.
@@ -425,6 +430,28 @@ upgrade() {
 	finding port-on-all-interfaces warning
 	absent no-new-privileges
 	absent no-restart-policy
+}
+
+@test "doctor: an image built with the .env in it (ADD . /app, no .dockerignore); its snapshot kept root-only" {
+	local port dir="$BATS_FILE_TMPDIR/ccp-addall"
+	port=$(free_port_e2e)
+	# The deployment mounts its own .env; the image still carries the builder's.
+	run_ccp ccp-addall v1.1.0-addall -p "127.0.0.1:$port:8082" "${SAFE[@]}"
+	wait_health "$port"
+	doctor ccp-addall
+	finding image-holds-env-file error
+	[[ "$(jqo '.findings[] | select(.code == "image-holds-env-file") | .what')" == *"/app/.env"* ]]
+	no_secret
+	# The clean image has none (and the check started no process: created only).
+	absent image-unchecked
+	cpactl_run doctor --container ccp-public --json
+	absent image-holds-env-file
+	cpactl_run backup --container ccp-addall --json
+	[ "$status" -eq 0 ] || { show; false; }
+	no_secret
+	[ -z "$(find "$dir/.cpactl/store" "$dir/backup" -perm /077 ! -type l)" ] ||
+		{ find "$dir/.cpactl/store" "$dir/backup" -perm /077 -ls; false; }
+	docker rm -f ccp-addall >/dev/null
 }
 
 @test "doctor: no no-new-privileges" {

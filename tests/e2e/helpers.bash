@@ -107,14 +107,6 @@ remove_containers() {
 	docker rm -f "$@" >/dev/null 2>&1 || true
 }
 
-# cpactl_quick ARGS...: cpactl for a question about itself (help, completion
-# candidates), without LeakSanitizer's check at exit, which costs about 45 ms
-# a run on this machine and the suite asks such questions by the hundred.  The
-# verbs under test run with it (cpactl_run, and every other call).
-cpactl_quick() {
-	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" "$CPACTL" "$@"
-}
-
 # known_invocation LINE: checks that LINE is "cpactl VERB options..." with only
 # options that `cpactl help VERB` lists (examples/ and the agent skill).
 known_invocation() {
@@ -126,7 +118,7 @@ known_invocation() {
 		[[ $word == -* ]] || { verb=$word; break; }
 	done
 	[ -n "$verb" ] || { echo "no verb in: $line"; return 1; }
-	help=$(cpactl_quick help "$verb") || { echo "unknown verb '$verb' in: $line"; return 1; }
+	help=$("$CPACTL" help "$verb") || { echo "unknown verb '$verb' in: $line"; return 1; }
 	for word in "${words[@]:1}"; do
 		[[ $word == -* ]] || continue
 		opt=${word%%=*}
