@@ -54,6 +54,20 @@ teardown_file() {
 	[[ "$(jqo '.[0].reasons | join(" ")')" == *"not running"* ]]
 }
 
+# (Here rather than in 11_doctor: doctoring every container of that file's
+# twenty-odd takes 17 s; two show the same.)
+@test "doctor: --root with several containers is refused; without --container each is doctored" {
+	cpactl_run doctor --json --root /tmp
+	[ "$status" -eq 2 ] || { show; false; }
+	[ "$(jqo .error.code)" = usage ]
+	cpactl_run doctor --json
+	[ "$status" -eq 3 ] || { show; false; }
+	[ "$(jqo 'type')" = array ]
+	[ "$(jqo '[.[] | select(.container == "st-good")][0].summary.error')" = 0 ] || { show; false; }
+	[ "$(jqo '[.[] | select(.container == "st-badauth")][0].summary.error')" -ge 1 ] || { show; false; }
+	[[ "$output$stderr" != *SECRET-FIXTURE* ]]
+}
+
 @test "--timeout is validated" {
 	cpactl_run status --timeout nope
 	[ "$status" -eq 2 ]

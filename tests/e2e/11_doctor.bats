@@ -322,18 +322,6 @@ tree_state() {
 	chown -R 0:0 "$root/config.yaml" "$root/backup" "$root/.cpactl"
 }
 
-@test "--root with several containers is refused; without --container each is doctored" {
-	cpactl_run doctor --json --root /tmp
-	[ "$status" -eq 2 ] || { show; false; }
-	[ "$(jqo .error.code)" = usage ]
-	cpactl_run doctor --json
-	[ "$status" -eq 3 ] || { show; false; }
-	[ "$(jqo 'type')" = array ]
-	[ "$(jqo '[.[] | select(.container == "dr-clean")][0].summary.warning')" = 0 ]
-	[ "$(jqo '[.[] | select(.container == "dr-public")][0].summary.warning')" -ge 1 ]
-	[[ "$output$stderr" != *SECRET-FIXTURE* ]]
-}
-
 @test "bad input: an unknown container, a bad --timeout" {
 	cpactl_run doctor --container dr-nosuch
 	[ "$status" -eq 1 ] || { show; false; }
