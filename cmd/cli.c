@@ -144,8 +144,8 @@ int cli_parse(struct cli *cli, int argc, char **argv, option_fn on_option, void 
 		case GLOBAL_OPT_CONTAINER: cli->container = optarg; break;
 		case GLOBAL_OPT_QUIET: cli->quiet = 1; break;
 		case GLOBAL_OPT_VERBOSE: cli->verbose++; break;
-		case GLOBAL_OPT_HELP: cli_help(stdout, cli->verb); return -2;
-		case GLOBAL_OPT_VERSION: printf("cpactl %s\n", CPACTL_VERSION); return -2;
+		case GLOBAL_OPT_HELP: cli_show_help(cli->json, cli->verb); return -2;
+		case GLOBAL_OPT_VERSION: cli_show_version(cli->json); return -2;
 		case GLOBAL_OPT_NOTIFY: cli->notify_url = optarg; break;
 		case GLOBAL_OPT_PROFILE:
 			if (!profile_by_name(optarg)) {
@@ -406,6 +406,42 @@ static void print_options(FILE *to, const struct cli_option *o)
 			snprintf(left, sizeof(left), "    --%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
 		fprintf(to, "  %-26s %s\n", left, o->help);
 	}
+}
+
+void cli_show_help(int json, const struct verb *verb)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem;
+	json_t *doc;
+
+	if (!json) {
+		cli_help(stdout, verb);
+		return;
+	}
+	/* --json: the help as one document too, for a program that always
+	 * parses stdout. */
+	mem = open_memstream(&text, &len);
+	if (!mem)
+		return;
+	cli_help(mem, verb);
+	fclose(mem);
+	doc = json_pack("{s:s?,s:s,s:s}", "verb", verb ? verb->name : NULL, "cpactl_version", CPACTL_VERSION,
+			"help", text ? text : "");
+	if (doc) {
+		json_dumpf(doc, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+	}
+	json_decref(doc);
+	free(text);
+}
+
+void cli_show_version(int json)
+{
+	if (json)
+		printf("{\n  \"cpactl_version\": \"%s\"\n}\n", CPACTL_VERSION);
+	else
+		printf("cpactl %s\n", CPACTL_VERSION);
 }
 
 void cli_help(FILE *to, const struct verb *verb)

@@ -164,6 +164,11 @@ int cli_commit_config(struct cli *cli, const struct deployment *d, const char *s
 /* Prints the help of a verb (or the general help when verb is NULL). */
 void cli_help(FILE *to, const struct verb *verb);
 
+/* --help and --version on stdout: the text, or with --json one document
+ * ({"verb", "cpactl_version", "help"}; {"cpactl_version"}). */
+void cli_show_help(int json, const struct verb *verb);
+void cli_show_version(int json);
+
 /* The verb table (main.c). */
 extern const struct verb verbs[];
 const struct verb *verb_find(const char *name);

@@ -141,10 +141,10 @@ int main(int argc, char **argv)
 			if (is_global_with_arg(a))
 				i++;
 			else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-				cli_help(stdout, NULL);
+				cli_show_help(json, NULL);
 				return EXIT_OK;
 			} else if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
-				printf("cpactl %s\n", CPACTL_VERSION);
+				cli_show_version(json);
 				return EXIT_OK;
 			}
 			continue;
@@ -158,18 +158,19 @@ int main(int argc, char **argv)
 		return early_usage(json, "no verb given");
 	}
 	if (strcmp(argv[verb_at], "help") == 0) {
-		if (verb_at + 1 >= argc) {
-			cli_help(stdout, NULL);
+		const char *topic = NULL;
+		/* The first operand after "help" (options such as --json skipped). */
+		for (int i = verb_at + 1; i < argc && !topic; i++)
+			if (argv[i][0] != '-')
+				topic = argv[i];
+		if (!topic || strcmp(topic, "help") == 0) {
+			cli_show_help(json, NULL);
 			return EXIT_OK;
 		}
-		if (strcmp(argv[verb_at + 1], "help") == 0) {
-			cli_help(stdout, NULL);
-			return EXIT_OK;
-		}
-		verb = verb_find(argv[verb_at + 1]);
+		verb = verb_find(topic);
 		if (!verb)
-			return early_usage(json, "unknown verb '%s'", argv[verb_at + 1]);
-		cli_help(stdout, verb);
+			return early_usage(json, "unknown verb '%s'", topic);
+		cli_show_help(json, verb);
 		return EXIT_OK;
 	}
 	verb = verb_find(argv[verb_at]);

@@ -20,7 +20,10 @@ static const char *const provider_sections[] = {
 static const char *const secret_keys[] = {
 	"api-keys", "api-key", "secret-key", "upstream-api-key", "amp-upstream-api-key",
 	"proxy-url", "access_token", "refresh_token", "id_token", "client_secret", "private_key",
-	"password", "token", "generative-language-api-key", "headers", "api-key-entries", NULL,
+	"password", "token", "generative-language-api-key", "headers", "api-key-entries",
+	/* codex.live-media-relay.ice-servers[].credential: a TURN password
+	 * (internal/config/config_types.go, CodexLiveICEServer). */
+	"credential", NULL,
 };
 
 int cpa_key_is_secret(const char *key)

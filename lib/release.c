@@ -276,8 +276,15 @@ int release_preflight(struct release *r, int broken_ok, struct cpactl_error *err
 			goto out;
 		error_clear(err);
 	}
-	if (!r->secrets)
+	if (!r->secrets) {
+		/* The config's secrets and the environment's (MANAGEMENT_PASSWORD,
+		 * a store's DSN ...): a log line or a healthcheck may hold either. */
+		json_t *env = env_secret_values(t->inspect, NULL);
 		r->secrets = doc ? secret_values_of(doc) : json_array();
+		if (env)
+			json_array_extend(r->secrets, env);
+		json_decref(env);
+	}
 	r->old_restart = json_incref(json_object_get(json_object_get(t->inspect, "HostConfig"), "RestartPolicy"));
 	if (!r->old_restart)
 		r->old_restart = json_pack("{s:s}", "Name", "no");
@@ -697,7 +704,27 @@ int release_show_diff(struct release *r, const char *intro, struct cpactl_error 
 	return 0;
 }
 
-/* The recreated container, for --dry-run, with every env value hidden. */
+/* Replaces each known secret inside the strings of `list` (a command, a
+ * healthcheck test) by "***". */
+static void redact_list(json_t *list, json_t *secrets)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(list, i, e) {
+		char *text = json_is_string(e) ? strdup(json_string_value(e)) : NULL;
+		if (!text)
+			continue;
+		redact_secrets(text, secrets);
+		json_array_set_new(list, i, json_string(text));
+		memset(text, 0, strlen(text));
+		free(text);
+	}
+}
+
+/* The recreated container, for --dry-run, with every env value hidden and
+ * the known secrets taken out of its command and healthcheck (a client key
+ * in a curl header is common there). */
 int release_plan(struct release *r, struct cpactl_error *err)
 {
 	struct recreate_options ro;
@@ -721,6 +748,9 @@ int release_plan(struct release *r, struct cpactl_error *err)
 		}
 		json_object_set_new(body, "Env", masked);
 	}
+	redact_list(json_object_get(body, "Cmd"), r->secrets);
+	redact_list(json_object_get(body, "Entrypoint"), r->secrets);
+	redact_list(json_object_get(json_object_get(body, "Healthcheck"), "Test"), r->secrets);
 	json_object_set_new(r->op.report, "plan",
 			    json_pack("{s:s,s:o,s:O,s:O}", "name", r->op.t->name, "create", body, "extra_networks",
 				      plan.extra_networks, "notes", plan.notes));

@@ -9,6 +9,13 @@
  * secret value has its character range turned into a byte range (a cursor
  * that only moves forward, since events come in document order) and replaced.
  *
+ * Places.  Plugin settings (`plugins.configs.<id>.*` but `enabled`) are
+ * secrets by where they stand, not by their key's name: a frame knows what
+ * its collection is (enum place) and what the value about to come will be.
+ *
+ * Comments.  libyaml drops them; mask_comments() reads them afterwards, line
+ * by line (the one hand-read part), so a key commented out is not printed.
+ *
  * Aliases.  `api-key: *k` hides nothing by itself: the secret is wherever
  * `&k` was defined, possibly under a harmless key.  So the walk runs first
  * without writing, collecting the anchors that secret places refer to, and
@@ -18,6 +25,7 @@
  */
 #include "secretmask.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -61,7 +69,14 @@ struct frame {
 	int secret;        /* every scalar inside is a secret */
 	int expect_key;    /* mapping: the next node is a key */
 	int value_secret;  /* mapping: the value about to come belongs to a secret key */
+	/* Plugin settings (plugins.configs.<id>.*) are whatever each plugin
+	 * asks for, tokens among them: every value there is a secret but
+	 * `enabled` (config_types.go, PluginInstanceConfig). */
+	int value_role;    /* mapping: what the value about to come is (enum place) */
+	int role;          /* what this collection is (enum place) */
 };
+
+enum place { PLACE_OTHER, PLACE_PLUGINS, PLACE_PLUGIN_CONFIGS, PLACE_PLUGIN_CONFIG };
 
 struct names {
 	char **items;
@@ -235,7 +250,7 @@ static void node_place(const struct walk *w, int *is_key, int *secret)
 
 /* A node is complete: a mapping moves from key to value or back.
  * `key_secret` says whether a key just read names a secret. */
-static void node_done(struct walk *w, int key_secret)
+static void node_done(struct walk *w, int key_secret, const char *key)
 {
 	struct frame *f = w->depth ? &w->stack[w->depth - 1] : NULL;
 
@@ -244,14 +259,27 @@ static void node_done(struct walk *w, int key_secret)
 	if (f->expect_key) {
 		f->expect_key = 0;
 		f->value_secret = key_secret;
+		f->value_role = PLACE_OTHER;
+		if (w->depth == 1 && key && strcmp(key, "plugins") == 0)
+			f->value_role = PLACE_PLUGINS;
+		else if (f->role == PLACE_PLUGINS && key && strcmp(key, "configs") == 0)
+			f->value_role = PLACE_PLUGIN_CONFIGS;
+		else if (f->role == PLACE_PLUGIN_CONFIGS)
+			f->value_role = PLACE_PLUGIN_CONFIG;
+		else if (f->role == PLACE_PLUGIN_CONFIG)
+			f->value_secret = !key || strcmp(key, "enabled") != 0;
 	} else {
 		f->expect_key = 1;
 		f->value_secret = 0;
+		f->value_role = PLACE_OTHER;
 	}
 }
 
 static int push(struct walk *w, int is_mapping, int secret)
 {
+	const struct frame *parent = w->depth ? &w->stack[w->depth - 1] : NULL;
+	int role = parent && parent->is_mapping && !parent->expect_key ? parent->value_role : PLACE_OTHER;
+
 	if (w->depth == w->cap) {
 		size_t cap = w->cap ? w->cap * 2 : 16;
 		struct frame *s = realloc(w->stack, cap * sizeof(*s));
@@ -264,6 +292,8 @@ static int push(struct walk *w, int is_mapping, int secret)
 	w->stack[w->depth].secret = secret;
 	w->stack[w->depth].expect_key = 1;
 	w->stack[w->depth].value_secret = 0;
+	w->stack[w->depth].value_role = PLACE_OTHER;
+	w->stack[w->depth].role = role;
 	w->depth++;
 	return 0;
 }
@@ -287,7 +317,7 @@ static int on_event(struct walk *w, const yaml_event_t *ev, struct cpactl_error 
 			return error_set(err, ERR_NOMEM, "out of memory");
 		if (secret && w->emit && mask_scalar(w, ev, err) < 0)
 			return -1;
-		node_done(w, is_key && secret_mask_key_is_secret(value));
+		node_done(w, is_key && secret_mask_key_is_secret(value), is_key ? value : NULL);
 		return 0;
 	}
 	case YAML_ALIAS_EVENT: {
@@ -303,7 +333,7 @@ static int on_event(struct walk *w, const yaml_event_t *ev, struct cpactl_error 
 				return error_set(err, ERR_FAILED, "cannot mask secrets: aliases nest too deeply");
 			w->grew |= added;
 		}
-		node_done(w, is_key && names_has(&w->key_anchors, anchor));
+		node_done(w, is_key && names_has(&w->key_anchors, anchor), NULL);
 		return 0;
 	}
 	case YAML_SEQUENCE_START_EVENT:
@@ -324,11 +354,149 @@ static int on_event(struct walk *w, const yaml_event_t *ev, struct cpactl_error 
 	case YAML_MAPPING_END_EVENT:
 		if (w->depth)
 			w->depth--;
-		node_done(w, 0);
+		node_done(w, 0, NULL);
 		return 0;
 	default:
 		return 0;
 	}
+}
+
+/* --- comments ------------------------------------------------------------ */
+
+/* libyaml drops comments, so a key the owner commented out (`#  - "sk-..."`
+ * under `api-keys:`, `# secret-key: ...`) would be printed as written.
+ * Comments are the one place read by hand, line by line, and in doubt they
+ * are masked: the value of a commented `key: value` whose key is a secret's,
+ * and a commented list item under a secret key (the last `key:` without a
+ * value above it, commented or not). */
+
+/* The length of a plain mapping key at `s` followed by ':' and a space or
+ * the end of the line; 0 when `s` is not such a key. */
+static size_t key_length(const char *s, const char *end)
+{
+	size_t n = 0;
+
+	while (s + n < end && (isalnum((unsigned char)s[n]) || s[n] == '-' || s[n] == '_' || s[n] == '.'))
+		n++;
+	if (!n || s + n >= end || s[n] != ':')
+		return 0;
+	if (s + n + 1 < end && s[n + 1] != ' ' && s[n + 1] != '\t')
+		return 0;
+	return n;
+}
+
+/* Where the comment of the line [s, end) starts, or end: a '#' at the start
+ * or after a blank, outside quotes. */
+static const char *comment_start(const char *s, const char *end)
+{
+	char quote = 0;
+
+	for (const char *p = s; p < end; p++) {
+		if (quote) {
+			if (*p == quote)
+				quote = 0;
+		} else if (*p == '"' || (*p == '\'' && (p == s || p[-1] == ' ' || p[-1] == '\t' || p[-1] == '[' ||
+							 p[-1] == ',' || p[-1] == ':'))) {
+			quote = *p;
+		} else if (*p == '#' && (p == s || p[-1] == ' ' || p[-1] == '\t')) {
+			return p;
+		}
+	}
+	return end;
+}
+
+/* Reads list markers ("- "), then "key:" at s; sets *key and *key_len, returns where the value
+ * starts (blanks skipped), or NULL when there is no key; *dashed says
+ * whether a list marker came first. */
+static const char *read_key(const char *s, const char *end, const char **key, size_t *key_len, int *dashed)
+{
+	*dashed = 0;
+	while (s < end && (*s == ' ' || *s == '\t'))
+		s++;
+	while (s + 1 < end && *s == '-' && (s[1] == ' ' || s[1] == '\t')) {
+		*dashed = 1;
+		s += 2;
+		while (s < end && (*s == ' ' || *s == '\t'))
+			s++;
+	}
+	*key = s;
+	*key_len = key_length(s, end);
+	if (!*key_len)
+		return NULL;
+	s += *key_len + 1;
+	while (s < end && (*s == ' ' || *s == '\t'))
+		s++;
+	return s;
+}
+
+static int key_is_secret_n(const char *key, size_t len)
+{
+	char name[128];
+
+	if (len >= sizeof(name))
+		return 0;
+	memcpy(name, key, len);
+	name[len] = '\0';
+	return secret_mask_key_is_secret(name);
+}
+
+static int mask_comments(const char *src, size_t len, struct buf *out)
+{
+	const char *p = src, *end = src + len;
+	int under_secret = 0; /* the last key without a value names a secret */
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = nl ? nl : end, *text_end = eol, *c, *value, *key;
+		size_t key_len;
+		int dashed;
+
+		if (text_end > p && text_end[-1] == '\r')
+			text_end--;
+		c = comment_start(p, text_end);
+		/* The line's own part: a key opens or closes a secret list. */
+		value = read_key(p, c, &key, &key_len, &dashed);
+		if (value)
+			under_secret = value == c && key_is_secret_n(key, key_len);
+		if (c < text_end) {
+			const char *body = c;
+			const char *mask_from = NULL;
+			while (body < text_end && *body == '#')
+				body++;
+			value = read_key(body, text_end, &key, &key_len, &dashed);
+			if (value && value < text_end) {
+				if (key_is_secret_n(key, key_len))
+					mask_from = value;
+			} else if (value) {
+				under_secret = key_is_secret_n(key, key_len);
+			} else if (dashed && under_secret) {
+				/* Past the list markers read_key passed. */
+				mask_from = body;
+				while (mask_from < text_end &&
+				       (*mask_from == ' ' || *mask_from == '\t' ||
+					(*mask_from == '-' && mask_from + 1 < text_end &&
+					 (mask_from[1] == ' ' || mask_from[1] == '\t'))))
+					mask_from++;
+			}
+			if (mask_from && mask_from < text_end) {
+				const char *value_end = text_end;
+				while (value_end > mask_from && (value_end[-1] == ' ' || value_end[-1] == '\t'))
+					value_end--;
+				if (buf_append(out, p, (size_t)(mask_from - p)) < 0 ||
+				    buf_append_str(out, SECRET_MASK) < 0 ||
+				    buf_append(out, value_end, (size_t)(eol - value_end)) < 0)
+					return -1;
+				goto next;
+			}
+		}
+		if (buf_append(out, p, (size_t)(eol - p)) < 0)
+			return -1;
+next:
+		if (nl && buf_append(out, "\n", 1) < 0)
+			return -1;
+		p = nl ? nl + 1 : end;
+	}
+	return 0;
 }
 
 /* One pass over the whole stream. */
@@ -377,7 +545,7 @@ out:
 
 int secret_mask_yaml(const char *data, size_t len, struct buf *out, struct cpactl_error *err)
 {
-	struct buf masked = BUF_INIT;
+	struct buf masked = BUF_INIT, commented = BUF_INIT;
 	struct walk w;
 	int rc = -1, passes = 0;
 
@@ -396,13 +564,15 @@ int secret_mask_yaml(const char *data, size_t len, struct buf *out, struct cpact
 	w.emit = 1;
 	if (walk_once(&w, err) < 0)
 		goto out;
-	if (buf_append(out, masked.data ? masked.data : "", masked.len) < 0) {
+	if (mask_comments(masked.data ? masked.data : "", masked.len, &commented) < 0 ||
+	    buf_append(out, commented.data ? commented.data : "", commented.len) < 0) {
 		error_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
 	rc = 0;
 out:
 	buf_wipe(&masked);
+	buf_wipe(&commented);
 	free(w.stack);
 	names_free(&w.secret_anchors);
 	names_free(&w.key_anchors);
@@ -430,9 +600,24 @@ static void collect_secrets(json_t *node, int secret, json_t *out)
 
 json_t *secret_values_of(json_t *config)
 {
-	json_t *out = json_array();
-	if (out)
-		collect_secrets(config, 0, out);
+	json_t *out = json_array(), *one;
+	const char *id;
+
+	if (!out)
+		return NULL;
+	collect_secrets(config, 0, out);
+	/* plugins.configs.<id>: every value but `enabled` (as the masker). */
+	json_object_foreach(json_object_get(json_object_get(config, "plugins"), "configs"), id, one) {
+		const char *key;
+		json_t *value;
+		if (!json_is_object(one)) {
+			collect_secrets(one, 1, out);
+			continue;
+		}
+		json_object_foreach(one, key, value)
+			if (strcmp(key, "enabled") != 0)
+				collect_secrets(value, 1, out);
+	}
 	return out;
 }
 

@@ -10,9 +10,14 @@
  * the value of a key that cpa_key_is_secret() names (or a key that ends in
  * password, token, secret ...), and every scalar inside a sequence or mapping
  * under such a key (each item of `api-keys:`, each value under `headers:`).
+ * Every value under `plugins.configs.<id>` but `enabled` is masked too (a
+ * plugin's settings can be anything, tokens among them).  Comments: a
+ * commented `key: value` whose key is a secret's, and a commented list item
+ * under a secret key (`#  - "sk-..."` below `api-keys:`), are masked.
  * Keys stay visible, so a reader still sees which key a line holds.
  *
- * What must always hold: the text is never hand-parsed.  libyaml's event
+ * What must always hold: the text is never hand-parsed (but its comments,
+ * which libyaml does not report, and where any doubt masks).  libyaml's event
  * parser says where each scalar starts and ends; those ranges, and nothing
  * else, are replaced.  A node that an alias in a secret place refers to is
  * masked where it is defined, too.  When the YAML does not parse, nothing is

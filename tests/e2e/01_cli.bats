@@ -16,6 +16,22 @@ load helpers
 	[[ "$output" == "cpactl "* ]]
 }
 
+@test "--json --help and --json --version print one JSON document" {
+	cpactl_run --json --help
+	[ "$status" -eq 0 ]
+	[ "$(jqo .verb)" = null ]
+	[[ "$(jqo .help)" == *"usage: cpactl [global options] VERB"* ]]
+	cpactl_run upgrade --help --json
+	[ "$status" -eq 0 ]
+	[ "$(jqo .verb)" = upgrade ]
+	[[ "$(jqo .help)" == *"--test-port"* ]]
+	cpactl_run help --json rollback
+	[ "$(jqo .verb)" = rollback ]
+	cpactl_run --version --json
+	[ "$status" -eq 0 ]
+	[ "$(jqo .cpactl_version)" = "$("$CPACTL" --version | cut -d' ' -f2)" ]
+}
+
 @test "help VERB and VERB --help print the same text" {
 	cpactl_run help discover
 	[ "$status" -eq 0 ]

@@ -183,6 +183,9 @@ edit_live_config() {
 	[[ "$output" == *"  - api-key: ***"* ]]
 	[[ "$output" == *'base-url: "https://api.anthropic.com"'* ]]
 	[[ "$output" == *"# CLIProxyAPI config (cpactl test fixture)"* ]]
+	# Keys commented out are keys still.
+	[[ "$output" == *"  # - ***"* ]]
+	[[ "$output" == *"# secret-key: ***"* ]]
 	# Line for line the live file, but for the masked values.
 	[ "$(printf '%s\n' "$output" | wc -l)" = "$(wc -l <"$ROOT1/config.yaml")" ]
 }
@@ -253,6 +256,31 @@ edit_live_config() {
 	cpactl_run config diff HEAD~9 --container cfg-one --json
 	[ "$status" -eq 1 ]
 	[ "$(jqo .error.code)" = not_found ]
+}
+
+@test "plugin settings and TURN credentials are masked in a diff" {
+	# plugins.configs.<id>.* (but enabled) and ice-servers[].credential
+	# (internal/config/config_types.go).
+	cat >>"$ROOT1/config.yaml" <<-'EOF'
+	plugins:
+	  enabled: true
+	  configs:
+	    weather:
+	      enabled: true
+	      endpoint: "SECRET-FIXTURE-plugin-setting-5a0c"
+	codex:
+	  live-media-relay:
+	    ice-servers:
+	      - urls: ["turn:turn.example.com:3478"]
+	        username: "relay"
+	        credential: "SECRET-FIXTURE-turn-credential-9b1f"
+	EOF
+	cpactl_run config diff --container cfg-one
+	[ "$status" -eq 0 ] || { show; false; }
+	[[ "$output" == *"+      enabled: true"* ]]
+	[[ "$output" == *"+      endpoint: ***"* ]]
+	[[ "$output" == *"+        credential: ***"* ]]
+	[[ "$output" != *"SECRET-FIXTURE-"* ]]
 }
 
 @test "a live config.yaml that is not YAML is never printed unmasked" {

@@ -7,9 +7,10 @@ load helpers
 
 setup_file() {
 	. "$BATS_TEST_DIRNAME/../engine.sh"
-	export PORT ROOT TP
+	export PORT ROOT TP HC_PORT
 	PORT=$(free_port)
 	TP=$(free_port)
+	HC_PORT=$(free_port)
 	deploy up-prod v7.1.0 -p "127.0.0.1:$PORT:8317" --restart unless-stopped \
 		-e USER_SETTING=kept --label owner=ops
 	ROOT="$BATS_FILE_TMPDIR/up-prod"
@@ -60,6 +61,21 @@ upgrade() {
 	[ "$(grep -c 'harmless' <<<"$stderr")" = 1 ]
 	[[ "$(grep 'harmless' <<<"$stderr")" == "candidate: note: harmless: the warnings 'failed to refresh antigravity version' and 'failed to fetch latest management release information'"* ]]
 	[ "$(prod_id)" = "$before" ]
+}
+
+@test "--dry-run's plan holds no secret of the healthcheck or the command" {
+	# Healthchecks that send the client key (or the management password)
+	# are common.  The interval keeps the check from ever running.
+	deploy up-hc v7.1.0 -p "127.0.0.1:$HC_PORT:8317" -e MANAGEMENT_PASSWORD=SECRET-FIXTURE-mgmt-env-41c2 \
+		--health-interval 1h \
+		--health-cmd "wget -qO- --header 'Authorization: Bearer $FIXTURE_KEY' --header 'X-Pw: SECRET-FIXTURE-mgmt-env-41c2' http://127.0.0.1:8317/v1/models"
+	wait_port "$HC_PORT"
+	cpactl_run upgrade --container up-hc --no-pull --test-port "$TP" --json --image eceasy/cli-proxy-api:v7.2.0 \
+		--timeout 15 --dry-run
+	[ "$status" -eq 0 ] || { show; false; }
+	[[ "$(jqo '.plan.create.Healthcheck.Test | join(" ")')" == *"Authorization: Bearer ***' --header 'X-Pw: ***'"* ]]
+	[[ "$output$stderr" != *SECRET-FIXTURE* ]]
+	docker rm -f up-hc >/dev/null
 }
 
 @test "each bad release is refused before promotion, with reasons that name what went wrong; production keeps its id and start time" {

@@ -38,6 +38,102 @@ static void check_unchanged(const char *in)
 	check_mask(in, in);
 }
 
+/* --- comments and places ---------------------------------------------------- */
+
+static void test_commented_secrets(void **state)
+{
+	(void)state;
+	/* A key commented out is still a key: its value is masked. */
+	check_mask("api-keys:\n"
+		   "  - \"SECRET-FIXTURE-live\"\n"
+		   "#  - \"SECRET-FIXTURE-old\"\n"
+		   "  #- 'SECRET-FIXTURE-older'   \n"
+		   "port: 8317\n"
+		   "#  - \"gemini-2.5-pro\"\n"
+		   "# api-keys:\n"
+		   "#   - \"SECRET-FIXTURE-example\"\r\n"
+		   "## secret-key: \"SECRET-FIXTURE-mgmt\"\n"
+		   "#   - api-key: \"SECRET-FIXTURE-gemini\"\n"
+		   "#     base-url: \"https://example.com\"\n"
+		   "host: \"a # b\" # api-key: SECRET-FIXTURE-tail\n"
+		   "#     credential: \"SECRET-FIXTURE-turn\"\n",
+		   "api-keys:\n"
+		   "  - ***\n"
+		   "#  - ***\n"
+		   "  #- ***   \n"
+		   "port: 8317\n"
+		   "#  - \"gemini-2.5-pro\"\n"
+		   "# api-keys:\n"
+		   "#   - ***\r\n"
+		   "## secret-key: ***\n"
+		   "#   - api-key: ***\n"
+		   "#     base-url: \"https://example.com\"\n"
+		   "host: \"a # b\" # api-key: ***\n"
+		   "#     credential: ***\n");
+	/* Prose in comments stays. */
+	check_unchanged("# Note: keys go below\n# - one per line\nport: 1\n");
+}
+
+static void test_plugin_configs_and_turn(void **state)
+{
+	(void)state;
+	check_mask("plugins:\n"
+		   "  enabled: true\n"
+		   "  dir: \"plugins\"\n"
+		   "  configs:\n"
+		   "    weather:\n"
+		   "      enabled: true\n"
+		   "      api-base: \"SECRET-FIXTURE-plugin-a\"\n"
+		   "      auth: {user: \"SECRET-FIXTURE-plugin-b\"}\n"
+		   "codex:\n"
+		   "  live-media-relay:\n"
+		   "    ice-servers:\n"
+		   "      - urls: [\"turn:turn.example.com:3478\"]\n"
+		   "        username: \"user\"\n"
+		   "        credential: \"SECRET-FIXTURE-turn\"\n"
+		   "configs:\n"
+		   "  enabled: x\n"
+		   "  other: y\n",
+		   "plugins:\n"
+		   "  enabled: true\n"
+		   "  dir: \"plugins\"\n"
+		   "  configs:\n"
+		   "    weather:\n"
+		   "      enabled: true\n"
+		   "      api-base: ***\n"
+		   "      auth: {user: ***}\n"
+		   "codex:\n"
+		   "  live-media-relay:\n"
+		   "    ice-servers:\n"
+		   "      - urls: [\"turn:turn.example.com:3478\"]\n"
+		   "        username: \"user\"\n"
+		   "        credential: ***\n"
+		   "configs:\n"
+		   "  enabled: x\n"
+		   "  other: y\n");
+}
+
+/* The values redaction looks for: the same places as the masker. */
+static void test_secret_values(void **state)
+{
+	json_t *config = json_loads("{\"plugins\":{\"enabled\":true,\"configs\":{\"w\":{\"enabled\":true,"
+				    "\"key\":\"SECRET-FIXTURE-plugin\"}}},\"codex\":{\"live-media-relay\":"
+				    "{\"ice-servers\":[{\"credential\":\"SECRET-FIXTURE-turn\"}]}},"
+				    "\"port\":8317}",
+				    0, NULL);
+	json_t *values;
+	char *text;
+
+	(void)state;
+	assert_non_null(config);
+	values = secret_values_of(config);
+	text = json_dumps(values, JSON_COMPACT);
+	assert_string_equal(text, "[\"SECRET-FIXTURE-turn\",\"SECRET-FIXTURE-plugin\"]");
+	free(text);
+	json_decref(values);
+	json_decref(config);
+}
+
 /* --- styles ---------------------------------------------------------------- */
 
 static void test_block_style(void **state)
@@ -385,6 +481,9 @@ int main(void)
 		cmocka_unit_test(test_several_documents),
 		cmocka_unit_test(test_parse_error_writes_nothing),
 		cmocka_unit_test(test_appends),
+		cmocka_unit_test(test_commented_secrets),
+		cmocka_unit_test(test_plugin_configs_and_turn),
+		cmocka_unit_test(test_secret_values),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
