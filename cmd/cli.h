@@ -135,9 +135,10 @@ int cli_deployment(struct cli *cli, const char *root, int need_target, struct cp
  * ctx is a const char ** that receives it. */
 int cli_root_option(struct cli *cli, void *ctx, int index, const char *arg);
 
-/* Appends to `into` a sentence about the unfinished operation in the
- * target's deployment, if there is one; returns 1 then. */
-int cli_unfinished_operation(const struct cpa_target *t, json_t *into);
+/* The operation the target's journal holds: 0 none; 1 unfinished (its
+ * cpactl is gone): a sentence appended to `into`; 2 in progress (a live
+ * cpactl holds the lock): the sentence in `in_progress` (may be NULL). */
+int cli_unfinished_operation(const struct cpa_target *t, json_t *into, char *in_progress, size_t in_progress_len);
 
 /* Set by the signal handlers of cli_catch_interrupts() (SIGINT, SIGTERM,
  * SIGHUP): long operations poll it and stop cleanly. */

@@ -139,7 +139,7 @@ int cmd_discover(struct cli *cli, int argc, char **argv)
 		goto out;
 	result = json_array();
 	for (size_t i = 0; i < count; i++) {
-		cli_unfinished_operation(&targets[i], targets[i].problems);
+		cli_unfinished_operation(&targets[i], targets[i].problems, NULL, 0);
 		json_array_append_new(result, cpa_target_to_json(&targets[i]));
 		if (!cli->json && !cli->quiet) {
 			print_target(&targets[i]);

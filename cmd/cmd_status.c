@@ -61,14 +61,18 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 		struct health_report r;
 		json_t *p;
 		size_t k;
+		char in_progress[400];
+		json_t *item;
 
 		if (health_check(cli->docker, &targets[i], args.timeout_ms, 1, &r, &err) < 0)
 			goto out;
-		if (cli_unfinished_operation(&targets[i], r.reasons))
+		if (cli_unfinished_operation(&targets[i], r.reasons, in_progress, sizeof(in_progress)) == 1)
 			r.healthy = 0;
 		if (!r.healthy)
 			unhealthy++;
-		json_array_append_new(result, health_report_to_json(&targets[i], &r));
+		item = health_report_to_json(&targets[i], &r);
+		json_object_set_new(item, "operation_in_progress", in_progress[0] ? json_string(in_progress) : json_null());
+		json_array_append_new(result, item);
 		if (!cli->json && !cli->quiet) {
 			char http[24] = "-", models[24] = "-", latency[32] = "-", uptime[24] = "-",
 			     memory[32] = "-", errors[24] = "-";
@@ -89,6 +93,8 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 				models, latency, uptime, memory, errors, r.restart_count);
 			json_array_foreach(r.reasons, k, p)
 				fprintf(stderr, "  %s: %s\n", targets[i].name, json_string_value(p));
+			if (in_progress[0])
+				fprintf(stderr, "  %s: note: %s\n", targets[i].name, in_progress);
 		}
 		health_report_release(&r);
 	}

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../lib/journal.h"
+#include "../lib/lock.h"
 #include "../lib/snapshot.h"
 #include "cli.h"
 
@@ -136,25 +137,41 @@ int cli_commit_config(struct cli *cli, const struct deployment *d, const char *s
 	return 0;
 }
 
-int cli_unfinished_operation(const struct cpa_target *t, json_t *into)
+int cli_unfinished_operation(const struct cpa_target *t, json_t *into, char *in_progress, size_t in_progress_len)
 {
 	struct deployment d;
 	struct cpactl_error e = CPACTL_ERROR_INIT;
 	json_t *journal = NULL;
 	char text[400];
+	long holder;
+	int state = 0;
 
+	if (in_progress && in_progress_len)
+		in_progress[0] = '\0';
 	if (deployment_resolve(t, NULL, &d, &e) < 0)
 		return 0;
 	if (journal_load(&d, &journal, &e) == 0 && journal) {
-		snprintf(text, sizeof(text), "an unfinished '%s' (id %s) stopped at step '%s': run 'cpactl recover'",
-			 json_string_value(json_object_get(journal, "operation")) ?: "?",
-			 json_string_value(json_object_get(journal, "id")) ?: "?",
-			 json_string_value(json_object_get(journal, "step")) ?: "?");
-		json_array_append_new(into, json_string(text));
+		const char *operation = json_string_value(json_object_get(journal, "operation")) ?: "?";
+		const char *id = json_string_value(json_object_get(journal, "id")) ?: "?";
+		const char *step = json_string_value(json_object_get(journal, "step")) ?: "?";
+		/* A journal whose cpactl still runs is work in progress, not
+		 * something to recover (recover would wait for its lock). */
+		holder = lock_holder(d.lock_path);
+		if (holder > 0) {
+			if (in_progress && in_progress_len)
+				snprintf(in_progress, in_progress_len, "a '%s' (id %s) is in progress (pid %ld), at step '%s'",
+					 operation, id, holder, step);
+			state = 2;
+		} else {
+			snprintf(text, sizeof(text), "an unfinished '%s' (id %s) stopped at step '%s': run 'cpactl recover'",
+				 operation, id, step);
+			json_array_append_new(into, json_string(text));
+			state = 1;
+		}
 	}
 	json_decref(journal);
 	deployment_release(&d);
-	return journal != NULL;
+	return state;
 }
 
 int cli_root_option(struct cli *cli, void *ctx, int index, const char *arg)

@@ -27,6 +27,7 @@
 #include "history.h"
 #include "image_version.h"
 #include "journal.h"
+#include "lock.h"
 #include "verdict.h"
 #include "secretmask.h"
 #include "snapshot.h"
@@ -658,6 +659,14 @@ static void check_deployment(struct doctor_run *r)
 	if (journal_load(&d, &journal, &e) < 0) {
 		add(r, FINDING_WARNING, "journal-unreadable", d.root, "check the permissions of ROOT/.cpactl",
 		    "the journal cannot be read: %s", e.message);
+	} else if (journal && lock_holder(d.lock_path) > 0) {
+		/* Its cpactl still runs: nothing to recover, and production may be
+		 * between two containers for a moment. */
+		add(r, FINDING_INFO, "operation-in-progress", d.root, "wait for it to finish",
+		    "a '%s' (id %s) is in progress (pid %ld), at step '%s'",
+		    json_string_value(json_object_get(journal, "operation")) ?: "?",
+		    json_string_value(json_object_get(journal, "id")) ?: "?", lock_holder(d.lock_path),
+		    json_string_value(json_object_get(journal, "step")) ?: "?");
 	} else if (journal) {
 		add(r, FINDING_ERROR, "unfinished-operation", d.root,
 		    "run 'cpactl recover' to finish or undo it; other changes are refused until then",

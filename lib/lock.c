@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -64,4 +66,32 @@ void lock_release(struct lock *l)
 		close(l->fd);
 	}
 	l->fd = -1;
+}
+
+long lock_holder(const char *path)
+{
+	struct stat st;
+	char line[256];
+	long holder = 0;
+	FILE *locks;
+
+	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	locks = fopen("/proc/locks", "re");
+	if (!locks)
+		return 0;
+	/* "1: FLOCK  ADVISORY  WRITE 4711 fd:01:1234567 0 EOF" (proc(5)). */
+	while (!holder && fgets(line, sizeof(line), locks)) {
+		char kind[16], mode[16], rw[16];
+		unsigned int major, minor;
+		unsigned long long ino;
+		long pid;
+		if (sscanf(line, "%*[^:]: %15s %15s %15s %ld %x:%x:%llu", kind, mode, rw, &pid, &major, &minor,
+			   &ino) == 7 &&
+		    strcmp(kind, "FLOCK") == 0 && ino == (unsigned long long)st.st_ino &&
+		    major == major(st.st_dev) && minor == minor(st.st_dev) && pid > 0)
+			holder = pid;
+	}
+	fclose(locks);
+	return holder;
 }

@@ -21,4 +21,10 @@ int lock_acquire(const char *path, const char *command, int wait_seconds, struct
 		 struct cpactl_error *err);
 void lock_release(struct lock *l);
 
+/* The pid of the process that holds the lock at `path` now, 0 when nobody
+ * does (or the lock file is absent).  It is read from /proc/locks, so a
+ * read-only command never takes the lock, not even for an instant that could
+ * make a mutating one fail, and never trusts what the file says. */
+long lock_holder(const char *path);
+
 #endif
