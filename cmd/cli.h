@@ -228,7 +228,7 @@ enum upgrade_option {
 extern const char upgrade_help[];
 extern const struct cli_option upgrade_options[];
 
-enum recover_option { RECOVER_OPT_ROOT, RECOVER_OPT_WAIT, RECOVER_OPT_COUNT };
+enum recover_option { RECOVER_OPT_ROOT, RECOVER_OPT_WAIT, RECOVER_OPT_DRY_RUN, RECOVER_OPT_COUNT };
 extern const char recover_help[];
 extern const struct cli_option recover_options[];
 

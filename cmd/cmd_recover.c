@@ -21,12 +21,15 @@ const struct cli_option recover_options[] = {
 	[RECOVER_OPT_ROOT] = { "root", 0, "DIR",
 				"deployment root (default: $CPACTL_ROOT, else the directory of config.yaml)" },
 	[RECOVER_OPT_WAIT] = { "wait", 0, "SECONDS", "wait this long for another cpactl to release the lock" },
+	[RECOVER_OPT_DRY_RUN] = { "dry-run", 'n', NULL,
+				   "say what recover would do (undo, or finish if the new release serves), change nothing" },
 	[RECOVER_OPT_COUNT] = { NULL, 0, NULL, NULL },
 };
 
 struct recover_args {
 	const char *root;
 	int wait;
+	int dry_run;
 };
 
 static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
@@ -36,6 +39,8 @@ static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
 		a->root = arg;
 	else if (index == RECOVER_OPT_WAIT && cli_parse_seconds(cli, "--wait", arg, &a->wait) < 0)
 		return -1;
+	else if (index == RECOVER_OPT_DRY_RUN)
+		a->dry_run = 1;
 	return 0;
 }
 
@@ -98,6 +103,11 @@ int cmd_recover(struct cli *cli, int argc, char **argv)
 		}
 		cli->container = named;
 		free(aside);
+	}
+	if (args.dry_run) {
+		/* Read-only: the journal alone, no lock, no engine call. */
+		rc = recover_plan(&d, cli_say_message, cli, &report, &err);
+		goto out;
 	}
 	if (lock_acquire(d.lock_path, "recover", args.wait, &lock, &err) < 0 || cli_docker(cli, &err) < 0)
 		goto out;

@@ -33,7 +33,7 @@ const struct verb verbs[] = {
 	  "[--wait SECONDS] [--json]",
 	  rollback_help, rollback_options, cmd_rollback },
 	{ "recover", "finish or undo an upgrade, rollback or config change that a crash interrupted",
-	  "[--container NAME] [--root DIR] [--wait SECONDS] [--json]",
+	  "[--container NAME] [--root DIR] [--wait SECONDS] [--dry-run] [--json]",
 	  recover_help, recover_options, cmd_recover },
 	{ "list", "list the snapshots of a deployment",
 	  "[--container NAME] [--root DIR] [--json]",

@@ -180,6 +180,7 @@ complete -c cpactl -n '__fish_seen_subcommand_from rollback' -l timeout -x -d 'd
 complete -c cpactl -n '__fish_seen_subcommand_from archive' -l keep -x -d 'archive directories to keep (default 2)'
 complete -c cpactl -n '__fish_seen_subcommand_from archive' -l prune-images -d "also remove the engine's dangling images"
 complete -c cpactl -n '__fish_seen_subcommand_from archive' -l dry-run -d 'print the plan, change nothing'
+complete -c cpactl -n '__fish_seen_subcommand_from recover' -s n -l dry-run -d 'say what recover would do, change nothing'
 
 # verify [ID]
 complete -c cpactl -n '__cpactl_at_operand verify 0' -x -a '(__cpactl_snapshots)' -d 'snapshot'

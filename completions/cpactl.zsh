@@ -149,6 +149,7 @@ _cpactl() {
         recover)
           _arguments $global_opts \
             '--root=[deployment root]:directory:_files -/' \
+            '(-n --dry-run)'{-n,--dry-run}'[say what recover would do, change nothing]' \
             '--wait=[wait this long for the lock]:seconds' && ret=0
           ;;
         list)

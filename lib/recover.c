@@ -19,6 +19,7 @@
 #include "cpa.h"
 #include "discover.h"
 #include "journal.h"
+#include "lock.h"
 #include "operation.h"
 #include "probe.h"
 #include "profile.h"
@@ -409,4 +410,59 @@ int recover_run(struct docker_client *c, const struct deployment *d, say_fn say,
 out:
 	journal_release(&r.j);
 	return rc;
+}
+
+int recover_plan(const struct deployment *d, say_fn say, void *ctx, json_t **report, struct cpactl_error *err)
+{
+	json_t *journal = NULL;
+	const char *operation, *step, *id, *plan = "undo";
+	long holder;
+	char text[400];
+
+	*report = json_pack("{s:s,s:[]}", "outcome", "nothing", "actions");
+	if (!*report)
+		return error_set(err, ERR_NOMEM, "out of memory");
+	if (journal_load(d, &journal, err) < 0)
+		return -1;
+	if (!journal) {
+		snprintf(text, sizeof(text), "nothing to recover under '%s'", d->root);
+		if (say)
+			say(ctx, text);
+		return 0;
+	}
+	operation = json_string_value(json_object_get(journal, "operation")) ?: "unknown";
+	step = json_string_value(json_object_get(journal, "step")) ?: "begin";
+	id = json_string_value(json_object_get(journal, "id")) ?: "unknown";
+	/* The same choice as recover_run: finishing needs the new container
+	 * and the name production had set aside. */
+	if (may_finish_at(step) && json_object_get(json_object_get(journal, "context"), OP_KEY_NEW_ID) &&
+	    json_object_get(json_object_get(journal, "context"), OP_KEY_PREV_NAME))
+		plan = "finish-if-serving";
+	holder = lock_holder(d->lock_path);
+	json_object_set_new(*report, "outcome", json_string("dry-run"));
+	json_object_set_new(*report, "operation", json_string(operation));
+	json_object_set_new(*report, "id", json_string(id));
+	json_object_set_new(*report, "stopped_at", json_string(step));
+	json_object_set_new(*report, "plan", json_string(plan));
+	json_object_set_new(*report, "in_progress_pid", holder > 0 ? json_integer(holder) : json_null());
+	if (say) {
+		if (holder > 0)
+			snprintf(text, sizeof(text),
+				 "the %s %s is in progress: cpactl pid %ld holds the lock, at step '%s'; recover "
+				 "would wait for it (--wait) and then find nothing or what it left",
+				 operation, id, holder, step);
+		else if (strcmp(plan, "undo") == 0)
+			snprintf(text, sizeof(text),
+				 "dry run: the %s %s stopped at step '%s', before production was replaced: recover "
+				 "would undo it (the old container back under its name, with its config)",
+				 operation, id, step);
+		else
+			snprintf(text, sizeof(text),
+				 "dry run: the %s %s stopped at step '%s', after production was stopped: recover "
+				 "would finish it if the new release serves on the real port, else undo it",
+				 operation, id, step);
+		say(ctx, text);
+	}
+	json_decref(journal);
+	return 0;
 }

@@ -28,4 +28,10 @@
 int recover_run(struct docker_client *c, const struct deployment *d, say_fn say, void *ctx,
 		json_t **report, struct cpactl_error *err);
 
+/* --dry-run: what recover_run would do, from the journal alone; it changes
+ * nothing and takes no lock.  *report {"outcome": "nothing"|"dry-run",
+ * "operation","id","stopped_at","plan": "undo"|"finish-if-serving",
+ * "in_progress_pid": a live cpactl that holds the lock, or null}. */
+int recover_plan(const struct deployment *d, say_fn say, void *ctx, json_t **report, struct cpactl_error *err);
+
 #endif

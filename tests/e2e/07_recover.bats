@@ -76,15 +76,25 @@ assert_consistent() {
 }
 
 @test "killed at four step boundaries, recover leaves production serving and every file whole" {
-	local step outcomes=""
+	local step plan outcomes=""
 	for step in $STEPS; do
 		reset_production
 		CPACTL_TEST_KILL_AT=$step run "$CPACTL" upgrade --container rc-prod --image eceasy/cli-proxy-api:v7.2.1-rewrite \
 			--no-pull --yes --test-port "$TP" --timeout 10
 		[ "$status" -eq 137 ] || { echo "$step: upgrade was not killed (exit $status)"; echo "$output"; false; }
 		[ -e "$DIR/.cpactl/journal.json" ] || { echo "$step: no journal after the kill"; false; }
+		# --dry-run says what recover will do and changes nothing.
+		cpactl_run recover --container rc-prod --json --dry-run
+		[ "$status" -eq 0 ] || { echo "$step"; show; false; }
+		[ "$(jqo .outcome) $(jqo .stopped_at) $(jqo .in_progress_pid)" = "dry-run $step null" ] || { show; false; }
+		plan=$(jqo .plan)
+		[ -e "$DIR/.cpactl/journal.json" ] || { echo "$step: the dry run removed the journal"; false; }
 		cpactl_run recover --container rc-prod --json
 		[ "$status" -eq 0 ] || { echo "$step"; show; false; }
+		case "$plan $(jqo .outcome)" in
+		"undo undone" | "finish-if-serving finished" | "finish-if-serving undone") ;;
+		*) echo "$step: the dry run said '$plan', recover did '$(jqo .outcome)'"; false ;;
+		esac
 		outcomes="$outcomes $step=$(jqo .outcome)"
 		assert_consistent "$step"
 	done
@@ -127,6 +137,9 @@ assert_consistent() {
 	cpactl_run doctor --container rc-prod --json
 	finding operation-in-progress info
 	absent unfinished-operation
+	cpactl_run recover --container rc-prod --dry-run --json
+	[ "$status" -eq 0 ] || { show; false; }
+	[[ "$(jqo .in_progress_pid)" =~ ^[0-9]+$ ]]
 	wait_for 10 "the lock of rc-prod's root released" flock -n "$DIR/.cpactl/lock" true
 	cpactl_run recover --container rc-prod
 	[ "$status" -eq 0 ]
