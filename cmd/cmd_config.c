@@ -78,7 +78,8 @@ const struct cli_option config_options[] = {
 struct config_args {
 	const char *root;
 	int show_secrets;
-	int yes, dry_run, test_port, timeout_s, wait, no_backup, reload, shared_network, without_store;
+	int yes, dry_run, test_port, wait, no_backup, reload, shared_network, without_store;
+	long timeout_ms;
 	int change_options;          /* an option only apply/restore take was given */
 };
 
@@ -144,10 +145,8 @@ static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
 			return -1;
 		break;
 	case CONFIG_OPT_TIMEOUT:
-		if (cli_parse_seconds(cli, "--timeout", arg, &a->timeout_s) < 0)
+		if (cli_parse_timeout(cli, arg, &a->timeout_ms) < 0)
 			return -1;
-		if (a->timeout_s < 1)
-			return cli_usage(cli, "--timeout must be at least 1 second"), -1;
 		break;
 	case CONFIG_OPT_WAIT:
 		if (cli_parse_seconds(cli, "--wait", arg, &a->wait) < 0)
@@ -542,7 +541,7 @@ static int apply_bytes(struct config_run *r, const struct buf *data, const char 
 	o.test_port = a->test_port;
 	o.shared_network = a->shared_network;
 	o.candidate_without_store = a->without_store;
-	o.timeout_ms = (long)a->timeout_s * 1000;
+	o.timeout_ms = a->timeout_ms;
 	o.no_backup = a->no_backup;
 	o.config_data = data->data ? data->data : "";
 	o.config_len = data->len;
@@ -666,7 +665,7 @@ int cmd_config(struct cli *cli, int argc, char **argv)
 	memset(&r, 0, sizeof(r));
 	r.cli = cli;
 	r.args.test_port = 8318;
-	r.args.timeout_s = 60;
+	r.args.timeout_ms = 60000;
 	first = cli_parse(cli, argc, argv, on_option, &r.args);
 	if (first < 0)
 		return first == -2 ? EXIT_OK : EXIT_USAGE;

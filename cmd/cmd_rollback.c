@@ -43,7 +43,7 @@ struct rollback_args {
 	int yes;
 	const char *root;
 	int wait;
-	int timeout_s;
+	long timeout_ms;
 };
 
 static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
@@ -56,10 +56,8 @@ static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
 	case ROLLBACK_OPT_DRY_RUN: a->o.dry_run = 1; break;
 	case ROLLBACK_OPT_NO_BACKUP: a->o.no_backup = 1; break;
 	case ROLLBACK_OPT_TIMEOUT:
-		if (cli_parse_seconds(cli, "--timeout", arg, &a->timeout_s) < 0)
+		if (cli_parse_timeout(cli, arg, &a->timeout_ms) < 0)
 			return -1;
-		if (a->timeout_s < 1)
-			return cli_usage(cli, "--timeout wants at least 1 second, not '%s'", arg), -1;
 		break;
 	case ROLLBACK_OPT_ROOT: a->root = arg; break;
 	case ROLLBACK_OPT_WAIT:
@@ -84,7 +82,7 @@ int cmd_rollback(struct cli *cli, int argc, char **argv)
 	int first, rc = -1;
 
 	memset(&args, 0, sizeof(args));
-	args.timeout_s = 60;
+	args.timeout_ms = 60000;
 	first = cli_parse(cli, argc, argv, on_option, &args);
 	if (first < 0)
 		return first == -2 ? EXIT_OK : EXIT_USAGE;
@@ -93,7 +91,7 @@ int cmd_rollback(struct cli *cli, int argc, char **argv)
 	if (first < argc)
 		args.o.snapshot_id = argv[first];
 	interaction_init(&x, cli, args.yes);
-	args.o.timeout_ms = (long)args.timeout_s * 1000;
+	args.o.timeout_ms = args.timeout_ms;
 	args.o.cpactl_version = CPACTL_VERSION;
 	args.o.interrupted = &cli_interrupted;
 	args.o.say = interaction_say;

@@ -63,7 +63,7 @@ struct upgrade_args {
 	int yes;
 	const char *root;
 	int wait;
-	int timeout_s;
+	long timeout_ms;
 };
 
 static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
@@ -86,10 +86,8 @@ static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
 		break;
 	case UPGRADE_OPT_CANDIDATE_WITHOUT_STORE: a->o.candidate_without_store = 1; break;
 	case UPGRADE_OPT_TIMEOUT:
-		if (cli_parse_seconds(cli, "--timeout", arg, &a->timeout_s) < 0)
+		if (cli_parse_timeout(cli, arg, &a->timeout_ms) < 0)
 			return -1;
-		if (a->timeout_s < 1)
-			return cli_usage(cli, "--timeout wants at least 1 second, not '%s'", arg), -1;
 		break;
 	case UPGRADE_OPT_YES: a->yes = 1; break;
 	case UPGRADE_OPT_DRY_RUN: a->o.dry_run = 1; break;
@@ -124,14 +122,14 @@ int cmd_upgrade(struct cli *cli, int argc, char **argv)
 
 	memset(&args, 0, sizeof(args));
 	args.o.test_port = 8318;
-	args.timeout_s = 60;
+	args.timeout_ms = 60000;
 	first = cli_parse(cli, argc, argv, on_option, &args);
 	if (first < 0)
 		return first == -2 ? EXIT_OK : EXIT_USAGE;
 	if (first < argc)
 		return cli_usage(cli, "unexpected argument '%s'", argv[first]);
 	interaction_init(&x, cli, args.yes);
-	args.o.timeout_ms = (long)args.timeout_s * 1000;
+	args.o.timeout_ms = args.timeout_ms;
 	interaction_wire_upgrade(&x, &args.o);
 	if (cli_deployment(cli, args.root, 1, &targets, &count, &t, &d, &err) < 0 ||
 	    deployment_prepare(&d, &err) < 0 || lock_acquire(d.lock_path, "upgrade", args.wait, &lock, &err) < 0)

@@ -94,7 +94,8 @@ int cli_parse_timeout(struct cli *cli, const char *arg, long *timeout_ms)
 	double seconds = strtod(arg, &end);
 
 	if (!*arg || *end || seconds <= 0 || seconds > 3600)
-		return cli_usage(cli, "--timeout wants seconds between 0 and 3600, not '%s'", arg), -1;
+		return cli_usage(cli, "--timeout wants seconds, more than 0 and at most 3600 (fractions allowed), not '%s'",
+				 arg), -1;
 	*timeout_ms = (long)(seconds * 1000);
 	return 0;
 }

@@ -60,6 +60,23 @@ load helpers
 	[[ "$(jqo .error.message)" == *"--bogus"* ]]
 }
 
+@test "--timeout is one rule in every verb: more than 0, at most 3600, fractions allowed" {
+	local verb bad
+	for verb in status doctor upgrade rollback "config apply x.yaml"; do
+		for bad in 0 -1 3601 abc ""; do
+			# shellcheck disable=SC2086
+			cpactl_run $verb --timeout "$bad" -H unix:///nonexistent/docker.sock
+			[ "$status" -eq 2 ] || { echo "$verb --timeout '$bad'"; show; false; }
+			[[ "$stderr" == *"--timeout wants seconds, more than 0 and at most 3600 (fractions allowed), not '$bad'"* ]] ||
+				{ echo "$verb"; show; false; }
+		done
+		# A good value gets past the options (to the missing engine: exit 1).
+		# shellcheck disable=SC2086
+		cpactl_run $verb --timeout 0.5 -H unix:///nonexistent/docker.sock
+		[ "$status" -eq 1 ] || { echo "$verb --timeout 0.5"; show; false; }
+	done
+}
+
 @test "a missing socket is named, with the way to point elsewhere (exit 1)" {
 	cpactl_run discover -H unix:///nonexistent/docker.sock
 	[ "$status" -eq 1 ] || { show; false; }
