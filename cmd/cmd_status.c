@@ -107,5 +107,11 @@ int cmd_status(struct cli *cli, int argc, char **argv)
 	rc = 0;
 out:
 	cpa_targets_free(targets, count);
+	/* One rule for "not there": no CPA at all and a --container that is
+	 * gone are both problems a monitor must see (3), not a failed check. */
+	if (err.kind == ERR_NOT_FOUND && cli->container) {
+		cli_finish(cli, result, rc, &err, EXIT_PROBLEMS);
+		return EXIT_PROBLEMS;
+	}
 	return cli_finish(cli, result, rc, &err, unhealthy ? EXIT_PROBLEMS : EXIT_OK);
 }

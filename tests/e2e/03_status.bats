@@ -54,6 +54,15 @@ teardown_file() {
 	[[ "$(jqo '.[0].reasons | join(" ")')" == *"not running"* ]]
 }
 
+@test "a --container that is gone: exit 3 with not_found, as when no CPA is there at all" {
+	cpactl_run status --json --container st-never-existed
+	[ "$status" -eq 3 ] || { show; false; }
+	[ "$(jqo .error.code)" = not_found ]
+	cpactl_run status --container st-never-existed
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *"st-never-existed"* ]]
+}
+
 # (Here rather than in 11_doctor: doctoring every container of that file's
 # twenty-odd takes 17 s; two show the same.)
 @test "doctor: --root with several containers is refused; without --container each is doctored" {
