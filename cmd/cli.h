@@ -223,6 +223,7 @@ enum upgrade_option {
 	UPGRADE_OPT_ROOT,
 	UPGRADE_OPT_WAIT,
 	UPGRADE_OPT_UPDATE_COMPOSE_FILE,
+	UPGRADE_OPT_START,
 	UPGRADE_OPT_COUNT
 };
 extern const char upgrade_help[];
@@ -265,6 +266,7 @@ enum config_option {
 	CONFIG_OPT_WAIT,
 	CONFIG_OPT_NO_BACKUP,
 	CONFIG_OPT_RELOAD,
+	CONFIG_OPT_START,
 	CONFIG_OPT_COUNT
 };
 extern const char config_help[];

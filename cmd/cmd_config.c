@@ -72,13 +72,15 @@ const struct cli_option config_options[] = {
 	[CONFIG_OPT_NO_BACKUP] = { "no-backup", 0, NULL, "apply/restore: skip the snapshot before the change" },
 	[CONFIG_OPT_RELOAD] = { "reload", 0, NULL,
 				 "apply/restore: no restart and no candidate: replace the file, let CPA reload it" },
+	[CONFIG_OPT_START] = { "start", 0, NULL,
+				"apply/restore: production is stopped: change it anyway and start it" },
 	[CONFIG_OPT_COUNT] = { NULL, 0, NULL, NULL },
 };
 
 struct config_args {
 	const char *root;
 	int show_secrets;
-	int yes, dry_run, test_port, wait, no_backup, reload, shared_network, without_store;
+	int yes, dry_run, test_port, wait, no_backup, reload, shared_network, without_store, start_stopped;
 	long timeout_ms;
 	int change_options;          /* an option only apply/restore take was given */
 };
@@ -140,6 +142,7 @@ static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
 		a->test_port = (int)port;
 		break;
 	case CONFIG_OPT_CANDIDATE_WITHOUT_STORE: a->without_store = 1; break;
+	case CONFIG_OPT_START: a->start_stopped = 1; break;
 	case CONFIG_OPT_CANDIDATE_NETWORK:
 		if (cli_parse_candidate_network(cli, arg, &a->shared_network) < 0)
 			return -1;
@@ -541,6 +544,7 @@ static int apply_bytes(struct config_run *r, const struct buf *data, const char 
 	o.test_port = a->test_port;
 	o.shared_network = a->shared_network;
 	o.candidate_without_store = a->without_store;
+	o.start_stopped = a->start_stopped;
 	o.timeout_ms = a->timeout_ms;
 	o.no_backup = a->no_backup;
 	o.config_data = data->data ? data->data : "";

@@ -55,6 +55,8 @@ const struct cli_option upgrade_options[] = {
 	[UPGRADE_OPT_WAIT] = { "wait", 0, "SECONDS", "wait this long for another cpactl to release the lock" },
 	[UPGRADE_OPT_UPDATE_COMPOSE_FILE] = { "update-compose-file", 0, NULL,
 					       "point the compose file's image: line at the new image (a copy is kept)" },
+	[UPGRADE_OPT_START] = { "start", 0, NULL,
+				 "production is stopped: upgrade it anyway and start the new release" },
 	[UPGRADE_OPT_COUNT] = { NULL, 0, NULL, NULL },
 };
 
@@ -85,6 +87,7 @@ static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
 			return -1;
 		break;
 	case UPGRADE_OPT_CANDIDATE_WITHOUT_STORE: a->o.candidate_without_store = 1; break;
+	case UPGRADE_OPT_START: a->o.start_stopped = 1; break;
 	case UPGRADE_OPT_TIMEOUT:
 		if (cli_parse_timeout(cli, arg, &a->timeout_ms) < 0)
 			return -1;

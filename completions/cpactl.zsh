@@ -121,6 +121,7 @@ _cpactl() {
             '--test-port=[with --candidate-network shared: host port of the candidate (default 8318)]:port' \
             '--candidate-network=[isolated (default, no network) or shared (production network, 127.0.0.1\:PORT)]:mode:(isolated shared)' \
             '--candidate-without-store[remote store: test the candidate on the local files, without the store variables]' \
+            '--start[production is stopped: upgrade it and start the new release]' \
             '--timeout=[deadline for a release to serve /v1/models (default 60)]:seconds' \
             '(-y --yes)'{-y,--yes}'[replace production without asking (needed without a terminal)]' \
             '(-n --dry-run)'{-n,--dry-run}'[test the candidate, print the plan, change nothing]' \
@@ -179,6 +180,7 @@ _cpactl() {
             '--test-port=[apply/restore: host port of the candidate]:port' \
             '--candidate-network=[apply/restore: isolated (default, no network) or shared]:mode:(isolated shared)' \
             '--candidate-without-store[apply/restore: remote store: test on the local files only]' \
+            '--start[apply/restore: production is stopped: change it and start it]' \
             '--timeout=[apply/restore: deadline to serve /v1/models]:seconds' \
             '--wait=[apply/restore: wait this long for the lock]:seconds' \
             '--no-backup[apply/restore: skip the snapshot first]' \

@@ -122,8 +122,18 @@ static int preflight_checks(struct release *r, struct cpactl_error *err)
 	json_t *problem;
 	size_t i;
 
-	if (!t->state || strcmp(t->state, "running") != 0)
-		sayf(r, "note: production '%s' is %s", t->name, t->state ? t->state : "not running");
+	if (!t->state || strcmp(t->state, "running") != 0) {
+		/* Stopped on purpose (or never started): promotion would start it.
+		 * A crash loop ("restarting") is what an upgrade may be there to fix. */
+		int stopped = !t->state || strcmp(t->state, "restarting") != 0;
+		if (stopped && !o->start_stopped && !o->dry_run)
+			return error_set(err, ERR_FAILED,
+					 "preflight: production '%s' is %s: the new release would be started; "
+					 "start '%s' first, or pass --start to upgrade it and start it",
+					 t->name, t->state ? t->state : "not running", t->name);
+		sayf(r, "note: production '%s' is %s%s", t->name, t->state ? t->state : "not running",
+		     stopped ? ": the new release will be started (--start)" : "");
+	}
 	if (t->kind_unknown)
 		return error_set(err, ERR_USAGE,
 				 "preflight: nothing says '%s' is a CPA (its image and command do not): name its kind "

@@ -43,6 +43,7 @@ struct upgrade_options {
 	int allow_downgrade;
 	int keep_config;
 	int update_compose_file;    /* rewrite the compose file's image: line */
+	int start_stopped;          /* --start: production is stopped; the new release may run */
 	/* config apply: production's image with this config.yaml (SECRET),
 	 * tested on a candidate first; config_source names it in messages. */
 	const char *config_data;

@@ -78,6 +78,23 @@ upgrade() {
 	docker rm -f up-hc >/dev/null
 }
 
+@test "a production someone stopped is not started behind their back: refused without --start" {
+	local d
+	d=$(deploy_dir up-stopped)
+	docker create --name up-stopped -p "127.0.0.1:$HC_PORT:8317" -v "$d/config.yaml:/CLIProxyAPI/config.yaml" \
+		-v "$d/auth:/root/.cli-proxy-api" eceasy/cli-proxy-api:v7.1.0 >/dev/null
+	cpactl_run upgrade --container up-stopped --no-pull --yes --json --image eceasy/cli-proxy-api:v7.2.0 --timeout 15
+	[ "$status" -eq 1 ] || { show; false; }
+	[[ "$(jqo .error.message)" == *"'up-stopped' is created"*"--start"* ]]
+	inspect_is up-stopped '{{.State.Status}} {{.Config.Image}}' "created eceasy/cli-proxy-api:v7.1.0"
+	cpactl_run upgrade --container up-stopped --no-pull --yes --json --image eceasy/cli-proxy-api:v7.2.0 --timeout 15 \
+		--start --no-backup
+	[ "$status" -eq 0 ] || { show; false; }
+	[[ "$stderr" == *"the new release will be started (--start)"* ]]
+	inspect_is up-stopped '{{.State.Status}} {{.Config.Image}}' "running eceasy/cli-proxy-api:v7.2.0"
+	docker ps -aq --filter name=up-stopped | xargs -r docker rm -f >/dev/null
+}
+
 @test "each bad release is refused before promotion, with reasons that name what went wrong; production keeps its id and start time" {
 	local before mode reasons
 	before=$(prod_id)
