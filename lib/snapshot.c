@@ -30,6 +30,7 @@
 #include "history.h"
 #include "recreate.h"
 #include "sha256.h"
+#include "tar_extract.h"
 
 #define AUTH_FILE_CHECK_MAX ((size_t)1024 * 1024)
 #define MANIFEST_MAX ((size_t)64 * 1024 * 1024)
@@ -447,7 +448,7 @@ static int rewrite_auth_tar(const char *engine_tar, const char *host_dir, const 
 		}
 	}
 	if (archive_write_open_filename(out, out_path) != ARCHIVE_OK) {
-		error_set(err, ERR_IO, "cannot write '%s': %s", out_path, archive_error_string(out));
+		tar_error(err, ERR_IO, out, "cannot write '%s'", out_path);
 		goto out;
 	}
 	out_open = 1;
@@ -479,7 +480,7 @@ static int rewrite_auth_tar(const char *engine_tar, const char *host_dir, const 
 		rel = buf_str(&relname);
 		archive_entry_set_pathname(entry, rel);
 		if (archive_write_header(out, entry) != ARCHIVE_OK) {
-			error_set(err, ERR_IO, "cannot write '%s': %s", out_path, archive_error_string(out));
+			tar_error(err, ERR_IO, out, "cannot write '%s'", out_path);
 			goto out;
 		}
 		if (!is_file)
@@ -493,7 +494,7 @@ static int rewrite_auth_tar(const char *engine_tar, const char *host_dir, const 
 				buf_append(&content, chunk, (size_t)n);
 			if (archive_write_data(out, chunk, (size_t)n) != n) {
 				sha256_release(&h);
-				error_set(err, ERR_IO, "cannot write '%s': %s", out_path, archive_error_string(out));
+				tar_error(err, ERR_IO, out, "cannot write '%s'", out_path);
 				goto out;
 			}
 		}
@@ -526,7 +527,7 @@ static int rewrite_auth_tar(const char *engine_tar, const char *host_dir, const 
 		goto out;
 	}
 	if (archive_write_close(out) != ARCHIVE_OK) {
-		error_set(err, ERR_IO, "cannot write '%s': %s", out_path, archive_error_string(out));
+		tar_error(err, ERR_IO, out, "cannot write '%s'", out_path);
 		goto out;
 	}
 	rc = 0;

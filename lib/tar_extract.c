@@ -15,13 +15,19 @@
 int tar_error(struct cpactl_error *err, enum error_kind kind, struct archive *a, const char *fmt, ...)
 {
 	const char *why = a ? archive_error_string(a) : NULL;
+	int errnum = a ? archive_errno(a) : 0;
 	struct buf what = BUF_INIT;
 	va_list ap;
 
 	va_start(ap, fmt);
 	buf_vappendf(&what, fmt, ap);
 	va_end(ap);
-	error_set(err, kind, "%s: %s", buf_str(&what), why ? why : "unknown error");
+	/* libarchive says "Write error" for a full disk: the errno says which. */
+	if (errnum > 0 && (!why || !strstr(why, strerror(errnum))))
+		error_set(err, kind, "%s: %s%s%s%s", buf_str(&what), strerror(errnum), why ? " (" : "", why ? why : "",
+			  why ? ")" : "");
+	else
+		error_set(err, kind, "%s: %s", buf_str(&what), why ? why : "unknown error");
 	buf_free(&what);
 	return -1;
 }

@@ -245,6 +245,17 @@ first_id() {
 	[ -z "$(ls "$small/.cpactl/store/tmp" 2>/dev/null)" ]
 	cpactl_run verify --root "$small"
 	[ "$status" -eq 0 ] || { show; false; }
+	# Full before the small parts: the same errno named, whichever file met it
+	# (libarchive alone says "Write error").
+	# 400 KB left: the small parts fit, auth.tar with a 500 KB login does not.
+	printf '{"type":"claude","pad":"%0500000d"}' 0 >"$small/auth/claude-big@example.com.json"
+	dd if=/dev/zero of="$small/filler" bs=4k count=$(($(df --output=avail -B4k "$small" | tail -n 1) - 100)) 2>/dev/null
+	cpactl_run backup --container bk-tmpfs --no-image --json
+	[ "$status" -eq 1 ] || { show; false; }
+	[[ "$(jqo .error.message)" == *"auth.tar': No space left on device"* ]] || { show; false; }
+	cpactl_run list --json --root "$small"
+	[ "$(jqo length)" = 1 ]
+	rm -f "$small/filler" "$small/auth/claude-big@example.com.json"
 	docker rm -f bk-tmpfs >/dev/null
 	umount "$small"
 }
