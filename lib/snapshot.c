@@ -1069,13 +1069,16 @@ static int compare_ids(const void *a, const void *b)
 	return strcmp(json_string_value(json_object_get(*x, "id")), json_string_value(json_object_get(*y, "id")));
 }
 
-static void add_snapshots_in(const char *dir, const char *location, const char *store_dir, json_t *list)
+/* A directory that is not there holds no snapshot; one that cannot be read
+ * (permissions, not a directory) is an error, never "nothing there". */
+static int add_snapshots_in(const char *dir, const char *location, const char *store_dir, json_t *list,
+			    struct cpactl_error *err)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
 
 	if (!d)
-		return;
+		return errno == ENOENT ? 0 : error_set_errno(err, errno, ERR_IO, "cannot read the snapshots in '%s'", dir);
 	while ((e = readdir(d)) != NULL) {
 		char *path, *mpath;
 		json_t *m, *item, *layers = NULL, *entry;
@@ -1115,6 +1118,7 @@ static void add_snapshots_in(const char *dir, const char *location, const char *
 		free(mpath);
 	}
 	closedir(d);
+	return 0;
 }
 
 int snapshot_list(const struct deployment *d, json_t **out, struct cpactl_error *err)
@@ -1128,20 +1132,28 @@ int snapshot_list(const struct deployment *d, json_t **out, struct cpactl_error 
 	*out = NULL;
 	if (!list)
 		return error_set(err, ERR_NOMEM, "out of memory");
-	add_snapshots_in(d->backup_dir, "backup", d->store_dir, list);
+	if (add_snapshots_in(d->backup_dir, "backup", d->store_dir, list, err) < 0)
+		goto fail;
 	archive = opendir(d->archive_dir);
+	if (!archive && errno != ENOENT) {
+		error_set_errno(err, errno, ERR_IO, "cannot read the archives in '%s'", d->archive_dir);
+		goto fail;
+	}
 	if (archive) {
-		while ((e = readdir(archive)) != NULL) {
+		int failed = 0;
+		while (!failed && (e = readdir(archive)) != NULL) {
 			char *sub, loc[300];
 			if (e->d_name[0] == '.')
 				continue;
 			sub = path_join(d->archive_dir, e->d_name);
 			snprintf(loc, sizeof(loc), "archive/%s", e->d_name);
-			if (sub)
-				add_snapshots_in(sub, loc, d->store_dir, list);
+			if (sub && add_snapshots_in(sub, loc, d->store_dir, list, err) < 0)
+				failed = 1;
 			free(sub);
 		}
 		closedir(archive);
+		if (failed)
+			goto fail;
 	}
 	/* Oldest first: ids sort by time. */
 	n = json_array_size(list);
@@ -1159,6 +1171,9 @@ int snapshot_list(const struct deployment *d, json_t **out, struct cpactl_error 
 	free(items);
 	*out = list;
 	return 0;
+fail:
+	json_decref(list);
+	return -1;
 }
 
 #define problem(problems, ...) json_array_appendf((problems), __VA_ARGS__)

@@ -208,6 +208,30 @@ first_id() {
 	[[ "$stderr" == *"config.yaml was not backed up"* ]]
 }
 
+@test "a backup/ that cannot be read is an error naming it, never 'no snapshot'" {
+	# As a user who may not read it (nobody; the binary copied where that
+	# user can run it), and as root when backup/ is not a directory.
+	local t
+	t=$(mktemp -d /tmp/cpactl-perm.XXXXXX)
+	chmod 755 "$t"
+	cp "$CPACTL" "$t/cpactl"
+	mkdir -p "$t/root/backup/20260101-000000"
+	chmod 755 "$t/root"
+	chmod 700 "$t/root/backup"
+	run --separate-stderr setpriv --reuid=65534 --regid=65534 --clear-groups "$t/cpactl" list --json --root "$t/root"
+	[ "$status" -eq 1 ] || { show; rm -rf "$t"; false; }
+	[[ "$(jqo .error.message)" == *"cannot read the snapshots in '$t/root/backup': Permission denied"* ]] ||
+		{ show; rm -rf "$t"; false; }
+	rm -rf "$t/root/backup"
+	touch "$t/root/backup"
+	for verb in list verify; do
+		cpactl_run "$verb" --json --root "$t/root"
+		[ "$status" -eq 1 ] || { show; rm -rf "$t"; false; }
+		[[ "$(jqo .error.message)" == *"'$t/root/backup': Not a directory"* ]] || { show; rm -rf "$t"; false; }
+	done
+	rm -rf "$t"
+}
+
 @test "a second mutating cpactl exits 4 and names the lock" {
 	hold_lock "$ROOT/.cpactl/lock" 3
 	cpactl_run backup --container bk-prod --json
