@@ -418,7 +418,7 @@ static int sync_file(const char *path, struct cpactl_error *err)
  * given, the dir is read from the host with libarchive's disk reader (a bind
  * mount on a local engine: faster, and each file is read exactly once). */
 static int rewrite_auth_tar(const char *engine_tar, const char *host_dir, const char *out_path,
-			    const char *base, json_t *files, int *torn, struct cpactl_error *err)
+			    const char *base, json_t *files, json_t *left_out, int *torn, struct cpactl_error *err)
 {
 	struct archive *in = host_dir ? archive_read_disk_new() : archive_read_new(), *out = archive_write_new();
 	struct archive_entry *entry;
@@ -478,6 +478,15 @@ static int rewrite_auth_tar(const char *engine_tar, const char *host_dir, const 
 		buf_reset(&relname);
 		buf_append_str(&relname, rel);
 		rel = buf_str(&relname);
+		/* What a restore would refuse is left out, and said: a snapshot
+		 * that passes verify must be one that rollback can restore. */
+		{
+			const char *why = strcmp(rel, ".") == 0 ? NULL : tar_entry_unrestorable(entry, rel);
+			if (why) {
+				json_array_append_new(left_out, json_sprintf("'%s' (%s)", rel, why));
+				continue;
+			}
+		}
 		archive_entry_set_pathname(entry, rel);
 		if (archive_write_header(out, entry) != ARCHIVE_OK) {
 			tar_error(err, ERR_IO, out, "cannot write '%s'", out_path);
@@ -550,10 +559,12 @@ static int snapshot_auth(struct docker_client *c, const struct cpa_target *t, co
 	char *spool_path = path_join(tmpdir, ".auth-engine.tar");
 	char *tar_path = path_join(tmpdir, SNAPSHOT_PART_AUTH);
 	const char *base = strrchr(t->auth_in_container, '/');
+	json_t *left_out = json_array(), *skipped;
+	size_t i;
 	int rc = -1, torn = 0;
 
 	base = base && base[1] ? base + 1 : t->auth_in_container;
-	if (!spool_path || !tar_path) {
+	if (!spool_path || !tar_path || !left_out) {
 		error_set(err, ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -563,7 +574,8 @@ static int snapshot_auth(struct docker_client *c, const struct cpa_target *t, co
 		unlink(spool_path);
 		unlink(tar_path);
 		if (t->auth_host) {
-			if (rewrite_auth_tar(NULL, t->auth_host, tar_path, t->auth_host, files, &torn, err) < 0)
+			json_array_clear(left_out);
+			if (rewrite_auth_tar(NULL, t->auth_host, tar_path, t->auth_host, files, left_out, &torn, err) < 0)
 				goto out;
 			if (!torn)
 				break;
@@ -580,13 +592,17 @@ static int snapshot_auth(struct docker_client *c, const struct cpa_target *t, co
 		}
 		if (o->progress)
 			o->progress(o->progress_ctx, "auth", spooled);
-		if (rewrite_auth_tar(spool_path, NULL, tar_path, base, files, &torn, err) < 0)
+		json_array_clear(left_out);
+		if (rewrite_auth_tar(spool_path, NULL, tar_path, base, files, left_out, &torn, err) < 0)
 			goto out;
 		if (!torn)
 			break;
 		/* CPA was rewriting a token file while the engine read it: read again. */
 		usleep(200000);
 	}
+	json_array_foreach(left_out, i, skipped)
+		warn_add(r, "not in the snapshot: %s of the auth dir; a rollback could not put it back",
+			 json_string_value(skipped));
 	if (torn)
 		warn_add(r, "an auth file of '%s' is not valid JSON (it may be broken in place, not only "
 			    "while being rewritten)",
@@ -599,6 +615,7 @@ out:
 		unlink(spool_path);
 	free(spool_path);
 	free(tar_path);
+	json_decref(left_out);
 	return rc;
 }
 
@@ -609,7 +626,8 @@ out:
  * rollback brings back may need them.  Kept as plugins.tar, read through the
  * engine, each file with its id and version in the manifest. */
 static int snapshot_plugins(struct docker_client *c, const struct cpa_target *t, const char *tmpdir,
-			    const struct snapshot_options *o, json_t *parts, json_t *files, struct cpactl_error *err)
+			    const struct snapshot_options *o, json_t *parts, json_t *files, json_t *left_out,
+			    struct cpactl_error *err)
 {
 	const char *dir = snapshot_profile(t)->plugins_dir;
 	char *spool_path = path_join(tmpdir, ".plugins-engine.tar");
@@ -623,7 +641,7 @@ static int snapshot_plugins(struct docker_client *c, const struct cpa_target *t,
 		goto out;
 	}
 	if (container_archive_to_file(c, t->id, dir, spool_path, o->interrupted, NULL, err) < 0 ||
-	    rewrite_auth_tar(spool_path, NULL, tar_path, strrchr(dir, '/') + 1, files, &torn, err) < 0)
+	    rewrite_auth_tar(spool_path, NULL, tar_path, strrchr(dir, '/') + 1, files, left_out, &torn, err) < 0)
 		goto out;
 	json_array_foreach(files, i, file) {
 		/* internal/pluginhost/platform.go pluginFileFromPath: <id>-v<version>.so */
@@ -914,9 +932,18 @@ int snapshot_create(struct docker_client *c, const struct cpa_target *t, const s
 	if (t->auth_in_container && snapshot_auth(c, t, tmpdir, o, parts, auth_files, r, err) < 0)
 		goto out;
 	if (snapshot_profile(t)->plugins_dir && recreate_mount_at(t->inspect, snapshot_profile(t)->plugins_dir)) {
+		json_t *left_out = json_array(), *skipped;
+		size_t k;
 		plugin_files = json_array();
-		if (!plugin_files || snapshot_plugins(c, t, tmpdir, o, parts, plugin_files, err) < 0)
+		if (!plugin_files || !left_out ||
+		    snapshot_plugins(c, t, tmpdir, o, parts, plugin_files, left_out, err) < 0) {
+			json_decref(left_out);
 			goto out;
+		}
+		json_array_foreach(left_out, k, skipped)
+			warn_add(r, "not in the snapshot: %s of the plugins dir; a rollback could not put it back",
+				 json_string_value(skipped));
+		json_decref(left_out);
 	}
 	auth_bytes = (uint64_t)json_integer_value(json_object_get(json_object_get(parts, SNAPSHOT_PART_AUTH), "size"));
 	if (interrupted(o))
@@ -1204,6 +1231,34 @@ int snapshot_manifest_parse(const char *text, size_t len, const char *id, json_t
 	return 0;
 }
 
+/* A tar part whose entries a restore would refuse (snapshots taken before
+ * backup left those out) cannot bring its directory back: say which. */
+static void check_restorable(const char *dir, const char *key, json_t *problems)
+{
+	char *path = path_join(dir, key);
+	struct archive *a = archive_read_new();
+	struct archive_entry *entry;
+
+	if (!path || !a)
+		goto out;
+	archive_read_support_format_tar(a);
+	if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK)
+		goto out; /* missing or unreadable: a problem already */
+	while (archive_read_next_header(a, &entry) == ARCHIVE_OK) {
+		const char *name = archive_entry_pathname(entry), *why;
+		if (!name || strcmp(name, ".") == 0 || strcmp(name, "./") == 0)
+			continue;
+		if ((why = tar_entry_unrestorable(entry, name)) != NULL)
+			problem(problems, "%s holds '%s', which a rollback would refuse (%s): the snapshot cannot be "
+				"restored whole",
+				key, name, why);
+	}
+out:
+	if (a)
+		archive_read_free(a);
+	free(path);
+}
+
 static json_t *verify_one(const struct deployment *d, const char *id, const char *path)
 {
 	json_t *problems = json_array(), *manifest = NULL, *parts, *v, *layers = NULL, *entry;
@@ -1243,6 +1298,8 @@ static json_t *verify_one(const struct deployment *d, const char *id, const char
 		else if (!want || strcmp(want, hex) != 0 ||
 			 size != (uint64_t)json_integer_value(json_object_get(v, "size")))
 			problem(problems, "%s is corrupt: its SHA-256 or size differs from the manifest", key);
+		else if (strcmp(key, SNAPSHOT_PART_AUTH) == 0 || strcmp(key, SNAPSHOT_PART_PLUGINS) == 0)
+			check_restorable(path, key, problems);
 		free(ppath);
 	}
 	if (json_is_true(json_object_get(json_object_get(manifest, "image"), "saved"))) {

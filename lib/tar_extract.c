@@ -32,6 +32,29 @@ int tar_error(struct cpactl_error *err, enum error_kind kind, struct archive *a,
 	return -1;
 }
 
+static int points_out(const char *path)
+{
+	size_t len = strlen(path);
+
+	return path[0] == '/' || strcmp(path, "..") == 0 || strncmp(path, "../", 3) == 0 || strstr(path, "/../") ||
+	       (len >= 3 && strcmp(path + len - 3, "/..") == 0);
+}
+
+const char *tar_entry_unrestorable(struct archive_entry *entry, const char *name)
+{
+	mode_t type = archive_entry_filetype(entry);
+
+	if (points_out(name))
+		return "it points out of the directory";
+	if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK)
+		return "only files, directories and symlinks are restored";
+	if (archive_entry_hardlink(entry))
+		return "a hard link";
+	if (type == AE_IFLNK && (!archive_entry_symlink(entry) || points_out(archive_entry_symlink(entry))))
+		return "a symlink that points out of the directory";
+	return NULL;
+}
+
 int tar_extract_into(const char *tar_path, const char *dest, const char *strip,
 			 struct cpactl_error *err)
 {
@@ -90,26 +113,10 @@ int tar_extract_into(const char *tar_path, const char *dest, const char *strip,
 		}
 		snprintf(name_copy, sizeof(name_copy), "%s", name);
 		name = name_copy;
-		if (name[0] == '/' || strcmp(name, "..") == 0 || strncmp(name, "../", 3) == 0 || strstr(name, "/../") ||
-		    (strlen(name) >= 3 && strcmp(name + strlen(name) - 3, "/..") == 0)) {
-			error_set(err, ERR_CHECK, "refusing '%s' in '%s': it points out of the directory", name, tar_path);
-			goto out;
-		}
-		if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK) {
-			error_set(err, ERR_CHECK, "refusing '%s' in '%s': only files, directories and symlinks are "
-						  "restored", name, tar_path);
-			goto out;
-		}
-		if (archive_entry_hardlink(entry)) {
-			error_set(err, ERR_CHECK, "refusing the hard link '%s' in '%s'", name, tar_path);
-			goto out;
-		}
-		if (type == AE_IFLNK) {
-			const char *link = archive_entry_symlink(entry);
-			if (!link || link[0] == '/' || strcmp(link, "..") == 0 || strncmp(link, "../", 3) == 0 ||
-			    strstr(link, "/../") || (strlen(link) >= 3 && strcmp(link + strlen(link) - 3, "/..") == 0)) {
-				error_set(err, ERR_CHECK, "refusing the symlink '%s' in '%s': it points out of the directory",
-					  name, tar_path);
+		{
+			const char *why = tar_entry_unrestorable(entry, name);
+			if (why) {
+				error_set(err, ERR_CHECK, "refusing '%s' in '%s': %s", name, tar_path, why);
 				goto out;
 			}
 		}

@@ -13,6 +13,7 @@
 #include "error.h"
 
 struct archive;
+struct archive_entry;
 
 /* Sets err to `kind` with the message made of fmt, then ": " and what
  * libarchive says went wrong with `a` ("unknown error" when it says
@@ -20,6 +21,12 @@ struct archive;
  * through this.  Returns -1. */
 int tar_error(struct cpactl_error *err, enum error_kind kind, struct archive *a, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/* Why an entry named `name` (relative to the directory) could not be
+ * restored by tar_extract_into(), or NULL when it could: a name or a
+ * symlink that points out of the directory, a FIFO or device, a hard link.
+ * backup leaves such entries out (and says so); verify reports them. */
+const char *tar_entry_unrestorable(struct archive_entry *entry, const char *name);
 
 /* Extracts `tar_path` into the existing directory `dest`.  Entry names that
  * start with "<strip>/" lose that prefix and the entry "<strip>" itself is

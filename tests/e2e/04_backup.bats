@@ -208,6 +208,45 @@ first_id() {
 	[[ "$stderr" == *"config.yaml was not backed up"* ]]
 }
 
+@test "what a restore would refuse is left out of the snapshot and named; verify names it in an older one" {
+	local d id snap
+	d=$(deploy_dir bk-odd)
+	ln -s /etc/shadow "$d/auth/claude-escape@example.com.json"
+	ln -s ../config.yaml "$d/auth/up.json"
+	ln -s claude-user1@example.com.json "$d/auth/alias.json"
+	mkfifo "$d/auth/pipe"
+	docker run -d --name bk-odd -v "$d/config.yaml:/CLIProxyAPI/config.yaml" -v "$d/auth:/root/.cli-proxy-api" \
+		eceasy/cli-proxy-api:v7.2.0 >/dev/null
+	cpactl_run backup --container bk-odd --no-image --json
+	[ "$status" -eq 0 ] || { show; false; }
+	id=$(jqo .id)
+	snap=$(jqo .path)
+	for name in claude-escape@example.com.json up.json pipe; do
+		[[ "$(jqo '.warnings | join(" ")')" == *"not in the snapshot: '$name'"*"a rollback could not put it back"* ]] ||
+			{ echo "$name"; show; false; }
+		! tar -tf "$snap/auth.tar" | grep -qx "\(\./\)\?$name"
+	done
+	# A link inside the dir is kept.
+	tar -tf "$snap/auth.tar" | grep -q "alias.json"
+	cpactl_run verify "$id" --root "$d"
+	[ "$status" -eq 0 ] || { show; false; }
+	# A snapshot an earlier cpactl took with the link in it (sealed as it
+	# would have been): verify says it cannot be restored whole.
+	mkdir "$BATS_TEST_TMPDIR/old"
+	tar -C "$BATS_TEST_TMPDIR/old" -xf "$snap/auth.tar"
+	ln -s /etc/shadow "$BATS_TEST_TMPDIR/old/claude-escape@example.com.json"
+	tar -C "$BATS_TEST_TMPDIR/old" -cf "$snap/auth.tar" .
+	jq --arg sha "$(sha256sum <"$snap/auth.tar" | cut -d' ' -f1)" --argjson size "$(stat -c %s "$snap/auth.tar")" \
+		'.parts["auth.tar"].sha256 = $sha | .parts["auth.tar"].size = $size' "$snap/manifest.json" >"$BATS_TEST_TMPDIR/m"
+	cat "$BATS_TEST_TMPDIR/m" >"$snap/manifest.json"
+	sha256sum <"$snap/manifest.json" | cut -d' ' -f1 >"$d/.cpactl/seals/$id.sha256"
+	cpactl_run verify "$id" --json --root "$d"
+	[ "$status" -eq 3 ] || { show; false; }
+	[[ "$(jqo '.[0].problems | join(" ")')" == *"auth.tar holds './claude-escape@example.com.json', which a rollback would refuse (a symlink that points out of the directory)"* ]] ||
+		{ show; false; }
+	docker rm -f bk-odd >/dev/null
+}
+
 @test "a backup/ that cannot be read is an error naming it, never 'no snapshot'" {
 	# As a user who may not read it (nobody; the binary copied where that
 	# user can run it), and as root when backup/ is not a directory.
