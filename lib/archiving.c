@@ -36,6 +36,7 @@
 #include "buf.h"
 #include "journal.h"
 #include "operation.h"
+#include "rollback.h"
 #include "snapshot.h"
 #include "upgrade.h"
 
@@ -966,11 +967,18 @@ static void record_retired(struct archiving *r, json_t *done, const char *what, 
 static int retire_containers(struct archiving *r, const char *newest, struct cpactl_error *err)
 {
 	json_t *list = NULL, *ct, *done = json_array();
+	/* The last upgrade's way back (its kept container, its tag) stays
+	 * whatever else is archived: the runbook's fourth rule. */
+	char *last = rollback_default_snapshot(r->d);
+	char *last_kept = last ? operation_kept_name(r->t->name, OP_KEPT_PREV, last) : NULL;
 	size_t i;
 
 	json_object_set_new(r->report, "retired_containers", done);
-	if (docker_container_list(r->c, &list, err) < 0)
+	if (docker_container_list(r->c, &list, err) < 0) {
+		free(last);
+		free(last_kept);
 		return -1;
+	}
 	json_array_foreach(list, i, ct) {
 		const char *name = json_string_value(json_array_get(json_object_get(ct, "Names"), 0));
 		const char *id = json_string_value(json_object_get(ct, "Id")) ?: "";
@@ -981,6 +989,11 @@ static int retire_containers(struct archiving *r, const char *newest, struct cpa
 			name++;
 		if (!name || !kept_aside_for_older(r, name, newest))
 			continue;
+		if (last_kept && strcmp(name, last_kept) == 0) {
+			note(r, "container '%s' is kept: it is the fast way back of the last upgrade (cpactl rollback)",
+			     name);
+			continue;
+		}
 		/* Never production, never a container that runs. */
 		if (strcmp(id, r->t->id) == 0 || strcmp(name, r->t->name) == 0)
 			continue;
@@ -992,17 +1005,22 @@ static int retire_containers(struct archiving *r, const char *newest, struct cpa
 			       &e);
 	}
 	json_decref(list);
+	free(last);
+	free(last_kept);
 	return 0;
 }
 
 static int retire_tags(struct archiving *r, const char *newest, struct cpactl_error *err)
 {
 	json_t *list = NULL, *image, *tag, *done = json_array();
+	char *last = rollback_default_snapshot(r->d);
 	size_t i, k;
 
 	json_object_set_new(r->report, "retired_tags", done);
-	if (docker_image_list(r->c, 0, &list, err) < 0)
+	if (docker_image_list(r->c, 0, &list, err) < 0) {
+		free(last);
 		return -1;
+	}
 	json_array_foreach(list, i, image) {
 		json_array_foreach(json_object_get(image, "RepoTags"), k, tag) {
 			const char *name = json_string_value(tag), *id = trailing_id(name);
@@ -1010,7 +1028,7 @@ static int retire_tags(struct archiving *r, const char *newest, struct cpactl_er
 			char *expected;
 			int match;
 
-			if (!id || strcmp(id, newest) >= 0)
+			if (!id || strcmp(id, newest) >= 0 || (last && strcmp(id, last) == 0))
 				continue;
 			expected = snapshot_rollback_tag(r->t->name, id);
 			match = expected && strcmp(expected, name) == 0;
@@ -1023,6 +1041,7 @@ static int retire_tags(struct archiving *r, const char *newest, struct cpactl_er
 		}
 	}
 	json_decref(list);
+	free(last);
 	return 0;
 }
 

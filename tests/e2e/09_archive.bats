@@ -9,6 +9,8 @@ load helpers
 
 setup_file() {
 	. "$BATS_TEST_DIRNAME/../engine.sh"
+	export PATH_PORT
+	PATH_PORT=$(free_port)
 }
 
 teardown_file() {
@@ -305,6 +307,30 @@ managed_archives() {
 	# The images of the archived snapshots are still restorable from the store.
 	consistent "$root"
 	docker rm -f ar-retire-user ar-retire-src "ar-retire-cpactl-prev-$s2" >/dev/null
+}
+
+@test "the last upgrade's way back survives archive --keep 1: its kept container and tag stay, rollback takes the fast path" {
+	local up kept
+	deploy ar-path v7.1.0 --restart unless-stopped -p "127.0.0.1:$PATH_PORT:8317"
+	wait_port "$PATH_PORT"
+	backup_id ar-path --no-image >/dev/null
+	cpactl_run upgrade --container ar-path --no-pull --yes --json --image eceasy/cli-proxy-api:v7.2.0 --timeout 15
+	[ "$status" -eq 0 ] || { show; false; }
+	up=$(jqo .snapshot)
+	kept=ar-path-cpactl-prev-$up
+	docker inspect "$kept" >/dev/null
+	# cron's daily backup, then the runbook's archive, keeping 1.
+	backup_id ar-path >/dev/null
+	cpactl_run archive --container ar-path --keep 1 --json
+	[ "$status" -eq 0 ] || { show; false; }
+	[[ "$(jqo '.retired_containers | join(" ")')" != *"$kept"* ]]
+	[[ "$(jqo '.notes | join("\n")')" == *"'$kept' is kept: it is the fast way back of the last upgrade"* ]] || { show; false; }
+	docker inspect "$kept" >/dev/null
+	docker image inspect "cpactl-rollback:ar-path-$up" >/dev/null
+	cpactl_run rollback --container ar-path --yes --json
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(jqo .path)" = kept-container ] || { show; false; }
+	[ "$(docker inspect -f '{{.Config.Image}}' ar-path)" = eceasy/cli-proxy-api:v7.1.0 ]
 }
 
 @test "--prune-images removes dangling images and says how much it reclaimed" {
