@@ -134,9 +134,14 @@ void journal_test_kill_point(const char *step)
 {
 	const char *kill_at = getenv("CPACTL_TEST_KILL_AT");
 
-	/* The test-only switch: die here, exactly as a power cut would. */
+	const char *interrupt_at = getenv("CPACTL_TEST_INTERRUPT_AT");
+
+	/* The test-only switches: die here, exactly as a power cut would; or
+	 * get a Ctrl-C here, as a user at the terminal would. */
 	if (kill_at && strcmp(kill_at, step) == 0)
 		raise(SIGKILL);
+	if (interrupt_at && strcmp(interrupt_at, step) == 0)
+		raise(SIGINT);
 }
 
 void journal_set(struct journal *j, const char *key, json_t *value)

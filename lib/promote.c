@@ -184,7 +184,13 @@ failed:
 		goto out;
 	}
 	p->undo = OP_UNDO_DONE;
-	error_set(err, ERR_FAILED, "the new release failed on the production port and was rolled back");
+	if (p->interrupted && *p->interrupted)
+		/* undo() judged the old release: it serves, checked. */
+		error_set(err, ERR_FAILED, "interrupted: the new release was stopped and the previous one serves "
+					   "again under '%s'",
+			  p->name);
+	else
+		error_set(err, ERR_FAILED, "the new release failed on the production port and was rolled back");
 out:
 	verdict_release(&v);
 	return rc;

@@ -15,6 +15,7 @@
 #define CPACTL_PROMOTE_H
 
 #include <jansson.h>
+#include <signal.h>
 
 #include "buf.h"
 #include "docker.h"
@@ -51,6 +52,7 @@ struct promotion {
 	promote_hook_fn hook;
 	promote_judge_fn judge;
 	void *ctx;                  /* for judge and hook */
+	const volatile sig_atomic_t *interrupted; /* Ctrl-C: the failure is said as one */
 	/* Out. */
 	char *new_id;               /* malloc'd */
 	enum op_undo undo;          /* whether a failed new release was undone */

@@ -482,7 +482,9 @@ static int judge(struct release *r, const char *id, const struct netns *ns, int 
 	jo.profile = t->profile;
 	jo.probe_path = t->probe_path;
 	jo.secrets = r->secrets;
-	jo.interrupted = r->o->interrupted;
+	/* Judging the old release is the undo's check of production: an
+	 * interrupt must not cut it short (the undo is the safe point). */
+	jo.interrupted = r->judging_old ? NULL : r->o->interrupted;
 	jo.log_file = log_file;
 	return judge_container(r->op.c, id, &jo, v, err);
 }
@@ -663,6 +665,10 @@ int release_accept_candidate(struct release *r, struct cpactl_error *err)
 
 	if (v->version[0])
 		json_object_set_new(json_object_get(r->op.report, "to"), "version", json_string(v->version));
+	if (!v->ok && r->o->interrupted && *r->o->interrupted)
+		return error_set(err, ERR_FAILED, "interrupted while the candidate %s was judged; production was not "
+						  "touched",
+				 r->target_ref);
 	if (!v->ok) {
 		verdict_say(r->op.say, r->op.ctx, "candidate", v);
 		return error_set(err, ERR_FAILED, "the candidate %s failed its checks; production was not touched",
@@ -810,6 +816,7 @@ int release_promote(struct release *r, const char *question, struct cpactl_error
 	p.config_after = r->config_changes ? &r->config_after : NULL;
 	p.create_body = plan.create_body;
 	p.extra_networks = plan.extra_networks;
+	p.interrupted = r->o->interrupted;
 	p.prev_name = r->prev_name;
 	p.failed_name = failed;
 	p.judge = promotion_judge;

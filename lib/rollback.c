@@ -453,7 +453,7 @@ static int rollback_judge(void *ctx, const char *id, int old_release, struct ver
 	jo.profile = r->op.t->profile;
 	jo.probe_path = r->op.t->probe_path;
 	jo.secrets = r->secrets;
-	jo.interrupted = r->o->interrupted;
+	jo.interrupted = old_release ? NULL : r->o->interrupted;
 	return judge_container(r->op.c, id, &jo, v, err);
 }
 
@@ -497,6 +497,7 @@ static int promote(struct rollback *r, struct cpactl_error *err)
 			goto out;
 	}
 	p.old_restart = old_restart ? old_restart : no;
+	p.interrupted = r->o->interrupted;
 	p.config_before = &r->config_before;
 	p.config_after = r->config_changes ? &r->config_after : NULL;
 	p.create_body = plan.create_body;

@@ -101,6 +101,22 @@ assert_consistent() {
 	echo "$outcomes" >&3
 }
 
+@test "a Ctrl-C while the candidate is judged or the old release stops: undone, checked, said as it is" {
+	local step want
+	for step in candidate-judge promote-stop-old; do
+		reset_production
+		CPACTL_TEST_INTERRUPT_AT=$step cpactl_run upgrade --container rc-prod --no-pull --yes --json \
+			--image eceasy/cli-proxy-api:v7.2.1-rewrite --test-port "$TP" --timeout 10
+		[ "$status" -eq 1 ] || { echo "$step"; show; false; }
+		case $step in
+		candidate-judge) want="interrupted while the candidate eceasy/cli-proxy-api:v7.2.1-rewrite was judged; production was not touched" ;;
+		*) want="interrupted: the new release was stopped and the previous one serves again under 'rc-prod'" ;;
+		esac
+		[ "$(jqo .error.message)" = "$want" ] || { echo "$step"; show; false; }
+		assert_consistent "$step"
+	done
+}
+
 @test "killed in the middle of an automatic rollback, recover completes it" {
 	local step
 	for step in rollback-rename-new rollback-start-old; do
