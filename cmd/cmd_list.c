@@ -40,16 +40,17 @@ int cmd_list(struct cli *cli, int argc, char **argv)
 		if (json_array_size(list) == 0)
 			say(cli, "no snapshot under '%s' (take one with 'cpactl backup')", d.root);
 		else
-			fprintf(stderr, "%-16s %-21s %-9s %-10s %-10s %-8s %s\n", "ID", "CREATED", "VERSION", "SIZE",
-				"NEW", "OFFLINE", "IMAGE");
+			fprintf(stderr, "%-16s %-21s %-20s %-9s %-10s %-10s %-8s %s\n", "ID", "CREATED", "CONTAINER",
+				"VERSION", "SIZE", "NEW", "OFFLINE", "IMAGE");
 		json_array_foreach(list, i, item) {
 			char size[32], added[32];
 			const char *loc = json_string_value(json_object_get(item, "location"));
 			human_bytes((uint64_t)json_integer_value(json_object_get(item, "bytes")), size, sizeof(size));
 			human_bytes((uint64_t)json_integer_value(json_object_get(item, "new_bytes")), added, sizeof(added));
-			fprintf(stderr, "%-16s %-21s %-9s %-10s %-10s %-8s %s%s%s%s\n",
+			fprintf(stderr, "%-16s %-21s %-20s %-9s %-10s %-10s %-8s %s%s%s%s\n",
 				json_string_value(json_object_get(item, "id")),
 				json_string_value(json_object_get(item, "created")) ?: "?",
+				json_string_value(json_object_get(item, "container")) ?: "?",
 				json_string_value(json_object_get(item, "version")) ?: "?", size, added,
 				json_is_true(json_object_get(item, "offline")) ? "yes" : "no",
 				json_string_value(json_object_get(item, "image")) ?: "?",

@@ -103,11 +103,12 @@ int cmd_rollback(struct cli *cli, int argc, char **argv)
 	if (cli_deployment(cli, args.root, 1, &targets, &count, &t, &d, &err) < 0)
 		goto out;
 	if (!args.o.snapshot_id) {
-		default_id = rollback_default_snapshot(&d);
+		default_id = rollback_default_snapshot(&d, t->name);
 		if (!default_id) {
 			error_set(&err, ERR_USAGE,
-				  "no upgrade has been made here yet: name the snapshot to roll back to (see 'cpactl "
-				  "list')");
+				  "no upgrade of '%s' has been made here yet: name the snapshot to roll back to (see "
+				  "'cpactl list')",
+				  t->name);
 			goto out;
 		}
 		args.o.snapshot_id = default_id;

@@ -969,7 +969,7 @@ static int retire_containers(struct archiving *r, const char *newest, struct cpa
 	json_t *list = NULL, *ct, *done = json_array();
 	/* The last upgrade's way back (its kept container, its tag) stays
 	 * whatever else is archived: the runbook's fourth rule. */
-	char *last = rollback_default_snapshot(r->d);
+	char *last = rollback_default_snapshot(r->d, r->t->name);
 	char *last_kept = last ? operation_kept_name(r->t->name, OP_KEPT_PREV, last) : NULL;
 	size_t i;
 
@@ -1013,7 +1013,7 @@ static int retire_containers(struct archiving *r, const char *newest, struct cpa
 static int retire_tags(struct archiving *r, const char *newest, struct cpactl_error *err)
 {
 	json_t *list = NULL, *image, *tag, *done = json_array();
-	char *last = rollback_default_snapshot(r->d);
+	char *last = rollback_default_snapshot(r->d, r->t->name);
 	size_t i, k;
 
 	json_object_set_new(r->report, "retired_tags", done);

@@ -65,18 +65,19 @@ struct rollback {
 /* Messages for people go through the caller's say callback. */
 #define sayf(r, ...) say_fmt((r)->op.say, (r)->op.ctx, __VA_ARGS__)
 
-char *rollback_default_snapshot(const struct deployment *d)
+char *rollback_default_snapshot(const struct deployment *d, const char *name)
 {
 	struct buf path = BUF_INIT;
 	json_t *last;
-	const char *op, *snap;
+	const char *op, *snap, *upgraded;
 	char *out = NULL;
 
 	buf_appendf(&path, "%s/last-upgraded.json", d->state_dir);
 	last = json_load_file(path.data, 0, NULL);
 	op = json_string_value(json_object_get(last, "outcome"));
 	snap = json_string_value(json_object_get(json_object_get(last, "context"), OP_KEY_SNAPSHOT));
-	if (op && strcmp(op, UPGRADE_UPGRADED) == 0 && snap)
+	upgraded = json_string_value(json_object_get(json_object_get(last, "context"), OP_KEY_CONTAINER));
+	if (op && strcmp(op, UPGRADE_UPGRADED) == 0 && snap && (!name || !upgraded || strcmp(upgraded, name) == 0))
 		out = strdup(snap);
 	json_decref(last);
 	buf_free(&path);
@@ -129,6 +130,19 @@ static int read_snapshot(struct rollback *r, json_t *list, struct cpactl_error *
 	    !(r->snap_container = load_part(r->snap_path, SNAPSHOT_PART_CONTAINER, err)) ||
 	    !(r->snap_image = load_part(r->snap_path, SNAPSHOT_PART_IMAGE_INSPECT, err)))
 		return -1;
+	{
+		/* Two containers that share a deployment root share backup/: a
+		 * snapshot of the other one is not this container's past (its
+		 * ports, name and mounts would be recreated here). */
+		const char *of = json_string_value(
+			json_object_get(json_object_get(r->manifest, "baseline"), "container"));
+		if (of && strcmp(of, r->op.t->name) != 0)
+			return error_set(err, ERR_FAILED,
+					 "snapshot %s was taken of container '%s', not of '%s': the two share the "
+					 "deployment root '%s'; roll '%s' back with --container %s, and give each its "
+					 "own root (--root or CPACTL_ROOT)",
+					 r->snap_id, of, r->op.t->name, r->op.d->root, of, of);
+	}
 	{
 		/* A snapshot of another kind of proxy is not this container's past. */
 		const char *kind = json_string_value(

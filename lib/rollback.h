@@ -59,8 +59,10 @@ struct rollback_options {
 int rollback_run(struct docker_client *c, struct cpa_target *t, const struct deployment *d,
 		 const struct rollback_options *o, json_t **report, struct cpactl_error *err);
 
-/* The snapshot the last successful upgrade took (ROOT/.cpactl/
- * last-upgraded.json), or NULL.  malloc'd. */
-char *rollback_default_snapshot(const struct deployment *d);
+/* The snapshot the last successful upgrade of container `name` took
+ * (ROOT/.cpactl/last-upgraded.json), or NULL: none, or the last upgrade in
+ * this root was of another container (two containers sharing a root).
+ * malloc'd. */
+char *rollback_default_snapshot(const struct deployment *d, const char *name);
 
 #endif

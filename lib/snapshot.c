@@ -1129,7 +1129,9 @@ static int add_snapshots_in(const char *dir, const char *location, const char *s
 					offline = 0;
 			}
 		}
-		item = json_pack("{s:s,s:s?,s:s?,s:s?,s:s?,s:I,s:I,s:b,s:s,s:s,s:b}", "id", e->d_name, "created",
+		item = json_pack("{s:s,s:s?,s:s?,s:s?,s:s?,s:s?,s:I,s:I,s:b,s:s,s:s,s:b}", "id", e->d_name,
+				 "container", json_string_value(json_object_get(json_object_get(m, "baseline"), "container")),
+				 "created",
 				 json_string_value(json_object_get(m, "created")), "version",
 				 json_string_value(json_object_get(m, "version")), "image",
 				 json_string_value(json_object_get(json_object_get(m, "image"), "ref")), "image_id",

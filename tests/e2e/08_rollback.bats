@@ -9,8 +9,10 @@ load helpers
 
 setup_file() {
 	. "$BATS_TEST_DIRNAME/../engine.sh"
-	export PORT TP ROOT SNAP PORT2 PORT3
+	export PORT TP ROOT SNAP PORT2 PORT3 PORT4 PORT5
 	PORT3=$(free_port)
+	PORT4=$(free_port)
+	PORT5=$(free_port)
 	PORT=$(free_port)
 	TP=$(free_port)
 	PORT2=$(free_port)
@@ -342,7 +344,7 @@ reseal() {
 	sha256sum <"$dir/manifest.json" | cut -d' ' -f1 >"$root/.cpactl/seals/$id.sha256"
 }
 
-@test "hostile auth.tar in a snapshot that verifies: refused, nothing written outside, production untouched" {
+@test "hostile auth.tar in a sealed snapshot: verify names it, rollback refuses, nothing written outside, production untouched" {
 	local id before case out="$BATS_FILE_TMPDIR/outside" version
 	mkdir -p "$out"
 	version=$(served_version)
@@ -372,8 +374,10 @@ t.close()
 PY
 		echo keep >"$out/target"
 		reseal "$ROOT" "$id"
-		cpactl_run verify "$id" --container rb-prod
-		[ "$status" -eq 0 ] || { echo "$case: the resealed snapshot does not verify"; show; false; }
+		cpactl_run verify "$id" --container rb-prod --json
+		[ "$status" -eq 3 ] || { echo "$case: verify passed what a restore refuses"; show; false; }
+		[[ "$(jqo '.[0].problems | join(" ")')" == *"auth.tar holds '"*"which a rollback would refuse"* ]] ||
+			{ echo "$case"; show; false; }
 		before=$(prod_id)
 		cpactl_run rollback "$id" --container rb-prod --yes --json
 		[ "$status" -eq 1 ] || { echo "$case: exit $status"; show; false; }
@@ -387,4 +391,32 @@ PY
 	cp "$BATS_FILE_TMPDIR/good-auth.tar" "$ROOT/backup/$id/auth.tar"
 	reseal "$ROOT" "$id"
 	[ "$(served_version)" = "$version" ]
+}
+
+@test "two containers sharing a root: list names each snapshot's container; rollback refuses the other's" {
+	local d a_id b_snap
+	d=$(deploy_dir rb-share)
+	docker run -d --name rb-share-a -p "127.0.0.1:$PORT4:8317" -v "$d/config.yaml:/CLIProxyAPI/config.yaml" \
+		-v "$d/auth:/root/.cli-proxy-api" eceasy/cli-proxy-api:v7.1.0 >/dev/null
+	docker run -d --name rb-share-b -p "127.0.0.1:$PORT5:8317" -v "$d/config.yaml:/CLIProxyAPI/config.yaml" \
+		-v "$d/auth:/root/.cli-proxy-api" eceasy/cli-proxy-api:v7.1.0 >/dev/null
+	wait_port "$PORT4" && wait_port "$PORT5"
+	cpactl_run backup --container rb-share-a --no-image --json
+	[ "$status" -eq 0 ] || { show; false; }
+	cpactl_run upgrade --container rb-share-b --image eceasy/cli-proxy-api:v7.2.0 --no-pull --yes --timeout 15 --json
+	[ "$status" -eq 0 ] || { show; false; }
+	b_snap=$(jqo .snapshot)
+	cpactl_run list --root "$d" --json
+	[ "$(jqo '[.[].container] | join(" ")')" = "rb-share-a rb-share-b" ] || { show; false; }
+	a_id=$(docker inspect -f '{{.Id}}' rb-share-a)
+	# B's last upgrade is not A's way back.
+	cpactl_run rollback --container rb-share-a --yes --json
+	[ "$status" -eq 2 ] || { show; false; }
+	[[ "$(jqo .error.message)" == *"no upgrade of 'rb-share-a' has been made here yet"* ]]
+	cpactl_run rollback "$b_snap" --container rb-share-a --yes --json
+	[ "$status" -eq 1 ] || { show; false; }
+	[[ "$(jqo .error.message)" == *"snapshot $b_snap was taken of container 'rb-share-b', not of 'rb-share-a'"*"--container rb-share-b"* ]] ||
+		{ show; false; }
+	[ "$(docker inspect -f '{{.Id}} {{.State.Running}}' rb-share-a)" = "$a_id true" ]
+	docker ps -aq --filter name=rb-share | xargs -r docker rm -f >/dev/null
 }
