@@ -90,7 +90,8 @@ int cmd_archive(struct cli *cli, int argc, char **argv)
 	args.o.say = cli_say_message;
 	args.o.ctx = cli;
 	/* The container's name is all archive needs of it: no exec for its version. */
-	if (cli_one_target(cli, 1, &targets, &count, &t, &err) < 0 || deployment_resolve(t, args.root, &d, &err) < 0)
+	if (cli_one_target(cli, 1, &targets, &count, &t, &err) < 0 || deployment_resolve(t, args.root, &d, &err) < 0 ||
+	    deployment_check_trust(&d, &err) < 0)
 		goto out;
 	if (!args.o.dry_run &&
 	    (deployment_prepare(&d, &err) < 0 || lock_acquire(d.lock_path, "archive", args.wait, &lock, &err) < 0))

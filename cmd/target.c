@@ -63,7 +63,9 @@ int cli_deployment(struct cli *cli, const char *root, int need_target, struct cp
 	if (need_target || !((root && *root) || (env && *env)))
 		if (cli_one_target(cli, 0, targets, count, target, err) < 0)
 			return -1;
-	return deployment_resolve(*target, root, d, err);
+	if (deployment_resolve(*target, root, d, err) < 0)
+		return -1;
+	return deployment_check_trust(d, err);
 }
 
 /* --- interrupts, numbers, the config history ----------------------------------- */
@@ -149,8 +151,11 @@ int cli_unfinished_operation(const struct cpa_target *t, json_t *into, char *in_
 
 	if (in_progress && in_progress_len)
 		in_progress[0] = '\0';
-	if (deployment_resolve(t, NULL, &d, &e) < 0)
+	/* A journal another user could have written is not read. */
+	if (deployment_resolve(t, NULL, &d, &e) < 0 || deployment_check_trust(&d, &e) < 0) {
+		deployment_release(&d);
 		return 0;
+	}
 	if (journal_load(&d, &journal, &e) == 0 && journal) {
 		const char *operation = json_string_value(json_object_get(journal, "operation")) ?: "?";
 		const char *id = json_string_value(json_object_get(journal, "id")) ?: "?";

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "buf.h"
 
@@ -39,6 +40,81 @@ int make_private_dirs(const char *path, struct cpactl_error *err)
 			if (saved == '\0')
 				break;
 		}
+	}
+	rc = 0;
+out:
+	free(copy);
+	return rc;
+}
+
+/* One path: owned by root or us; not writable by group or others, but a
+ * sticky directory above the root may be (nobody can replace what is ours
+ * in it). */
+static int trusted(const char *path, const struct stat *st, int sticky_ok, struct cpactl_error *err)
+{
+	uid_t me = geteuid();
+
+	if (st->st_uid != 0 && st->st_uid != me)
+		return error_set(err, ERR_UNTRUSTED,
+				 "refusing to trust '%s': it is owned by uid %u, who could have written what "
+				 "cpactl would read there (snapshots, seals, the journal); only root or uid %u may "
+				 "own it: chown it, or use another --root",
+				 path, (unsigned)st->st_uid, (unsigned)me);
+	if ((st->st_mode & 022) && !(sticky_ok && (st->st_mode & S_ISVTX)))
+		return error_set(err, ERR_UNTRUSTED,
+				 "refusing to trust '%s': its mode %04o lets %s write in it, who could replace "
+				 "what cpactl would read there; chmod go-w '%s', or use another --root",
+				 path, (unsigned)(st->st_mode & 07777), (st->st_mode & 002) ? "every local user" : "its group",
+				 path);
+	return 0;
+}
+
+int deployment_check_trust(const struct deployment *d, struct cpactl_error *err)
+{
+	const char *dirs[] = { d->backup_dir, d->archive_dir, d->state_dir, NULL };
+	char *copy = strdup(d->root);
+	struct stat st;
+	int rc = -1;
+
+	if (!copy)
+		return error_set(err, ERR_NOMEM, "out of memory");
+	/* "/", then each directory down to the root itself.  A root that does
+	 * not exist yet holds nothing to trust. */
+	for (char *p = copy;; p++) {
+		if (*p == '/' || *p == '\0') {
+			char saved = *p;
+			const char *path = p == copy ? "/" : copy;
+			*p = '\0';
+			if (stat(path, &st) < 0) {
+				if (errno == ENOENT) {
+					rc = 0;
+					goto out;
+				}
+				error_set_errno(err, errno, ERR_IO, "cannot check '%s'", path);
+				goto out;
+			}
+			if (trusted(path, &st, saved != '\0' || p == copy, err) < 0)
+				goto out;
+			*p = saved;
+			if (saved == '\0')
+				break;
+		}
+	}
+	for (size_t i = 0; dirs[i]; i++) {
+		if (lstat(dirs[i], &st) < 0) {
+			if (errno == ENOENT)
+				continue;
+			error_set_errno(err, errno, ERR_IO, "cannot check '%s'", dirs[i]);
+			goto out;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			error_set(err, ERR_UNTRUSTED,
+				  "refusing to trust '%s': it is %s, not a directory cpactl made; move it away", dirs[i],
+				  S_ISLNK(st.st_mode) ? "a symlink" : "not a directory");
+			goto out;
+		}
+		if (trusted(dirs[i], &st, 0, err) < 0)
+			goto out;
 	}
 	rc = 0;
 out:

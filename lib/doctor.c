@@ -656,6 +656,14 @@ static void check_deployment(struct doctor_run *r)
 		add(r, FINDING_WARNING, "root-readable", d.root, "chmod 0700 it (or o-rwx)",
 		    "the deployment root '%s' is open to every local user (mode %04o)", d.root,
 		    (unsigned)(st.st_mode & 07777));
+	if (deployment_check_trust(&d, &e) < 0) {
+		/* Nothing there is read: a forged journal or snapshot would lie. */
+		add(r, FINDING_ERROR, "untrusted-state", d.root,
+		    "make the root and its backup/, archive/ and .cpactl/ owned by root or the user running cpactl "
+		    "and not writable by group or others, or use another --root",
+		    "%s", e.message);
+		goto out;
+	}
 	if (journal_load(&d, &journal, &e) < 0) {
 		add(r, FINDING_WARNING, "journal-unreadable", d.root, "check the permissions of ROOT/.cpactl",
 		    "the journal cannot be read: %s", e.message);

@@ -64,6 +64,7 @@ const char *error_kind_name(enum error_kind kind)
 	case ERR_NOT_FOUND: return "not_found";
 	case ERR_IO: return "io_error";
 	case ERR_PARSE: return "parse_error";
+	case ERR_UNTRUSTED: return "untrusted";
 	case ERR_NOMEM: return "out_of_memory";
 	}
 	return "failed";

@@ -31,6 +31,7 @@ enum error_kind {
 	ERR_NOT_FOUND,      /* no such container / image / snapshot */
 	ERR_IO,             /* a local file operation failed */
 	ERR_PARSE,          /* input that does not parse */
+	ERR_UNTRUSTED,      /* state another local user could have written; exit 1 */
 	ERR_NOMEM,
 };
 

@@ -271,6 +271,51 @@ first_id() {
 	rm -rf "$t"
 }
 
+@test "a snapshot another local user forged in an open root is never trusted: every verb refuses, nothing runs" {
+	# The root of a bind-mounted config is often world-writable.  nobody
+	# plants a snapshot whose container would mount / and run privileged,
+	# with its seal and a last-upgraded record pointing at it.
+	local t d id=20990101-000000 before
+	t=$(mktemp -d /tmp/cpactl-forge.XXXXXX)
+	chmod 755 "$t"
+	d="$t/deploy"
+	bash "$BATS_TEST_DIRNAME/../fixtures/deploy.sh" "$d" >/dev/null
+	chmod 777 "$d"
+	docker run -d --name bk-forge -v "$d/config.yaml:/CLIProxyAPI/config.yaml" -v "$d/auth:/root/.cli-proxy-api" \
+		eceasy/cli-proxy-api:v7.2.0 >/dev/null
+	before=$(docker inspect -f '{{.Id}} {{.State.StartedAt}}' bk-forge)
+	setpriv --reuid=65534 --regid=65534 --clear-groups sh -c '
+		d=$1 id=$2
+		mkdir -p "$d/backup/$id" "$d/.cpactl/seals"
+		printf "{\"Config\":{\"Image\":\"eceasy/cli-proxy-api:v7.2.0\",\"Cmd\":[\"sh\",\"-c\",\"touch /host/PWNED\"]},\"HostConfig\":{\"Privileged\":true,\"Binds\":[\"/:/host\"]},\"Name\":\"/bk-forge\"}" >"$d/backup/$id/container.json"
+		printf "{\"format\":1,\"id\":\"%s\",\"parts\":{}}" "$id" >"$d/backup/$id/manifest.json"
+		sha256sum <"$d/backup/$id/manifest.json" | cut -d" " -f1 >"$d/.cpactl/seals/$id.sha256"
+		printf "{\"outcome\":\"upgraded\",\"context\":{\"snapshot\":\"%s\",\"container\":\"bk-forge\"}}" "$id" >"$d/.cpactl/last-upgraded.json"
+	' _ "$d" "$id"
+	for args in "verify" "list" "rollback --yes" "rollback $id --yes" "backup --no-image" "recover"; do
+		# shellcheck disable=SC2086
+		cpactl_run $args --container bk-forge --json
+		[ "$status" -eq 1 ] || { echo "$args"; show; rm -rf "$t"; false; }
+		[ "$(jqo .error.code)" = untrusted ] || { echo "$args"; show; rm -rf "$t"; false; }
+		[[ "$(jqo .error.message)" == *"refusing to trust '$d': its mode 0777 lets every local user write in it"* ]] ||
+			{ echo "$args"; show; rm -rf "$t"; false; }
+	done
+	# The root closed again, but backup/ and .cpactl/ are still nobody's.
+	chmod 755 "$d"
+	cpactl_run rollback --container bk-forge --yes --json
+	[ "$status" -eq 1 ] || { show; rm -rf "$t"; false; }
+	[[ "$(jqo .error.message)" == *"refusing to trust '$d/backup': it is owned by uid 65534"* ]] || { show; rm -rf "$t"; false; }
+	cpactl_run doctor --container bk-forge --json
+	finding untrusted-state error
+	# No trace: production as it was, no other container, nothing on the host.
+	[ "$(docker inspect -f '{{.Id}} {{.State.StartedAt}}' bk-forge)" = "$before" ]
+	[ "$(docker ps -aq | wc -l)" = "$(docker ps -aq --filter name=^bk- | wc -l)" ]
+	[ -z "$(docker ps -aq --filter name=bk-forge-cpactl)" ]
+	[ ! -e /PWNED ]
+	docker rm -f bk-forge >/dev/null
+	rm -rf "$t"
+}
+
 @test "a second mutating cpactl exits 4 and names the lock" {
 	hold_lock "$ROOT/.cpactl/lock" 3
 	cpactl_run backup --container bk-prod --json
