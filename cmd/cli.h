@@ -241,6 +241,7 @@ enum rollback_option {
 	ROLLBACK_OPT_TIMEOUT,
 	ROLLBACK_OPT_ROOT,
 	ROLLBACK_OPT_WAIT,
+	ROLLBACK_OPT_ALLOW_WIDER,
 	ROLLBACK_OPT_COUNT
 };
 extern const char rollback_help[];

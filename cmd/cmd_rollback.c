@@ -35,6 +35,9 @@ const struct cli_option rollback_options[] = {
 	[ROLLBACK_OPT_ROOT] = { "root", 0, "DIR",
 				 "deployment root (default: $CPACTL_ROOT, else the directory of config.yaml)" },
 	[ROLLBACK_OPT_WAIT] = { "wait", 0, "SECONDS", "wait this long for another cpactl to release the lock" },
+	[ROLLBACK_OPT_ALLOW_WIDER] = { "allow-wider", 0, NULL,
+					"restore a snapshot whose container may do more on the host than now "
+					"(asked at a terminal, even with --yes)" },
 	[ROLLBACK_OPT_COUNT] = { NULL, 0, NULL, NULL },
 };
 
@@ -55,6 +58,7 @@ static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
 	case ROLLBACK_OPT_YES: a->yes = 1; break;
 	case ROLLBACK_OPT_DRY_RUN: a->o.dry_run = 1; break;
 	case ROLLBACK_OPT_NO_BACKUP: a->o.no_backup = 1; break;
+	case ROLLBACK_OPT_ALLOW_WIDER: a->o.allow_wider = 1; break;
 	case ROLLBACK_OPT_TIMEOUT:
 		if (cli_parse_timeout(cli, arg, &a->timeout_ms) < 0)
 			return -1;
@@ -96,6 +100,7 @@ int cmd_rollback(struct cli *cli, int argc, char **argv)
 	args.o.interrupted = &cli_interrupted;
 	args.o.say = interaction_say;
 	args.o.confirm = interaction_confirm;
+	args.o.confirm_always = interaction_confirm_always;
 	args.o.ctx = &x;
 	args.o.load_progress = interaction_load_progress;
 	args.o.backup_progress = progress_update;

@@ -22,13 +22,26 @@ void interaction_say(void *ctx, const char *message)
 	say(x->cli, "%s", message);
 }
 
+static int ask(struct interaction *x, const char *question);
+
 int interaction_confirm(void *ctx, const char *question)
 {
 	struct interaction *x = ctx;
-	char answer[16];
 
 	if (x->yes)
 		return 1;
+	return ask(x, question);
+}
+
+int interaction_confirm_always(void *ctx, const char *question)
+{
+	return ask(ctx, question);
+}
+
+static int ask(struct interaction *x, const char *question)
+{
+	char answer[16];
+
 	/* Only a person at a terminal can say yes here. */
 	if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO))
 		return 0;

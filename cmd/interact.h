@@ -24,6 +24,10 @@ void interaction_init(struct interaction *x, struct cli *cli, int yes);
 void interaction_say(void *ctx, const char *message);
 /* A confirm_fn (lib/operation.h). */
 int interaction_confirm(void *ctx, const char *question);
+
+/* The same question, but --yes does not answer it: only a person at a
+ * terminal can (a rollback that widens what the container may do). */
+int interaction_confirm_always(void *ctx, const char *question);
 /* docker_progress_fns for the pull and load streams. */
 void interaction_pull_progress(void *ctx, json_t *message);
 void interaction_load_progress(void *ctx, json_t *message);

@@ -173,6 +173,7 @@ complete -c cpactl -n '__fish_seen_subcommand_from upgrade' -l update-compose-fi
 # rollback [ID]
 complete -c cpactl -n '__cpactl_at_operand rollback 0' -x -a '(__cpactl_snapshots)' -d 'snapshot'
 complete -c cpactl -n '__fish_seen_subcommand_from rollback' -l auth -d "restore the snapshot's auth dir exactly"
+complete -c cpactl -n '__fish_seen_subcommand_from rollback' -l allow-wider -d 'restore a snapshot whose container may do more on the host (a person confirms)'
 complete -c cpactl -n '__fish_seen_subcommand_from rollback' -s y -l yes -d 'replace production without asking (needed without a terminal)'
 complete -c cpactl -n '__fish_seen_subcommand_from rollback' -s n -l dry-run -d 'check the snapshot and print what would change, change nothing'
 complete -c cpactl -n '__fish_seen_subcommand_from rollback' -l no-backup -d 'skip the snapshot of the current state (not with --auth)'

@@ -139,6 +139,7 @@ _cpactl() {
         rollback)
           _arguments $global_opts \
             "--auth[restore the snapshot's auth dir exactly (default: only files missing now)]" \
+            '--allow-wider[restore a snapshot whose container may do more on the host (a person confirms)]' \
             '(-y --yes)'{-y,--yes}'[replace production without asking (needed without a terminal)]' \
             '(-n --dry-run)'{-n,--dry-run}'[check the snapshot and print what would change, change nothing]' \
             '--no-backup[skip the snapshot of the current state (not with --auth)]' \

@@ -28,6 +28,7 @@
 #include "journal.h"
 #include "operation.h"
 #include "probe.h"
+#include "privilege.h"
 #include "promote.h"
 #include "recreate.h"
 #include "secretmask.h"
@@ -593,6 +594,41 @@ int rollback_run(struct docker_client *c, struct cpa_target *t, const struct dep
 			  "run docker compose up -d",
 			  t->name, marker, r.snap_id, image ? image : r.image_id);
 		goto out;
+	}
+	{
+		/* A rollback never widens what the container may do on the host
+		 * without a person saying so: an old definition may be looser
+		 * than today's, or forged. */
+		json_t *wider = privilege_widening(t->inspect, r.snap_container), *what;
+		size_t k;
+		int refused = 0;
+		if (wider && json_array_size(wider)) {
+			json_object_set_new(r.op.report, "widening", json_incref(wider));
+			json_array_foreach(wider, k, what)
+				sayf(&r, "snapshot %s's container %s", r.snap_id, json_string_value(what));
+			snprintf(question, sizeof(question),
+				 "snapshot %s lets '%s' do more on the host than it does now (above): restore it anyway?",
+				 r.snap_id, t->name);
+			if (!o->allow_wider) {
+				error_set(err, ERR_FAILED,
+					  "snapshot %s would let '%s' do more on the host than it does now (%s%s): "
+					  "refusing; --allow-wider restores it anyway, once a person confirms at a "
+					  "terminal (--yes does not)",
+					  r.snap_id, t->name, json_string_value(json_array_get(wider, 0)),
+					  json_array_size(wider) > 1 ? ", and more" : "");
+				refused = 1;
+			} else if (!o->dry_run && (!o->confirm_always || !o->confirm_always(o->ctx, question))) {
+				error_set(err, ERR_DECLINED,
+					  "the wider definition of snapshot %s was not confirmed by a person at a "
+					  "terminal: production was not touched",
+					  r.snap_id);
+				outcome = ROLLBACK_DECLINED;
+				refused = 1;
+			}
+		}
+		json_decref(wider);
+		if (refused)
+			goto out;
 	}
 	if (operation_begin(&r.op, "rollback", err) < 0)
 		goto out;

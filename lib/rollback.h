@@ -39,6 +39,9 @@ struct rollback_options {
 	const volatile sig_atomic_t *interrupted;
 	say_fn say;
 	confirm_fn confirm;
+	int allow_wider;           /* --allow-wider: a snapshot that widens what the
+				    * container may do, restored after confirm_always */
+	confirm_fn confirm_always; /* asks a person even under --yes; NULL: nobody */
 	void *ctx;
 	docker_progress_fn load_progress;
 	snapshot_progress_fn backup_progress;

@@ -420,3 +420,36 @@ PY
 	[ "$(docker inspect -f '{{.Id}} {{.State.Running}}' rb-share-a)" = "$a_id true" ]
 	docker ps -aq --filter name=rb-share | xargs -r docker rm -f >/dev/null
 }
+
+@test "a snapshot whose container may do more on the host is refused; --allow-wider needs a person, even with --yes" {
+	local d id before
+	d=$(deploy_dir rb-wide)
+	# Once run loose (the host's pid namespace, / mounted; --privileged
+	# itself cannot start where the test engine runs) ...
+	docker run -d --name rb-wide --pid host -v /:/hostroot:ro -p "127.0.0.1:$PORT4:8317" \
+		-v "$d/config.yaml:/CLIProxyAPI/config.yaml" -v "$d/auth:/root/.cli-proxy-api" \
+		eceasy/cli-proxy-api:v7.1.0 >/dev/null
+	wait_port "$PORT4"
+	cpactl_run backup --container rb-wide --no-image --json
+	[ "$status" -eq 0 ] || { show; false; }
+	id=$(jqo .id)
+	# ... then hardened by its operator.
+	docker rm -f rb-wide >/dev/null
+	docker run -d --name rb-wide --security-opt no-new-privileges --cap-drop NET_RAW -p "127.0.0.1:$PORT4:8317" \
+		-v "$d/config.yaml:/CLIProxyAPI/config.yaml" -v "$d/auth:/root/.cli-proxy-api" \
+		eceasy/cli-proxy-api:v7.1.0 >/dev/null
+	wait_port "$PORT4"
+	before=$(docker inspect -f '{{.Id}} {{.State.StartedAt}}' rb-wide)
+	cpactl_run rollback "$id" --container rb-wide --yes --json
+	[ "$status" -eq 1 ] || { show; false; }
+	[ "$(jqo '.widening | join("; ")')" = "no longer drops the capability NET_RAW; mounts the host path / (on /hostroot); shares the host's pid namespace; drops the security option no-new-privileges" ] ||
+		{ show; false; }
+	[[ "$(jqo .error.message)" == *"would let 'rb-wide' do more on the host than it does now (no longer drops"*"--allow-wider"* ]]
+	# --yes does not answer for a person; without a terminal nobody can.
+	cpactl_run rollback "$id" --container rb-wide --yes --allow-wider --json </dev/null
+	[ "$status" -eq 5 ] || { show; false; }
+	[ "$(jqo .outcome)" = declined ]
+	[ "$(docker inspect -f '{{.Id}} {{.State.StartedAt}} {{.HostConfig.PidMode}}' rb-wide)" = "$before " ]
+	[ ! -e "$d/.cpactl/journal.json" ]
+	docker rm -f rb-wide >/dev/null
+}
