@@ -334,6 +334,12 @@ upgrade() {
 	[ "$(label_of ccp-prod com.docker.compose.service)" = proxy ]
 	[ "$(label_of ccp-prod com.docker.compose.project.working_dir)" = "$ROOT" ]
 	[ -z "$(docker ps -aq --filter name=ccp-prod-cpactl-candidate)" ]
+	# The old release kept aside was stopped, not killed: its stderr ends with uvicorn's
+	# last shutdown line (the fake's graceful shutdown, as uvicorn/server.py's).
+	local prev
+	prev=$(docker ps -aq --filter name=ccp-prod-cpactl-prev- | head -1)
+	[ "$(docker logs "$prev" 2>&1 >/dev/null | tail -1)" = "INFO:     Finished server process [1]" ] ||
+		{ echo "old container '$prev' not stopped gracefully:"; docker logs "$prev" 2>&1 | tail -5; false; }
 }
 
 @test "upgrade to a release that crashes, answers /health 503 or checks no key: exit 1, production untouched" {
