@@ -28,6 +28,7 @@
 #include "image_version.h"
 #include "journal.h"
 #include "lock.h"
+#include "rollback.h"
 #include "verdict.h"
 #include "secretmask.h"
 #include "snapshot.h"
@@ -629,6 +630,23 @@ static void check_snapshots(struct doctor_run *r, const struct deployment *d)
 	if (statvfs(d->root, &vfs) == 0)
 		note(r, doctor_disk_finding(r->out, d->root, (unsigned long long)vfs.f_bavail * vfs.f_frsize,
 					    (unsigned long long)json_integer_value(json_object_get(newest, "bytes"))));
+	{
+		/* The runbook's fourth rule: a working way back.  After an
+		 * upgrade that is its snapshot (`cpactl rollback` with no ID). */
+		char *last = rollback_default_snapshot(d, r->t->name);
+		int found = 0;
+		json_array_foreach(list, i, item)
+			if (last && strcmp(json_string_value(json_object_get(item, "id")), last) == 0)
+				found = 1;
+		if (last && !found)
+			add(r, FINDING_WARNING, "no-rollback-path", d->root,
+			    "take a snapshot now ('cpactl backup') so that a later upgrade has a way back; name an "
+			    "older snapshot to 'cpactl rollback' if one fits",
+			    "the snapshot of the last upgrade, %s, is gone: 'cpactl rollback' with no ID has nothing "
+			    "to go back to",
+			    last);
+		free(last);
+	}
 out:
 	json_decref(report);
 	json_decref(list);

@@ -331,6 +331,12 @@ managed_archives() {
 	[ "$status" -eq 0 ] || { show; false; }
 	[ "$(jqo .path)" = kept-container ] || { show; false; }
 	[ "$(docker inspect -f '{{.Config.Image}}' ar-path)" = eceasy/cli-proxy-api:v7.1.0 ]
+	# The way back lost by hand: doctor says so.
+	cpactl_run doctor --container ar-path --json
+	absent no-rollback-path
+	rm -rf "$BATS_FILE_TMPDIR/ar-path/backup/$up" "$BATS_FILE_TMPDIR"/ar-path/archive/*/"$up"
+	cpactl_run doctor --container ar-path --json
+	finding no-rollback-path warning
 }
 
 @test "--prune-images removes dangling images and says how much it reclaimed" {
