@@ -47,9 +47,10 @@ out:
 	return rc;
 }
 
-/* One path: owned by root or us; not writable by group or others, but a
- * sticky directory above the root may be (nobody can replace what is ours
- * in it). */
+/* One path: owned by root or us; not writable by group or others, but the
+ * root and the directories above it may be sticky (like /tmp, or a tmpfs):
+ * nobody can then rename or replace what is ours in them, and what another
+ * user made there first (a backup/ of their own) fails the owner check. */
 static int trusted(const char *path, const struct stat *st, int sticky_ok, struct cpactl_error *err)
 {
 	uid_t me = geteuid();
@@ -93,7 +94,7 @@ int deployment_check_trust(const struct deployment *d, struct cpactl_error *err)
 				error_set_errno(err, errno, ERR_IO, "cannot check '%s'", path);
 				goto out;
 			}
-			if (trusted(path, &st, saved != '\0' || p == copy, err) < 0)
+			if (trusted(path, &st, 1, err) < 0)
 				goto out;
 			*p = saved;
 			if (saved == '\0')
@@ -108,9 +109,8 @@ int deployment_check_trust(const struct deployment *d, struct cpactl_error *err)
 			goto out;
 		}
 		if (!S_ISDIR(st.st_mode)) {
-			error_set(err, ERR_UNTRUSTED,
-				  "refusing to trust '%s': it is %s, not a directory cpactl made; move it away", dirs[i],
-				  S_ISLNK(st.st_mode) ? "a symlink" : "not a directory");
+			error_set(err, ERR_UNTRUSTED, "refusing to trust '%s': it is %s; move it away", dirs[i],
+				  S_ISLNK(st.st_mode) ? "a symlink, not a directory cpactl made" : "not a directory");
 			goto out;
 		}
 		if (trusted(dirs[i], &st, 0, err) < 0)

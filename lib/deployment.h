@@ -40,8 +40,8 @@ int deployment_resolve(const struct cpa_target *t, const char *root_override,
 /* Whether the state under the root can be trusted, as OpenSSH's StrictModes
  * and sudo judge their files: nobody but root and the user running cpactl
  * may have written it.  The root and each directory above it must be owned
- * by root or the effective user and not writable by group or others (a
- * sticky one, like /tmp, may be); backup/, archive/ and .cpactl/, where
+ * by root or the effective user and not writable by group or others (or
+ * sticky, like /tmp); backup/, archive/ and .cpactl/, where
  * they exist, must be directories (never symlinks), owned so, writable by
  * the owner only.  Fails with ERR_UNTRUSTED naming the path, its owner and
  * mode, and the fix.  Read-only verbs call it too: a snapshot, seal or

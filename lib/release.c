@@ -122,18 +122,6 @@ static int preflight_checks(struct release *r, struct cpactl_error *err)
 	json_t *problem;
 	size_t i;
 
-	if (!t->state || strcmp(t->state, "running") != 0) {
-		/* Stopped on purpose (or never started): promotion would start it.
-		 * A crash loop ("restarting") is what an upgrade may be there to fix. */
-		int stopped = !t->state || strcmp(t->state, "restarting") != 0;
-		if (stopped && !o->start_stopped && !o->dry_run)
-			return error_set(err, ERR_FAILED,
-					 "preflight: production '%s' is %s: the new release would be started; "
-					 "start '%s' first, or pass --start to upgrade it and start it",
-					 t->name, t->state ? t->state : "not running", t->name);
-		sayf(r, "note: production '%s' is %s%s", t->name, t->state ? t->state : "not running",
-		     stopped ? ": the new release will be started (--start)" : "");
-	}
 	if (t->kind_unknown)
 		return error_set(err, ERR_USAGE,
 				 "preflight: nothing says '%s' is a CPA (its image and command do not): name its kind "
@@ -210,6 +198,19 @@ static int preflight_checks(struct release *r, struct cpactl_error *err)
 	}
 	if (!valid_reference(r->target_ref))
 		return error_set(err, ERR_USAGE, "preflight: '%s' is not a valid image reference", r->target_ref);
+	if (!t->state || strcmp(t->state, "running") != 0) {
+		/* Stopped on purpose (or never started): promotion would start it.
+		 * A crash loop ("restarting") is what an upgrade may be there to fix. */
+		int stopped = !t->state || strcmp(t->state, "restarting") != 0;
+		if (stopped && !o->start_stopped && !o->dry_run)
+			return error_set(err, ERR_FAILED,
+					 "preflight: production '%s' is %s: the new release would be started; "
+					 "start '%s' first, or pass --start to upgrade it and start it",
+					 t->name, t->state ? t->state : "not running", t->name);
+		sayf(r, "note: production '%s' is %s%s", t->name, t->state ? t->state : "not running",
+		     !stopped ? "" : o->start_stopped ? ": the new release will be started (--start)"
+						       : ": the upgrade itself needs --start");
+	}
 	if (!o->no_backup && statvfs(r->op.d->root, &vfs) == 0) {
 		/* The snapshot needs at most the image once more plus the small parts. */
 		unsigned long long room = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
@@ -256,8 +257,14 @@ static void production_baseline(struct release *r)
 		buf_reset(&logs);
 		error_clear(&e);
 		buf_appendf(&path, "%s/main.log", t->profile->logs_dir);
-		if (container_read_file_at(r->op.c, t->id, path.data, NULL, PROD_LOG_MAX, &logs, &is_dir, &e) == 0)
+		if (container_read_file_at(r->op.c, t->id, path.data, NULL, PROD_LOG_MAX, &logs, &is_dir, &e) == 0 &&
+		    !is_dir) {
 			r->prod_clients = cpa_loaded_clients(buf_str(&logs));
+			/* The promoted release writes on after these bytes: its
+			 * client count is read from there, not from the old one's. */
+			r->prod_log_path = buf_detach(&path);
+			r->prod_log_len = logs.len;
+		}
 		buf_free(&path);
 	}
 	error_clear(&e);
@@ -486,6 +493,10 @@ static int judge(struct release *r, const char *id, const struct netns *ns, int 
 	 * interrupt must not cut it short (the undo is the safe point). */
 	jo.interrupted = r->judging_old ? NULL : r->o->interrupted;
 	jo.log_file = log_file;
+	if (!log_file && !r->judging_old && r->promoting && r->prod_log_path) {
+		jo.log_in_container = r->prod_log_path;
+		jo.log_from = r->prod_log_len;
+	}
 	return judge_container(r->op.c, id, &jo, v, err);
 }
 
@@ -782,10 +793,14 @@ static int promotion_judge(void *ctx, const char *id, int old_release, struct ve
 	const char *host = probe_host_for_binding(r->op.t->api_host_ip);
 	int rc;
 
-	if (!old_release)
-		return judge(r, id, NULL,
-			     r->config_changes ? runs_tls(r, r->config_after.data, r->config_after.len) : r->op.t->tls,
-			     host, r->op.t->api_host_port, NULL, r->expected_version, v, err);
+	if (!old_release) {
+		r->promoting = 1;
+		rc = judge(r, id, NULL,
+			   r->config_changes ? runs_tls(r, r->config_after.data, r->config_after.len) : r->op.t->tls,
+			   host, r->op.t->api_host_port, NULL, r->expected_version, v, err);
+		r->promoting = 0;
+		return rc;
+	}
 	/* The old release is judged on what it was, not on the new bar. */
 	r->judging_old = 1;
 	rc = judge(r, id, NULL, r->op.t->tls, host, r->op.t->api_host_port, NULL, NULL, v, err);
@@ -868,6 +883,7 @@ void release_end(struct release *r, const char *outcome, int rc, const struct cp
 		free(r->new_key);
 	}
 	free(r->target_ref);
+	free(r->prod_log_path);
 	free(r->new_id);
 	free(r->prev_name);
 }

@@ -35,6 +35,10 @@ struct release {
 	json_t *secrets;          /* config secret values, for redaction */
 	json_t *prod_models;      /* production's /v1/models ids: the bar, or NULL */
 	long prod_clients;        /* production's client count, -1 unknown */
+	int promoting;            /* judging the new release in production's place */
+	char *prod_log_path;      /* production's logs/main.log in the container, when it
+				   * writes one (logging-to-file), or NULL */
+	size_t prod_log_len;      /* its length then: what the new release writes follows */
 	const char *expected_version; /* what the target should report, or NULL */
 	char target_version[64];
 	struct buf config_before; /* SECRET: the live config.yaml (or env file) */

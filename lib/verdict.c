@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "container_files.h"
 #include "cpa.h"
 #include "probe.h"
 #include "secretmask.h"
@@ -25,6 +26,8 @@
 #define CLIENT_LINE_GRACE_MS 2500 /* after the first good answer */
 #define LOG_TAIL_LINES 25
 #define LOG_FILE_MAX ((off_t)1 << 20) /* the end of a log file that is read */
+/* CPA rotates logs/main.log at 10 MB (lumberjack, internal/logging). */
+#define ENGINE_LOG_MAX ((size_t)12 << 20)
 
 static double now_ms(void)
 {
@@ -125,6 +128,22 @@ static int read_logs(struct docker_client *c, const char *id, const struct judge
 
 	if (docker_container_logs(c, id, 2000, o->tty, logs, err) < 0)
 		return -1;
+	if (o->log_in_container) {
+		struct buf file = BUF_INIT;
+		struct cpactl_error ignored = CPACTL_ERROR_INIT;
+		int is_dir = 0;
+		if (container_read_file_at(c, id, o->log_in_container, NULL, ENGINE_LOG_MAX, &file, &is_dir,
+					   &ignored) == 0 &&
+		    !is_dir) {
+			/* Rotated since (smaller than the mark): all of it is new. */
+			size_t skip = file.len >= o->log_from ? o->log_from : 0;
+			buf_append_str(logs, "\n");
+			buf_append(logs, file.data ? file.data + skip : "", file.len - skip);
+		}
+		error_clear(&ignored);
+		buf_free(&file);
+		return 0;
+	}
 	if (!o->log_file)
 		return 0;
 	fd = open(o->log_file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);

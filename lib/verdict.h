@@ -48,6 +48,11 @@ struct judge_options {
 	/* A log file the container writes besides its output (CPA's logs/main.log
 	 * with logging-to-file), as a host path, or NULL. */
 	const char *log_file;
+	/* Or the same file as a path inside the container, read through the
+	 * engine (production's own file: no host path to trust), skipping its
+	 * first `log_from` bytes (what an earlier release wrote there). */
+	const char *log_in_container;
+	size_t log_from;
 };
 
 struct verdict {

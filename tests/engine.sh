@@ -254,11 +254,21 @@ engine_tls_certs() {
     ) >"$d/openssl.log" 2>&1 || { _engine_log "engine_tls_certs: openssl failed (see $d/openssl.log)"; return 1; }
 }
 
-# A free random TCP port on 127.0.0.1 (never 8317/8318), from 20000-60000 or,
-# when the suite runs workers side by side, from this worker's own part of it
-# (FREE_PORT_MIN, FREE_PORT_SPAN), so two workers never pick the same port.
+# The first port of the kernel's ephemeral range: the local ports of outgoing
+# connections come from there, so a port picked in it can be taken by any
+# curl between the pick and the test's bind ("address already in use").
+ephemeral_low() {
+    local low
+    read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || low=32768
+    echo "${low:-32768}"
+}
+
+# A free random TCP port on 127.0.0.1 (never 8317/8318), from 10000 up to the
+# ephemeral range or, when the suite runs workers side by side, from this
+# worker's own part of it (FREE_PORT_MIN, FREE_PORT_SPAN), so two workers
+# never pick the same port.
 free_port() {
-    local p _ min=${FREE_PORT_MIN:-20000} span=${FREE_PORT_SPAN:-40001}
+    local p _ min=${FREE_PORT_MIN:-10000} span=${FREE_PORT_SPAN:-$(($(ephemeral_low) - 10000))}
     for _ in $(seq 1 100); do
         p=$((min + (RANDOM * 32768 + RANDOM) % span))
         [ "$p" = 8317 ] || [ "$p" = 8318 ] && continue

@@ -266,7 +266,8 @@ first_id() {
 	for verb in list verify; do
 		cpactl_run "$verb" --json --root "$t/root"
 		[ "$status" -eq 1 ] || { show; rm -rf "$t"; false; }
-		[[ "$(jqo .error.message)" == *"'$t/root/backup': Not a directory"* ]] || { show; rm -rf "$t"; false; }
+		[[ "$(jqo .error.message)" == *"refusing to trust '$t/root/backup': it is not a directory"* ]] ||
+			{ show; rm -rf "$t"; false; }
 	done
 	rm -rf "$t"
 }

@@ -309,17 +309,23 @@ tree_state() {
 	chown -R 65534:65534 "$root/backup" "$root/.cpactl"
 	CPACTL="$BATS_FILE_TMPDIR/cpactl-nodac" doctor dr-perm
 	finding config-unreadable warning
-	finding journal-unreadable warning
-	finding snapshots-unreadable warning
-	# Not taken for "no snapshot".
+	# Another user's backup/ and .cpactl/ are not read at all (they could
+	# hold a forged snapshot or journal), by anyone: said as such, never
+	# taken for "no snapshot".
+	finding untrusted-state error
+	absent journal-unreadable
 	absent no-snapshot
-	# root itself still reads them.
 	cpactl_run doctor --json --container dr-perm
 	[ "$(jqo .container)" = dr-perm ] || { show; false; }
 	absent config-unreadable
-	absent journal-unreadable
-	absent snapshots-unreadable
+	finding untrusted-state error
 	chown -R 0:0 "$root/config.yaml" "$root/backup" "$root/.cpactl"
+	# Trusted again, but unreadable to this user (root's, 0700, without
+	# CAP_DAC_OVERRIDE it would be read as the owner): the journal and the
+	# snapshots read, nothing untrusted.
+	CPACTL="$BATS_FILE_TMPDIR/cpactl-nodac" cpactl_run doctor --json --container dr-perm
+	absent untrusted-state
+	absent journal-unreadable
 }
 
 @test "bad input: an unknown container, a bad --timeout" {

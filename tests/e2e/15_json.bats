@@ -69,7 +69,7 @@ need_command() {
 
 @test "status" {
 	expect_json status 0 ok status --container js-prod
-	expect_json status 1 failure status --container js-none
+	expect_json status 3 failure status --container js-none
 }
 
 @test "backup" {

@@ -121,6 +121,10 @@ upgrade() {
 	upgrade --image eceasy/cli-proxy-api:v7.2.60 --yes
 	[ "$status" -eq 0 ] || { show; false; }
 	[ "$(jqo .outcome)" = upgraded ]
+	# Promoted, its count came from what it wrote to production's main.log
+	# after the old release's lines (read through the engine).
+	[ "$(jqo .production.clients)" = 8 ] || { show; false; }
+	[[ "$(jqo '.production.notes | join(" ")')" != *"no client-load line"* ]]
 	no_secret
 	# The new production refreshed with the token production held: valid,
 	# rotated once more, nothing rejected.
