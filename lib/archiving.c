@@ -1130,8 +1130,27 @@ int archiving_run(struct docker_client *c, const struct cpa_target *t, const str
 		goto out;
 	if (!o->dry_run)
 		snapshot_sweep(d);
-	if (snapshot_list(d, &snapshots, err) < 0 || list_archive_names(d, &names, err) < 0 ||
-	    archiving_plan(snapshots, names, o->keep, stamp, snapshot_restorable, &r, &plan, err) < 0)
+	if (snapshot_list(d, &snapshots, err) < 0 || list_archive_names(d, &names, err) < 0)
+		goto out;
+	{
+		/* Archives hold whatever backup/ held: with another container's
+		 * snapshots in this root, keeping N would keep or drop that
+		 * container's way back by this one's count. */
+		json_t *s;
+		size_t k;
+		json_array_foreach(snapshots, k, s) {
+			const char *of = json_string_value(json_object_get(s, "container"));
+			if (of && strcmp(of, t->name) != 0) {
+				error_set(err, ERR_FAILED,
+					  "'%s' holds snapshots of another container, '%s' (%s): archiving would mix "
+					  "their ways back; give each container its own root (--root or CPACTL_ROOT) "
+					  "and move that one's snapshots there",
+					  d->root, of, json_string_value(json_object_get(s, "id")));
+				goto out;
+			}
+		}
+	}
+	if (archiving_plan(snapshots, names, o->keep, stamp, snapshot_restorable, &r, &plan, err) < 0)
 		goto out;
 	json_object_update(r.report, plan);
 	if (!json_object_get(plan, "restorable"))

@@ -418,6 +418,11 @@ PY
 	[[ "$(jqo .error.message)" == *"snapshot $b_snap was taken of container 'rb-share-b', not of 'rb-share-a'"*"--container rb-share-b"* ]] ||
 		{ show; false; }
 	[ "$(docker inspect -f '{{.Id}} {{.State.Running}}' rb-share-a)" = "$a_id true" ]
+	# Keeping N would keep or drop B's way back by A's count.
+	cpactl_run archive --container rb-share-a --keep 1 --json
+	[ "$status" -eq 1 ] || { show; false; }
+	[[ "$(jqo .error.message)" == *"holds snapshots of another container, 'rb-share-b'"* ]] || { show; false; }
+	[ "$(ls "$d/backup" | grep -c '^20')" = 2 ]
 	docker ps -aq --filter name=rb-share | xargs -r docker rm -f >/dev/null
 }
 
