@@ -439,6 +439,13 @@ static int prepare_scratch(struct release *r, struct cpactl_error *err)
 		goto out;
 	rc = 0;
 out:
+	if (rc < 0 && r->o->interrupted && *r->o->interrupted) {
+		/* A copy cut short by the Ctrl-C is the interrupt, not an error
+		 * of the engine's. */
+		error_clear(err);
+		error_set(err, ERR_FAILED, "interrupted while the candidate's scratch copies were taken; production "
+					   "was not touched");
+	}
 	buf_free(&cfg);
 	buf_free(&auth);
 	buf_free(&tar);

@@ -42,6 +42,15 @@
  * lock, the sanitizers'), and a case would hang on them.  A case process
  * exits through exit(), so an ASan build checks its leaks too.
  *
+ * Interrupts (test_upgrade_interrupted, the unit twin of 07_recover.bats's
+ * Ctrl-C test): the same upgrade with a SIGINT raised at each step
+ * (CPACTL_TEST_INTERRUPT_AT) and a handler that sets the flag cpactl polls,
+ * as the CLI's does.  The run must stop at a safe point and tell the truth:
+ * either it finished its journal, and production serves the old release
+ * with the old files and the message says "interrupted" (or the upgrade
+ * completed, exit 0), or it left the journal and its message says to run
+ * recover, which then brings production to a whole state.
+ *
  * Secrets: the fixture's api keys go to config files and request headers
  * only; messages name steps, outcomes, versions and sizes.
  */
@@ -556,6 +565,16 @@ out:
 
 /* Runs `kind` on the deployment in this process: *report receives its
  * report (also on failure); 0 when it succeeded. */
+/* Set in a case that is interrupted: the flag its SIGINT handler raises. */
+static volatile sig_atomic_t case_interrupted;
+static int case_catches_interrupts;
+
+static void on_case_interrupt(int sig)
+{
+	(void)sig;
+	case_interrupted = 1;
+}
+
 static int run_operation(struct docker_client *c, const struct dep *dp, enum op_kind kind, json_t **report,
 			 char *why, size_t why_len)
 {
@@ -586,6 +605,10 @@ static int run_operation(struct docker_client *c, const struct dep *dp, enum op_
 	o.cpactl_version = "crash-test";
 	o.say = quiet;
 	o.confirm = yes;
+	if (case_catches_interrupts) {
+		o.interrupted = &case_interrupted;
+		ro.interrupted = &case_interrupted;
+	}
 	switch (kind) {
 	case OP_UPGRADE:
 	case OP_PRODFAIL:
@@ -640,6 +663,7 @@ struct expect {
 	const char *new_version;   /* and after the operation */
 	const char *after;         /* config.yaml the operation means to leave */
 	int port, test_port;       /* production's and the candidate's (take_port) */
+	int interrupt;             /* a SIGINT at `step`, not a SIGKILL */
 };
 
 /* Running containers of the deployment (names that start with its name):
@@ -676,14 +700,15 @@ static int count_running(struct docker_client *c, const char *name, int *product
 		goto out;                                           \
 	} while (0)
 
+static int check_state(struct docker_client *c, const struct dep *dp, const struct expect *x, int finished,
+		       const char *outcome, char *why, size_t why_len);
+
 /* The state recover left must be whole; 0, or -1 with why. */
 static int check_recovered(struct docker_client *c, const struct dep *dp, const struct expect *x, const char *outcome,
 			   char *why, size_t why_len)
 {
 	const struct op_step_info *info = op_step_find(x->step);
-	char version[64] = "", other[128];
-	char *config = NULL, sum[SHA256_HEX_LEN + 1];
-	int production, running, rc = -1, finished = strcmp(outcome, "finished") == 0;
+	int rc = -1, finished = strcmp(outcome, "finished") == 0;
 
 	/* What operation.h's table allows: undo where it says undo; where it
 	 * may finish, a release that serves is finished (not --reload, which
@@ -699,6 +724,20 @@ static int check_recovered(struct docker_client *c, const struct dep *dp, const 
 		FAIL("recover's outcome is '%s' where the new release serves: 'finished' was expected", outcome);
 	if (fails_in_production(x->kind) && finished)
 		FAIL("recover finished a release that does not serve in production");
+	return check_state(c, dp, x, finished, outcome, why, why_len);
+out:
+	return rc;
+}
+
+/* The deployment is whole: exactly production runs, serving the release
+ * that goes with `finished`, with its config and auth files, no journal. */
+static int check_state(struct docker_client *c, const struct dep *dp, const struct expect *x, int finished,
+		       const char *outcome, char *why, size_t why_len)
+{
+	char version[64] = "", other[128];
+	char *config = NULL, sum[SHA256_HEX_LEN + 1];
+	int production, running, rc = -1;
+
 	running = count_running(c, dp->name, &production, other, sizeof(other));
 	if (running > 1 && (strstr(other, "-cpactl-candidate") || strstr(other, "-cpactl-new")))
 		FAIL("'%s' still runs beside production", other);
@@ -758,6 +797,81 @@ static void run_killed(const struct dep *dp, const struct expect *x)
 	_exit(rc == 0 ? 10 : 11);
 }
 
+/* The child of an interrupted case: the operation with a SIGINT at the step
+ * and the CLI's kind of handler; what it returned goes to `side`. */
+static void run_interrupted(const struct dep *dp, const struct expect *x, const char *side)
+{
+	struct docker_client *c = NULL;
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+	struct sigaction sa;
+	json_t *report = NULL, *out;
+	char why[600] = "";
+	int rc;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_case_interrupt;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	case_catches_interrupts = 1;
+	setenv("CPACTL_TEST_INTERRUPT_AT", x->step, 1);
+	if (docker_client_open(engine_host, &c, &e) < 0)
+		_exit(3);
+	rc = run_operation(c, dp, x->kind, &report, why, sizeof(why));
+	out = json_pack("{s:i,s:s,s:s,s:b}", "rc", rc, "outcome",
+			json_string_value(json_object_get(report, "outcome")) ?: "", "message", why, "interrupted",
+			case_interrupted);
+	json_dump_file(out, side, 0);
+	json_decref(out);
+	json_decref(report);
+	docker_client_close(c);
+	exit(0);
+}
+
+/* After an interrupted run: it stopped at a safe point and said so. */
+static int check_interrupted(struct docker_client *c, const struct dep *dp, const struct expect *x, const char *side,
+			     const char **outcome, char *why, size_t why_len)
+{
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+	json_t *said = json_load_file(side, 0, NULL), *report = NULL;
+	const char *message;
+	int rc = -1, finished;
+
+	if (!said)
+		FAIL("the interrupted %s said nothing", op_names[x->kind]);
+	message = json_string_value(json_object_get(said, "message")) ?: "";
+	if (!json_is_true(json_object_get(said, "interrupted")))
+		FAIL("no SIGINT reached the run at '%s'", x->step);
+	if (access(dp->journal, F_OK) == 0) {
+		/* Left for recover: the message must say so, and recover works. */
+		struct deployment d = { 0 };
+		int r;
+		if (!strstr(message, "recover"))
+			FAIL("the journal is left but the message does not say to recover: %.300s", message);
+		r = deployment_resolve(NULL, dp->dir, &d, &e);
+		if (r == 0)
+			r = recover_run(c, &d, quiet, NULL, &report, &e);
+		deployment_release(&d);
+		if (r < 0)
+			FAIL("recover failed after an interrupt at '%s': %.300s", x->step, e.message);
+		*outcome = "recovered";
+		finished = strcmp(json_string_value(json_object_get(report, "outcome")) ?: "", "finished") == 0;
+	} else {
+		/* Finished its journal: done (exit 0), or undone and said as an
+		 * interrupt, not as a failed release. */
+		finished = json_integer_value(json_object_get(said, "rc")) == 0;
+		*outcome = finished ? "completed" : "stopped";
+		if (!finished && !strstr(message, "interrupted"))
+			FAIL("interrupted at '%s', it says: %.300s", x->step, message);
+		if (!finished && strstr(message, "does not serve"))
+			FAIL("interrupted at '%s', it says production does not serve: %.300s", x->step, message);
+	}
+	rc = check_state(c, dp, x, finished, *outcome, why, why_len);
+out:
+	json_decref(said);
+	json_decref(report);
+	return rc;
+}
+
 /* A case: the deployment, the killed run, recover, the checks.  Writes
  * {"ok","message","outcome"} (and, for the reference run, "steps" and
  * "after") to `result`. */
@@ -808,6 +922,24 @@ static int run_case(const char *name, const struct expect *x, const char *result
 			rc = 0; /* the failure is the point */
 		if (rc == 0)
 			why[0] = '\0';
+		goto out;
+	}
+	if (x->interrupt) {
+		char side[200];
+		snprintf(side, sizeof(side), "%s.said", result);
+		pid = fork();
+		if (pid < 0)
+			FAIL("fork: %s", strerror(errno));
+		if (pid == 0)
+			run_interrupted(&dp, x, side);
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			FAIL("the interrupted %s at '%s' did not end normally (%s %d)", op_names[x->kind], x->step,
+			     WIFSIGNALED(status) ? "signal" : "exit",
+			     WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+		rc = check_interrupted(c, &dp, x, side, &outcome, why, sizeof(why));
+		unlink(side);
 		goto out;
 	}
 	pid = fork();
@@ -994,6 +1126,7 @@ static void launcher_main(int req, int resp)
 			j->x.after = json_string_value(json_object_get(each, "after"));
 			j->x.port = (int)json_integer_value(json_object_get(each, "port"));
 			j->x.test_port = (int)json_integer_value(json_object_get(each, "test_port"));
+			j->x.interrupt = json_is_true(json_object_get(each, "interrupt"));
 		}
 		run_jobs(jobs, n);
 		free(jobs);
@@ -1052,10 +1185,11 @@ static void run_remote(struct job **jobs, size_t n)
 
 	for (size_t i = 0; i < n; i++) {
 		const struct job *j = jobs[i];
-		json_array_append_new(list, json_pack("{s:s,s:s,s:i,s:s?,s:s,s:s,s:s?,s:i,s:i}", "name", j->name, "result",
-						      j->result, "kind", (int)j->x.kind, "step", j->x.step, "old",
-						      j->x.old_version, "new", j->x.new_version, "after", j->x.after,
-						      "port", j->x.port, "test_port", j->x.test_port));
+		json_array_append_new(list, json_pack("{s:s,s:s,s:i,s:s?,s:s,s:s,s:s?,s:i,s:i,s:b}", "name", j->name,
+						      "result", j->result, "kind", (int)j->x.kind, "step", j->x.step,
+						      "old", j->x.old_version, "new", j->x.new_version, "after",
+						      j->x.after, "port", j->x.port, "test_port", j->x.test_port,
+						      "interrupt", j->x.interrupt));
 	}
 	text = json_dumps(batch, JSON_COMPACT);
 	json_decref(batch);
@@ -1094,6 +1228,7 @@ static void job_init(struct job *j, const char *tag, size_t i, const struct expe
  * `from` on, when set) killed and recovered. */
 struct matrix {
 	enum op_kind kind;
+	int interrupt;              /* SIGINT at each step instead of SIGKILL */
 	const char *tag;
 	const char *old_version, *new_version;
 	const char *from;
@@ -1103,16 +1238,18 @@ struct matrix {
 };
 
 static struct matrix matrices[] = {
-	{ OP_UPGRADE, "up", "v7.1.0", "v7.2.0", NULL, { 0 }, NULL, 0 },
-	{ OP_APPLY, "ap", "v7.1.0", "v7.1.0", NULL, { 0 }, NULL, 0 },
-	{ OP_RELOAD, "rl", "v7.1.0", "v7.1.0", NULL, { 0 }, NULL, 0 },
-	{ OP_ROLLBACK, "rb", "v7.2.0", "v7.1.0", NULL, { 0 }, NULL, 0 },
-	{ OP_ROLLBACK_AUTH, "ra", "v7.2.0", "v7.1.0", NULL, { 0 }, NULL, 0 },
+	{ OP_UPGRADE, 0, "up", "v7.1.0", "v7.2.0", NULL, { 0 }, NULL, 0 },
+	{ OP_APPLY, 0, "ap", "v7.1.0", "v7.1.0", NULL, { 0 }, NULL, 0 },
+	{ OP_RELOAD, 0, "rl", "v7.1.0", "v7.1.0", NULL, { 0 }, NULL, 0 },
+	{ OP_ROLLBACK, 0, "rb", "v7.2.0", "v7.1.0", NULL, { 0 }, NULL, 0 },
+	{ OP_ROLLBACK_AUTH, 0, "ra", "v7.2.0", "v7.1.0", NULL, { 0 }, NULL, 0 },
 	/* A release that fails on the production port: killed at verify and
 	 * at each step of promote's undo, recover must undo. */
-	{ OP_PRODFAIL, "pf", "v7.1.0", "v7.2.1", "verify", { 0 }, NULL, 0 },
-	{ OP_APPLY_PRODFAIL, "pc", "v7.1.0", "v7.2.1", "verify", { 0 }, NULL, 0 },
-	{ OP_UPGRADE_CCP, "up", "v1.0.0", "v1.1.0", NULL, { 0 }, NULL, 0 },
+	{ OP_PRODFAIL, 0, "pf", "v7.1.0", "v7.2.1", "verify", { 0 }, NULL, 0 },
+	{ OP_APPLY_PRODFAIL, 0, "pc", "v7.1.0", "v7.2.1", "verify", { 0 }, NULL, 0 },
+	{ OP_UPGRADE_CCP, 0, "up", "v1.0.0", "v1.1.0", NULL, { 0 }, NULL, 0 },
+	/* A Ctrl-C at each step of an upgrade. */
+	{ OP_UPGRADE, 1, "ui", "v7.1.0", "v7.2.0", NULL, { 0 }, NULL, 0 },
 };
 #define N_MATRICES (sizeof(matrices) / sizeof(matrices[0]))
 
@@ -1128,14 +1265,14 @@ static void run_matrices(void)
 	double start = now_ms();
 
 	for (size_t m = 0; m < N_MATRICES; m++) {
-		struct expect x = { matrices[m].kind, NULL, matrices[m].old_version, matrices[m].new_version, NULL, 0, 0 };
+		struct expect x = { matrices[m].kind, NULL, matrices[m].old_version, matrices[m].new_version, NULL, 0, 0, 0 };
 		job_init(&matrices[m].ref, matrices[m].tag, 99, &x);
 		refs[m] = &matrices[m].ref;
 	}
 	run_remote(refs, N_MATRICES);
 	for (size_t m = 0; m < N_MATRICES; m++) {
 		struct matrix *mx = &matrices[m];
-		struct expect x = { mx->kind, NULL, mx->old_version, mx->new_version, NULL, 0, 0 };
+		struct expect x = { mx->kind, NULL, mx->old_version, mx->new_version, NULL, 0, 0, mx->interrupt };
 		json_t *steps = json_object_get(mx->ref.answer, "steps"), *step;
 		int started = mx->from == NULL;
 		size_t i;
@@ -1169,13 +1306,13 @@ static void run_matrices(void)
 }
 
 /* The results of one matrix: its outcomes said, its failures failed. */
-static void check_matrix(enum op_kind kind)
+static void check_matrix_of(enum op_kind kind, int interrupt)
 {
 	struct matrix *mx = NULL;
 	size_t failed = 0;
 
 	for (size_t m = 0; m < N_MATRICES; m++)
-		if (matrices[m].kind == kind)
+		if (matrices[m].kind == kind && matrices[m].interrupt == interrupt)
 			mx = &matrices[m];
 	assert_non_null(mx);
 	if (mx->ref.failure[0])
@@ -1190,11 +1327,17 @@ static void check_matrix(enum op_kind kind)
 	print_message("\n");
 	for (size_t i = 0; i < mx->n; i++) {
 		if (mx->jobs[i].failure[0]) {
-			print_error("%s killed at %s\n", op_names[kind], mx->jobs[i].failure);
+			print_error("%s %s at %s\n", op_names[kind], interrupt ? "interrupted" : "killed",
+				    mx->jobs[i].failure);
 			failed++;
 		}
 	}
 	assert_int_equal(failed, 0);
+}
+
+static void check_matrix(enum op_kind kind)
+{
+	check_matrix_of(kind, 0);
 }
 
 static void release_matrices(void)
@@ -1335,6 +1478,13 @@ static void test_upgrade(void **state)
 	check_matrix(OP_UPGRADE);
 }
 
+/* A Ctrl-C at each step of an upgrade: a safe stop, said as it is. */
+static void test_upgrade_interrupted(void **state)
+{
+	(void)state;
+	check_matrix_of(OP_UPGRADE, 1);
+}
+
 /* A claude-code-proxy (profile claude-code-proxy: /health, the .env). */
 static void test_upgrade_ccp(void **state)
 {
@@ -1418,6 +1568,7 @@ int main(void)
 		cmocka_unit_test(test_stateful_engine),
 		cmocka_unit_test(test_stateful_engine_ccp),
 		cmocka_unit_test(test_upgrade),
+		cmocka_unit_test(test_upgrade_interrupted),
 		cmocka_unit_test(test_upgrade_ccp),
 		cmocka_unit_test(test_config_apply),
 		cmocka_unit_test(test_config_apply_reload),
