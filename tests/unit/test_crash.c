@@ -42,8 +42,9 @@
  * lock, the sanitizers'), and a case would hang on them.  A case process
  * exits through exit(), so an ASan build checks its leaks too.
  *
- * Interrupts (test_upgrade_interrupted, the unit twin of 07_recover.bats's
- * Ctrl-C test): the same upgrade with a SIGINT raised at each step
+ * Interrupts (test_upgrade_interrupted, test_rollback_interrupted,
+ * test_config_apply_interrupted; the unit twins of 07_recover.bats's Ctrl-C
+ * test): the same operations with a SIGINT raised at each step
  * (CPACTL_TEST_INTERRUPT_AT) and a handler that sets the flag cpactl polls,
  * as the CLI's does.  The run must stop at a safe point and tell the truth:
  * either it finished its journal, and production serves the old release
@@ -1248,8 +1249,10 @@ static struct matrix matrices[] = {
 	{ OP_PRODFAIL, 0, "pf", "v7.1.0", "v7.2.1", "verify", { 0 }, NULL, 0 },
 	{ OP_APPLY_PRODFAIL, 0, "pc", "v7.1.0", "v7.2.1", "verify", { 0 }, NULL, 0 },
 	{ OP_UPGRADE_CCP, 0, "up", "v1.0.0", "v1.1.0", NULL, { 0 }, NULL, 0 },
-	/* A Ctrl-C at each step of an upgrade. */
+	/* A Ctrl-C at each step of an upgrade, of a rollback, of a config apply. */
 	{ OP_UPGRADE, 1, "ui", "v7.1.0", "v7.2.0", NULL, { 0 }, NULL, 0 },
+	{ OP_ROLLBACK, 1, "ri", "v7.2.0", "v7.1.0", NULL, { 0 }, NULL, 0 },
+	{ OP_APPLY, 1, "ai", "v7.1.0", "v7.1.0", NULL, { 0 }, NULL, 0 },
 };
 #define N_MATRICES (sizeof(matrices) / sizeof(matrices[0]))
 
@@ -1485,6 +1488,18 @@ static void test_upgrade_interrupted(void **state)
 	check_matrix_of(OP_UPGRADE, 1);
 }
 
+static void test_rollback_interrupted(void **state)
+{
+	(void)state;
+	check_matrix_of(OP_ROLLBACK, 1);
+}
+
+static void test_config_apply_interrupted(void **state)
+{
+	(void)state;
+	check_matrix_of(OP_APPLY, 1);
+}
+
 /* A claude-code-proxy (profile claude-code-proxy: /health, the .env). */
 static void test_upgrade_ccp(void **state)
 {
@@ -1569,6 +1584,8 @@ int main(void)
 		cmocka_unit_test(test_stateful_engine_ccp),
 		cmocka_unit_test(test_upgrade),
 		cmocka_unit_test(test_upgrade_interrupted),
+		cmocka_unit_test(test_rollback_interrupted),
+		cmocka_unit_test(test_config_apply_interrupted),
 		cmocka_unit_test(test_upgrade_ccp),
 		cmocka_unit_test(test_config_apply),
 		cmocka_unit_test(test_config_apply_reload),
