@@ -263,12 +263,13 @@ ephemeral_low() {
     echo "${low:-32768}"
 }
 
-# A free random TCP port on 127.0.0.1 (never 8317/8318), from 10000 up to the
-# ephemeral range or, when the suite runs workers side by side, from this
-# worker's own part of it (FREE_PORT_MIN, FREE_PORT_SPAN), so two workers
-# never pick the same port.
+# A free random TCP port on 127.0.0.1 (never 8317/8318), from 17000 up to the
+# ephemeral range (10000-16999 belong to tests/unit/test_crash.c, which runs
+# beside the end-to-end suite) or, when the suite runs workers side by side,
+# from this worker's own part of it (FREE_PORT_MIN, FREE_PORT_SPAN), so two
+# workers never pick the same port.
 free_port() {
-    local p _ min=${FREE_PORT_MIN:-10000} span=${FREE_PORT_SPAN:-$(($(ephemeral_low) - 10000))}
+    local p _ min=${FREE_PORT_MIN:-17000} span=${FREE_PORT_SPAN:-$(($(ephemeral_low) - 17000))}
     for _ in $(seq 1 100); do
         p=$((min + (RANDOM * 32768 + RANDOM) % span))
         [ "$p" = 8317 ] || [ "$p" = 8318 ] && continue

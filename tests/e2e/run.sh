@@ -110,11 +110,12 @@ for f in $files; do grep -qxF "$f" "$work/queue" || echo "$f"; done >>"$work/que
 # Compile the static fakes once, before the workers build images at once.
 bash tests/fixtures/build-images.sh --compile-only || { echo "$suite: compiling the fakes failed" >&2; exit 1; }
 
-# Ports below the ephemeral range only (engine.sh: ephemeral_low).
+# Ports from 17000 to the ephemeral range only (engine.sh: ephemeral_low;
+# below 17000 are the unit tests', which run beside).
 . tests/engine.sh
-span=$((($(ephemeral_low) - 10000) / jobs))
+span=$((($(ephemeral_low) - 17000) / jobs))
 for w in $(seq 1 "$jobs"); do
-	FREE_PORT_MIN=$((10000 + (w - 1) * span)) FREE_PORT_SPAN=$span \
+	FREE_PORT_MIN=$((17000 + (w - 1) * span)) FREE_PORT_SPAN=$span \
 		bash "$0" --worker "$w" "$work/queue" "$work/tap.$w" &
 	pids+=($!)
 done

@@ -201,6 +201,9 @@ static void ports_init(void)
 		lo = 65535; /* an unusual range: use the ports above 60000 */
 	clock_gettime(CLOCK_REALTIME, &ts);
 	port_limit = lo == 65535 ? 65535 : lo;
+	/* 10000-16999: the end-to-end suite, which runs beside, draws from
+	 * 17000 up (tests/engine.sh free_port); this start plus two ports a
+	 * case stays below it. */
 	port_cursor = (lo == 65535 ? 61000 : 10000) + (int)((ts.tv_nsec / 1000 + getpid()) % 1500) * 4;
 }
 
