@@ -92,8 +92,10 @@ int cmd_rollback(struct cli *cli, int argc, char **argv)
 		return first == -2 ? EXIT_OK : EXIT_USAGE;
 	if (first + 1 < argc)
 		return cli_usage(cli, "unexpected argument '%s'", argv[first + 1]);
-	if (first < argc)
+	if (first < argc) {
 		args.o.snapshot_id = argv[first];
+		args.o.snapshot_named = 1;
+	}
 	interaction_init(&x, cli, args.yes);
 	args.o.timeout_ms = args.timeout_ms;
 	args.o.cpactl_version = CPACTL_VERSION;
@@ -108,7 +110,7 @@ int cmd_rollback(struct cli *cli, int argc, char **argv)
 	if (cli_deployment(cli, args.root, 1, &targets, &count, &t, &d, &err) < 0)
 		goto out;
 	if (!args.o.snapshot_id) {
-		default_id = rollback_default_snapshot(&d, t->name);
+		default_id = rollback_default_snapshot(&d, t);
 		if (!default_id) {
 			error_set(&err, ERR_USAGE,
 				  "no upgrade of '%s' has been made here yet: name the snapshot to roll back to (see "

@@ -35,6 +35,7 @@
 #include "blobstore.h"
 #include "buf.h"
 #include "journal.h"
+#include "lineage.h"
 #include "operation.h"
 #include "rollback.h"
 #include "snapshot.h"
@@ -969,7 +970,7 @@ static int retire_containers(struct archiving *r, const char *newest, struct cpa
 	json_t *list = NULL, *ct, *done = json_array();
 	/* The last upgrade's way back (its kept container, its tag) stays
 	 * whatever else is archived: the runbook's fourth rule. */
-	char *last = rollback_default_snapshot(r->d, r->t->name);
+	char *last = rollback_default_snapshot(r->d, r->t);
 	char *last_kept = last ? operation_kept_name(r->t->name, OP_KEPT_PREV, last) : NULL;
 	size_t i;
 
@@ -1013,7 +1014,7 @@ static int retire_containers(struct archiving *r, const char *newest, struct cpa
 static int retire_tags(struct archiving *r, const char *newest, struct cpactl_error *err)
 {
 	json_t *list = NULL, *image, *tag, *done = json_array();
-	char *last = rollback_default_snapshot(r->d, r->t->name);
+	char *last = rollback_default_snapshot(r->d, r->t);
 	size_t i, k;
 
 	json_object_set_new(r->report, "retired_tags", done);
@@ -1140,7 +1141,7 @@ int archiving_run(struct docker_client *c, const struct cpa_target *t, const str
 		size_t k;
 		json_array_foreach(snapshots, k, s) {
 			const char *of = json_string_value(json_object_get(s, "container"));
-			if (of && strcmp(of, t->name) != 0) {
+			if (!lineage_is_own(d, t, of, json_string_value(json_object_get(s, "container_id")))) {
 				error_set(err, ERR_FAILED,
 					  "'%s' holds snapshots of another container, '%s' (%s): archiving would mix "
 					  "their ways back; give each container its own root (--root or CPACTL_ROOT) "

@@ -633,7 +633,7 @@ static void check_snapshots(struct doctor_run *r, const struct deployment *d)
 	{
 		/* The runbook's fourth rule: a working way back.  After an
 		 * upgrade that is its snapshot (`cpactl rollback` with no ID). */
-		char *last = rollback_default_snapshot(d, r->t->name);
+		char *last = rollback_default_snapshot(d, r->t);
 		int found = 0;
 		json_array_foreach(list, i, item)
 			if (last && strcmp(json_string_value(json_object_get(item, "id")), last) == 0)

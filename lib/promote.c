@@ -11,6 +11,7 @@
 
 #include "atomic_file.h"
 #include "container_files.h"
+#include "lineage.h"
 
 void verdict_say(say_fn say, void *ctx, const char *who, const struct verdict *v)
 {
@@ -48,6 +49,17 @@ static int set_restart_no(struct promotion *p, const char *id, struct cpactl_err
 	int rc = docker_container_set_restart(p->op->c, id, no, err);
 	json_decref(no);
 	return rc;
+}
+
+/* The new container is production now: its snapshots-to-be and the old
+ * one's are one container's past (lineage.h).  Losing this only makes a
+ * renamed container's older snapshots need naming, so it is a note. */
+static void record_lineage(struct promotion *p)
+{
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+
+	if (lineage_record(p->op->d, p->old_id, p->new_id, &e) < 0)
+		say_fmt(p->op->say, p->op->ctx, "note: %s", e.message);
 }
 
 /* Puts the old container back: the new one failed its verdict or its start. */
@@ -169,6 +181,7 @@ int promote_run(struct promotion *p, struct cpactl_error *err)
 		/* From the stop of the old release to the first good answer of the
 		 * new one: the time production did not serve. */
 		json_object_set_new(p->op->report, "downtime_ms", json_real(judge_at + v.ready_ms - stop_at));
+		record_lineage(p);
 		rc = 0;
 		goto out;
 	}

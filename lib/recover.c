@@ -19,6 +19,7 @@
 #include "cpa.h"
 #include "discover.h"
 #include "journal.h"
+#include "lineage.h"
 #include "lock.h"
 #include "operation.h"
 #include "probe.h"
@@ -313,6 +314,8 @@ static int finish(struct recovery *r, struct cpactl_error *err)
 	if (new_restart && docker_container_set_restart(r->c, r->new_id, new_restart, err) < 0)
 		return -1;
 	if (docker_container_start(r->c, r->new_id, &e) == 0 && serves(r, r->new_id)) {
+		if (lineage_record(r->d, r->old_id, r->new_id, &e) < 0)
+			note(r, "%s", e.message);
 		note(r, "the %s was finished: '%s' serves the new release; the old one is kept as '%s'", r->operation,
 		     r->name, r->prev_name);
 		return 1;

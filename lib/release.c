@@ -302,6 +302,14 @@ int release_preflight(struct release *r, int broken_ok, struct cpactl_error *err
 			json_array_extend(r->secrets, env);
 		json_decref(env);
 	}
+	{
+		/* The auth files' tokens: a provider's error answer can carry one
+		 * into a log line that a verdict quotes. */
+		json_t *tokens = auth_secret_values(t->auth_host);
+		if (tokens && r->secrets)
+			json_array_extend(r->secrets, tokens);
+		json_decref(tokens);
+	}
 	r->old_restart = json_incref(json_object_get(json_object_get(t->inspect, "HostConfig"), "RestartPolicy"));
 	if (!r->old_restart)
 		r->old_restart = json_pack("{s:s}", "Name", "no");

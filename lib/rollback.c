@@ -26,6 +26,7 @@
 #include "history.h"
 #include "image_restore.h"
 #include "journal.h"
+#include "lineage.h"
 #include "operation.h"
 #include "probe.h"
 #include "privilege.h"
@@ -66,19 +67,23 @@ struct rollback {
 /* Messages for people go through the caller's say callback. */
 #define sayf(r, ...) say_fmt((r)->op.say, (r)->op.ctx, __VA_ARGS__)
 
-char *rollback_default_snapshot(const struct deployment *d, const char *name)
+char *rollback_default_snapshot(const struct deployment *d, const struct cpa_target *t)
 {
 	struct buf path = BUF_INIT;
-	json_t *last;
-	const char *op, *snap, *upgraded;
+	json_t *last, *context;
+	const char *op, *snap;
 	char *out = NULL;
 
 	buf_appendf(&path, "%s/last-upgraded.json", d->state_dir);
 	last = json_load_file(path.data, 0, NULL);
+	context = json_object_get(last, "context");
 	op = json_string_value(json_object_get(last, "outcome"));
-	snap = json_string_value(json_object_get(json_object_get(last, "context"), OP_KEY_SNAPSHOT));
-	upgraded = json_string_value(json_object_get(json_object_get(last, "context"), OP_KEY_CONTAINER));
-	if (op && strcmp(op, UPGRADE_UPGRADED) == 0 && snap && (!name || !upgraded || strcmp(upgraded, name) == 0))
+	snap = json_string_value(json_object_get(context, OP_KEY_SNAPSHOT));
+	/* The last upgrade of this container, under its name or under the name
+	 * it had then (its new container is this one or an ancestor). */
+	if (op && strcmp(op, UPGRADE_UPGRADED) == 0 && snap &&
+	    (!t || lineage_is_own(d, t, json_string_value(json_object_get(context, OP_KEY_CONTAINER)),
+				  json_string_value(json_object_get(context, OP_KEY_NEW_ID)))))
 		out = strdup(snap);
 	json_decref(last);
 	buf_free(&path);
@@ -134,15 +139,26 @@ static int read_snapshot(struct rollback *r, json_t *list, struct cpactl_error *
 	{
 		/* Two containers that share a deployment root share backup/: a
 		 * snapshot of the other one is not this container's past (its
-		 * ports, name and mounts would be recreated here). */
-		const char *of = json_string_value(
-			json_object_get(json_object_get(r->manifest, "baseline"), "container"));
-		if (of && strcmp(of, r->op.t->name) != 0)
-			return error_set(err, ERR_FAILED,
-					 "snapshot %s was taken of container '%s', not of '%s': the two share the "
-					 "deployment root '%s'; roll '%s' back with --container %s, and give each its "
-					 "own root (--root or CPACTL_ROOT)",
-					 r->snap_id, of, r->op.t->name, r->op.d->root, of, of);
+		 * ports, name and mounts would be recreated here), unless the
+		 * user named it and its definition fits (a renamed container). */
+		json_t *baseline = json_object_get(r->manifest, "baseline");
+		const char *of = json_string_value(json_object_get(baseline, "container"));
+		char *why = NULL;
+		enum lineage_match match = lineage_belongs(r->op.d, r->op.t, baseline, r->o->snapshot_named, &why);
+
+		if (match == LINEAGE_FOREIGN) {
+			error_set(err, ERR_FAILED,
+				  "snapshot %s was taken of container '%s', not of '%s' (%s): the two share the "
+				  "deployment root '%s'; roll '%s' back with --container %s, and give each its "
+				  "own root (--root or CPACTL_ROOT)",
+				  r->snap_id, of, r->op.t->name, why, r->op.d->root, of, of);
+			free(why);
+			return -1;
+		}
+		if (match == LINEAGE_FITS)
+			sayf(r, "note: snapshot %s was taken of container '%s'; its config, auth dir and port are "
+				"'%s''s, so it is rolled back to as named",
+			     r->snap_id, of, r->op.t->name);
 	}
 	{
 		/* A snapshot of another kind of proxy is not this container's past. */
@@ -267,6 +283,17 @@ out:
 	return rc;
 }
 
+/* Adds `more` (a new array, or NULL) to the strings redacted from quoted
+ * log lines. */
+static void add_secrets(struct rollback *r, json_t *more)
+{
+	if (!r->secrets)
+		r->secrets = json_array();
+	if (r->secrets && more)
+		json_array_extend(r->secrets, more);
+	json_decref(more);
+}
+
 static int prepare_config(struct rollback *r, struct cpactl_error *err)
 {
 	struct buf path = BUF_INIT;
@@ -294,6 +321,9 @@ static int prepare_config(struct rollback *r, struct cpactl_error *err)
 	/* The live file as it is: what undo and recover put back. */
 	if (operation_scratch(&r->op, &r->config_before, err) < 0)
 		goto out;
+	/* The auth files' tokens: a provider's error answer can carry one into
+	 * a log line that a verdict quotes. */
+	add_secrets(r, auth_secret_values(r->op.t->auth_host));
 	snapshot_part_path(&path, r->snap_path, part);
 	if (read_small_file(buf_str(&path), CPA_CONFIG_MAX, &data, &len, &e) < 0) {
 		sayf(r, "note: snapshot %s has no %s: the live one stays", r->snap_id, part);
@@ -302,10 +332,10 @@ static int prepare_config(struct rollback *r, struct cpactl_error *err)
 	}
 	if (!r->op.t->profile->cpa) {
 		struct buf text = { data, len, len };
-		r->secrets = env_secret_values(r->snap_container, &text);
+		add_secrets(r, env_secret_values(r->snap_container, &text));
 	} else if (yaml_parse(data, len, "config.yaml", &doc, err) == 0) {
 		struct cpa_config_summary sum;
-		r->secrets = secret_values_of(doc);
+		add_secrets(r, secret_values_of(doc));
 		r->after_tls = r->op.t->tls;
 		if (cpa_config_summarize(doc, &sum) == 0) {
 			r->after_tls = sum.tls;

@@ -31,6 +31,8 @@
 struct rollback_options {
 	const char *snapshot_id;   /* required (NULL is refused); the command line
 				    * defaults it with rollback_default_snapshot() */
+	int snapshot_named;        /* the user named snapshot_id: another
+				    * container's is taken when it fits (lineage.h) */
 	int auth_exact;            /* --auth */
 	int dry_run;
 	int no_backup;
@@ -62,10 +64,11 @@ struct rollback_options {
 int rollback_run(struct docker_client *c, struct cpa_target *t, const struct deployment *d,
 		 const struct rollback_options *o, json_t **report, struct cpactl_error *err);
 
-/* The snapshot the last successful upgrade of container `name` took
+/* The snapshot the last successful upgrade of container `t` took
  * (ROOT/.cpactl/last-upgraded.json), or NULL: none, or the last upgrade in
- * this root was of another container (two containers sharing a root).
- * malloc'd. */
-char *rollback_default_snapshot(const struct deployment *d, const char *name);
+ * this root was of another container (two containers sharing a root; a
+ * renamed container is still itself, lineage.h).  `t` NULL: whichever
+ * container it was.  malloc'd. */
+char *rollback_default_snapshot(const struct deployment *d, const struct cpa_target *t);
 
 #endif

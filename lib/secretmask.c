@@ -26,9 +26,13 @@
 #include "secretmask.h"
 
 #include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "cpa.h"
@@ -697,5 +701,80 @@ json_t *env_secret_values(json_t *inspect, const struct buf *env_file)
 		}
 		p = nl ? nl + 1 : end;
 	}
+	return out;
+}
+
+/* A key of an auth file whose value is a credential: access_token,
+ * refresh_token, id_token, api_key, client_secret, cookie, password ...
+ * (type, email, expired and project ids are not). */
+static int auth_key_is_secret(const char *key)
+{
+	static const char *const words[] = { "token", "secret", "password", "cookie", "key", "jwt", "session" };
+	size_t i;
+
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcasestr(key, words[i]))
+			return 1;
+	return 0;
+}
+
+static void add_auth_secrets(json_t *out, json_t *v, int secret)
+{
+	const char *key;
+	json_t *child;
+	size_t i;
+
+	if (json_is_string(v) && secret && json_string_length(v) >= AUTH_SECRET_MIN)
+		json_array_append(out, v);
+	else if (json_is_object(v))
+		json_object_foreach(v, key, child)
+			add_auth_secrets(out, child, secret || auth_key_is_secret(key));
+	else if (json_is_array(v))
+		json_array_foreach(v, i, child)
+			add_auth_secrets(out, child, secret);
+}
+
+json_t *auth_secret_values(const char *dir)
+{
+	json_t *out = json_array();
+	DIR *d;
+	struct dirent *e;
+
+	if (!out || !dir || !(d = opendir(dir)))
+		return out;
+	while ((e = readdir(d)) != NULL) {
+		size_t n = strlen(e->d_name);
+		struct stat st;
+		char *text = NULL;
+		size_t len = 0;
+		json_t *doc;
+		int fd;
+
+		if (e->d_name[0] == '.' || n < 6 || strcmp(e->d_name + n - 5, ".json") != 0)
+			continue;
+		/* Regular files only, never through a link: the dir is the
+		 * container's, and a FIFO would block. */
+		fd = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= AUTH_FILE_SECRET_MAX) {
+			struct buf b = BUF_INIT;
+			char chunk[8192];
+			ssize_t got;
+			while ((got = read(fd, chunk, sizeof(chunk))) > 0 && b.len <= AUTH_FILE_SECRET_MAX)
+				buf_append(&b, chunk, (size_t)got);
+			len = b.len;
+			text = buf_detach(&b);
+		}
+		close(fd);
+		doc = text ? json_loadb(text, len, 0, NULL) : NULL;
+		add_auth_secrets(out, doc, 0);
+		json_decref(doc);
+		if (text) {
+			memset(text, 0, len);
+			free(text);
+		}
+	}
+	closedir(d);
 	return out;
 }

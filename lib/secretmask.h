@@ -53,6 +53,16 @@ json_t *secret_values_of(json_t *config);
  * env file's text (may be empty).  A new array. */
 json_t *env_secret_values(json_t *inspect, const struct buf *env_file);
 
+/* The credentials of the auth files in host directory `dir` (*.json,
+ * regular files, up to AUTH_FILE_SECRET_MAX bytes each): every string of
+ * AUTH_SECRET_MIN characters or more under a key naming a token, secret,
+ * key, password, cookie or session, for redaction from quoted log lines (a
+ * provider's error answer can carry one into CPA's debug log).  A new
+ * array, empty when the dir cannot be read. */
+#define AUTH_SECRET_MIN 8
+#define AUTH_FILE_SECRET_MAX (1024 * 1024)
+json_t *auth_secret_values(const char *dir);
+
 /* Replaces each occurrence of each string of `secrets` in text by "***". */
 void redact_secrets(char *text, json_t *secrets);
 

@@ -28,6 +28,7 @@
 #include "container_files.h"
 #include "cpa.h"
 #include "history.h"
+#include "lineage.h"
 #include "recreate.h"
 #include "sha256.h"
 #include "tar_extract.h"
@@ -792,14 +793,16 @@ static char *baseline_md(const struct cpa_target *t, const char *id)
 	return buf_detach(&b);
 }
 
-static json_t *baseline_json(const struct cpa_target *t)
+static json_t *baseline_json(const struct deployment *d, const struct cpa_target *t)
 {
 	json_t *port = t->has_api_port
 			       ? json_pack("{s:s,s:i}", "host_ip", t->api_host_ip, "host_port", t->api_host_port)
 			       : json_null();
-	return json_pack("{s:s,s:s,s:s?,s:s?,s:s?,s:s?,s:s?,s:o,s:i,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?}",
+	/* The ids this container had before (lineage.h): a snapshot stays its
+	 * own past across upgrades and renames. */
+	return json_pack("{s:s,s:s,s:s?,s:s?,s:o*,s:s?,s:s?,s:s?,s:o,s:i,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?}",
 			 "profile", snapshot_profile(t)->name, "probe_path", t->probe_path, "container", t->name,
-			 "container_id", t->id, "image", t->image, "image_id", t->image_id, "version", t->version,
+			 "container_id", t->id, "lineage", t->id ? lineage_ancestors(d, t->id) : NULL, "image", t->image, "image_id", t->image_id, "version", t->version,
 			 "api_port", port, "container_port", t->api_container_port, "auth_dir", t->auth_dir,
 			 "auth_in_container", t->auth_in_container, "config_path", t->config_path,
 			 "config_in_container", t->config_in_container, "config_storage", t->config_storage,
@@ -973,7 +976,7 @@ int snapshot_create(struct docker_client *c, const struct cpa_target *t, const s
 	}
 	manifest = json_pack("{s:i,s:s,s:s,s:s,s:o,s:{s:s?,s:s?,s:b},s:s?,s:O,s:O,s:I,s:I,s:O?}", "format",
 			     SNAPSHOT_FORMAT, "cpactl_version", o->cpactl_version ? o->cpactl_version : "unknown",
-			     "id", r->id, "created", created, "baseline", baseline_json(t), "image", "ref", t->image,
+			     "id", r->id, "created", created, "baseline", baseline_json(d, t), "image", "ref", t->image,
 			     "id", t->image_id, "saved", !o->no_image, "version", t->version, "parts", parts,
 			     "auth_files", auth_files, "bytes", (json_int_t)r->bytes, "new_bytes",
 			     (json_int_t)r->new_bytes, "plugin_files", plugin_files);
@@ -1129,8 +1132,10 @@ static int add_snapshots_in(const char *dir, const char *location, const char *s
 					offline = 0;
 			}
 		}
-		item = json_pack("{s:s,s:s?,s:s?,s:s?,s:s?,s:s?,s:I,s:I,s:b,s:s,s:s,s:b}", "id", e->d_name,
+		item = json_pack("{s:s,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:I,s:I,s:b,s:s,s:s,s:b}", "id", e->d_name,
 				 "container", json_string_value(json_object_get(json_object_get(m, "baseline"), "container")),
+				 "container_id",
+				 json_string_value(json_object_get(json_object_get(m, "baseline"), "container_id")),
 				 "created",
 				 json_string_value(json_object_get(m, "created")), "version",
 				 json_string_value(json_object_get(m, "version")), "image",
@@ -1364,6 +1369,86 @@ int snapshot_verify(const struct deployment *d, const char *id, json_t **report,
 	}
 	*report = out;
 	return 0;
+}
+
+/* The "baseline" of the manifest at `path`, or NULL when unreadable (verify
+ * reports that; a snapshot nobody can place is nobody's to skip). */
+static json_t *load_baseline(const char *path)
+{
+	char *mpath = path_join(path, SNAPSHOT_PART_MANIFEST);
+	json_t *m = mpath ? json_load_file(mpath, 0, NULL) : NULL, *b = NULL;
+
+	if (json_is_object(json_object_get(m, "baseline")))
+		b = json_incref(json_object_get(m, "baseline"));
+	json_decref(m);
+	free(mpath);
+	return b;
+}
+
+int snapshot_verify_own(const struct deployment *d, const struct cpa_target *t, const char *id, json_t **report,
+			int *all_ok, json_t **skipped, struct cpactl_error *err)
+{
+	json_t *out = NULL, *item, *list = NULL;
+	size_t i;
+	int rc = -1;
+
+	*report = NULL;
+	*skipped = NULL;
+	if (snapshot_list(d, &list, err) < 0)
+		return -1;
+	if (!(out = json_array()) || !(*skipped = json_array())) {
+		error_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	json_array_foreach(list, i, item) {
+		const char *sid = json_string_value(json_object_get(item, "id"));
+		json_t *baseline, *one;
+		char *why = NULL;
+		enum lineage_match match;
+
+		if (id && strcmp(id, sid) != 0)
+			continue;
+		baseline = load_baseline(json_string_value(json_object_get(item, "path")));
+		match = baseline ? lineage_belongs(d, t, baseline, id != NULL, &why) : LINEAGE_OWN;
+		if (match == LINEAGE_FOREIGN && id) {
+			error_set(err, ERR_FAILED,
+				  "snapshot %s was taken of container '%s', not of '%s' (%s): verify it with "
+				  "--container %s",
+				  sid, json_string_value(json_object_get(baseline, "container")), t->name, why,
+				  json_string_value(json_object_get(baseline, "container")));
+			free(why);
+			json_decref(baseline);
+			goto out;
+		}
+		free(why);
+		if (match == LINEAGE_FOREIGN) {
+			json_array_append_new(*skipped, json_pack("{s:s,s:s?}", "id", sid, "container",
+								  json_string_value(json_object_get(baseline, "container"))));
+			json_decref(baseline);
+			continue;
+		}
+		json_decref(baseline);
+		one = verify_one(d, sid, json_string_value(json_object_get(item, "path")));
+		json_object_set_new(one, "location", json_incref(json_object_get(item, "location")));
+		if (!json_is_true(json_object_get(one, "ok")))
+			*all_ok = 0;
+		json_array_append_new(out, one);
+	}
+	if (id && json_array_size(out) == 0) {
+		error_set(err, ERR_NOT_FOUND, "no snapshot '%s' under '%s' (see 'cpactl list')", id, d->root);
+		goto out;
+	}
+	*report = out;
+	out = NULL;
+	rc = 0;
+out:
+	json_decref(list);
+	json_decref(out);
+	if (rc < 0) {
+		json_decref(*skipped);
+		*skipped = NULL;
+	}
+	return rc;
 }
 
 int snapshot_commit_config(const struct deployment *d, const char *snapshot_path, const char *snapshot_id,

@@ -95,8 +95,8 @@ int snapshot_create(struct docker_client *c, const struct cpa_target *t, const s
 void snapshot_result_release(struct snapshot_result *r);
 
 /* Every snapshot of the deployment, in backup/ and archive/, oldest first:
- * objects with id, created, version, image, image_id, bytes, new_bytes,
- * offline, location, path. */
+ * objects with id, container, container_id, created, version, image,
+ * image_id, bytes, new_bytes, offline, location, path, readable. */
 int snapshot_list(const struct deployment *d, json_t **out, struct cpactl_error *err);
 
 /* Verifies one snapshot (id) or all (id NULL).  *report is an array of
@@ -104,6 +104,13 @@ int snapshot_list(const struct deployment *d, json_t **out, struct cpactl_error 
  * ERR_NOT_FOUND when `id` names no snapshot. */
 int snapshot_verify(const struct deployment *d, const char *id, json_t **report, int *all_ok,
 		    struct cpactl_error *err);
+
+/* snapshot_verify() of the snapshots that are `t`'s own (lineage_belongs()):
+ * another container's are left out and listed in *skipped ({"id",
+ * "container"}); naming one (`id`) is an ERR_FAILED error unless its
+ * definition fits `t`.  *all_ok must be 1 on entry. */
+int snapshot_verify_own(const struct deployment *d, const struct cpa_target *t, const char *id, json_t **report,
+			int *all_ok, json_t **skipped, struct cpactl_error *err);
 
 /* Commits the config.yaml of the snapshot at `snapshot_path` to the
  * deployment's history with a message naming `why`, the snapshot, the CPA

@@ -393,8 +393,8 @@ PY
 	[ "$(served_version)" = "$version" ]
 }
 
-@test "two containers sharing a root: list names each snapshot's container; rollback refuses the other's" {
-	local d a_id b_snap
+@test "two containers sharing a root: list names each snapshot's container; rollback, verify and archive refuse the other's" {
+	local d a_id a_snap b_snap b_old_id
 	d=$(deploy_dir rb-share)
 	docker run -d --name rb-share-a -p "127.0.0.1:$PORT4:8317" -v "$d/config.yaml:/CLIProxyAPI/config.yaml" \
 		-v "$d/auth:/root/.cli-proxy-api" eceasy/cli-proxy-api:v7.1.0 >/dev/null
@@ -403,12 +403,23 @@ PY
 	wait_port "$PORT4" && wait_port "$PORT5"
 	cpactl_run backup --container rb-share-a --no-image --json
 	[ "$status" -eq 0 ] || { show; false; }
+	a_snap=$(jqo .id)
+	b_old_id=$(docker inspect -f '{{.Id}}' rb-share-b)
 	cpactl_run upgrade --container rb-share-b --image eceasy/cli-proxy-api:v7.2.0 --no-pull --yes --timeout 15 --json
 	[ "$status" -eq 0 ] || { show; false; }
 	b_snap=$(jqo .snapshot)
 	cpactl_run list --root "$d" --json
 	[ "$(jqo '[.[].container] | join(" ")')" = "rb-share-a rb-share-b" ] || { show; false; }
 	a_id=$(docker inspect -f '{{.Id}}' rb-share-a)
+	[ "$(jqo '[.[].container_id] | join(" ")')" = "$a_id $b_old_id" ] || { show; false; }
+	# verify checks a container's own snapshots and names the others.
+	cpactl_run verify --container rb-share-a --json
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(jqo '[.[].id] | join(" ")')" = "$a_snap" ] || { show; false; }
+	[[ "$stderr" == *"$b_snap not verified: it was taken of container 'rb-share-b', not of 'rb-share-a'"* ]] || { show; false; }
+	cpactl_run verify "$b_snap" --container rb-share-a --json
+	[ "$status" -eq 1 ] || { show; false; }
+	[[ "$(jqo .error.message)" == *"was taken of container 'rb-share-b', not of 'rb-share-a' (another published API port)"* ]] || { show; false; }
 	# B's last upgrade is not A's way back.
 	cpactl_run rollback --container rb-share-a --yes --json
 	[ "$status" -eq 2 ] || { show; false; }
@@ -423,6 +434,26 @@ PY
 	[ "$status" -eq 1 ] || { show; false; }
 	[[ "$(jqo .error.message)" == *"holds snapshots of another container, 'rb-share-b'"* ]] || { show; false; }
 	[ "$(ls "$d/backup" | grep -c '^20')" = 2 ]
+	# A renamed container keeps its past: its snapshots are found by the
+	# id lineage the upgrade recorded (the old id is not the running one).
+	docker rename rb-share-b rb-share-c
+	cpactl_run verify --container rb-share-c --json
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(jqo '[.[].id] | join(" ")')" = "$b_snap" ] || { show; false; }
+	cpactl_run rollback --container rb-share-c --dry-run --json
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(jqo .snapshot)" = "$b_snap" ] || { show; false; }
+	# A container recreated by hand under another name, same config, auth
+	# and port: A's snapshot is taken when named, with a note; not by default.
+	docker rm -f rb-share-a >/dev/null
+	docker run -d --name rb-share-d -p "127.0.0.1:$PORT4:8317" -v "$d/config.yaml:/CLIProxyAPI/config.yaml" \
+		-v "$d/auth:/root/.cli-proxy-api" eceasy/cli-proxy-api:v7.1.0 >/dev/null
+	wait_port "$PORT4"
+	cpactl_run rollback "$a_snap" --container rb-share-d --dry-run --json
+	[ "$status" -eq 0 ] || { show; false; }
+	[[ "$stderr" == *"snapshot $a_snap was taken of container 'rb-share-a'; its config, auth dir and port are 'rb-share-d''s"* ]] || { show; false; }
+	cpactl_run verify --container rb-share-d --json
+	[ "$(jqo '. | length')" = 0 ] || { show; false; }
 	docker ps -aq --filter name=rb-share | xargs -r docker rm -f >/dev/null
 }
 

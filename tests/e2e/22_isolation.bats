@@ -163,6 +163,24 @@ upgrade() {
 	[ "$(prod_token)" != "$(oauth_state | jq -r .current)" ]
 }
 
+@test "a refresh token that a provider echoes into CPA's debug log is masked where cpactl quotes the log" {
+	local held
+	# After the test above production holds a revoked refresh token, due at
+	# once: a candidate that can reach the provider sends it and gets it
+	# back in the error, which CPA logs at debug (conductor_refresh.go:537).
+	held=$(prod_token)
+	cp "$ROOT/config.yaml" "$BATS_TEST_TMPDIR/config.before"
+	printf 'debug: true\n' >>"$ROOT/config.yaml"
+	upgrade --dry-run --candidate-network shared --test-port "$TP" --image eceasy/cli-proxy-api:v7.2.1-badauth
+	cat "$BATS_TEST_TMPDIR/config.before" >"$ROOT/config.yaml"
+	[ "$status" -eq 1 ] || { show; false; }
+	# The line is quoted, with the token masked: the test can see the line.
+	[[ "$stderr" == *"token refresh failed with status 400"*"refresh token *** is revoked"* ]] || { show; false; }
+	[[ "$stderr" != *"$held"* ]]
+	no_secret
+	[ "$(oauth_state | jq -r .rejected)" -ge 1 ]
+}
+
 @test "--candidate-network: a bad value is a usage error" {
 	cpactl_run upgrade --container iso-prod --candidate-network none
 	[ "$status" -eq 2 ] || { show; false; }

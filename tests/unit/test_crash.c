@@ -640,7 +640,7 @@ static int run_operation(struct docker_client *c, const struct dep *dp, enum op_
 	case OP_ROLLBACK:
 	case OP_ROLLBACK_AUTH:
 		/* The CLI's default: the snapshot the last upgrade took. */
-		snapshot = rollback_default_snapshot(&d, targets[0].name);
+		snapshot = rollback_default_snapshot(&d, &targets[0]);
 		ro.snapshot_id = snapshot;
 		ro.timeout_ms = TIMEOUT_MS;
 		ro.cpactl_version = "crash-test";

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../../lib/buf.h"
 #include "../../lib/error.h"
@@ -466,9 +468,47 @@ static void test_appends(void **state)
 	buf_free(&out);
 }
 
+/* The auth files' credentials, for masking quoted log lines: nested ones
+ * too; names, types and dates are not; links, FIFOs and non-JSON files are
+ * not read. */
+static void test_auth_secret_values(void **state)
+{
+	char dir[] = "/tmp/test_authsecrets.XXXXXX", path[256], *text;
+	FILE *f;
+	json_t *got;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/claude-a@example.com.json", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("{\"type\":\"claude\",\"email\":\"a@example.com\",\"access_token\":\"ACCESS-0123456789\","
+	      "\"expired\":\"2026-12-31T00:00:00Z\",\"token\":{\"refresh\":\"REFRESH-0123456789\",\"n\":1},"
+	      "\"api_key\":\"short\"}", f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/notes.txt", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("{\"refresh_token\":\"NOT-JSON-NAMED-0123\"}", f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/fifo.json", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	snprintf(path, sizeof(path), "%s/link.json", dir);
+	assert_int_equal(symlink("/etc/passwd", path), 0);
+	got = auth_secret_values(dir);
+	text = json_dumps(got, JSON_COMPACT);
+	assert_string_equal(text, "[\"ACCESS-0123456789\",\"REFRESH-0123456789\"]");
+	free(text);
+	json_decref(got);
+	got = auth_secret_values(NULL);
+	assert_int_equal(json_array_size(got), 0);
+	json_decref(got);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	assert_int_equal(system(path), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_auth_secret_values),
 		cmocka_unit_test(test_block_style),
 		cmocka_unit_test(test_flow_style),
 		cmocka_unit_test(test_provider_lists),
