@@ -140,8 +140,12 @@ void journal_test_kill_point(const char *step)
 	 * get a Ctrl-C here, as a user at the terminal would. */
 	if (kill_at && strcmp(kill_at, step) == 0)
 		raise(SIGKILL);
-	if (interrupt_at && strcmp(interrupt_at, step) == 0)
-		raise(SIGINT);
+	if (interrupt_at && strcmp(interrupt_at, step) == 0) {
+		/* CPACTL_TEST_INTERRUPT_SIGNAL=TERM: a service manager's stop
+		 * (systemd, a container runtime, cron's timeout) instead. */
+		const char *sig = getenv("CPACTL_TEST_INTERRUPT_SIGNAL");
+		raise(sig && strcmp(sig, "TERM") == 0 ? SIGTERM : SIGINT);
+	}
 }
 
 void journal_set(struct journal *j, const char *key, json_t *value)

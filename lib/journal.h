@@ -52,7 +52,8 @@ int journal_finish(struct journal *j, const char *outcome, struct cpactl_error *
 void journal_release(struct journal *j);
 
 /* The test-only switches: SIGKILL when CPACTL_TEST_KILL_AT names `step`,
- * SIGINT (a Ctrl-C) when CPACTL_TEST_INTERRUPT_AT does.
+ * SIGINT (a Ctrl-C) when CPACTL_TEST_INTERRUPT_AT does (SIGTERM with
+ * CPACTL_TEST_INTERRUPT_SIGNAL=TERM).
  * journal_step() calls it after writing each step; operations that are safe
  * by construction without a journal (archive) call it at their own named
  * points. */

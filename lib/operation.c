@@ -164,9 +164,16 @@ int operation_backup(struct operation *op, const struct op_backup *b, struct cpa
 			say_fmt(op->say, op->ctx, "%s", b->skipped);
 		return 0;
 	}
-	if (operation_step(op, OP_STEP_BACKUP, err) < 0 ||
-	    snapshot_create(op->c, op->t, op->d, &b->snapshot, &op->snap, err) < 0)
+	if (operation_step(op, OP_STEP_BACKUP, err) < 0)
 		return -1;
+	if (snapshot_create(op->c, op->t, op->d, &b->snapshot, &op->snap, err) < 0) {
+		if (b->snapshot.interrupted && *b->snapshot.interrupted) {
+			/* The backup is the first thing an operation does. */
+			error_clear(err);
+			error_set(err, ERR_FAILED, "interrupted while the snapshot was taken; production was not touched");
+		}
+		return -1;
+	}
 	op->id = strdup(op->snap.id);
 	if (!op->id)
 		return error_set(err, ERR_NOMEM, "out of memory");

@@ -144,6 +144,15 @@ int promote_run(struct promotion *p, struct cpactl_error *err)
 						   json_object_get(net, "endpoint"), err) < 0)
 				goto out;
 	}
+	if (p->interrupted && *p->interrupted) {
+		/* The last point where stopping changes nothing: the new container
+		 * exists, production has not been touched.  A container that
+		 * cannot be removed stays in the journal for recover. */
+		struct cpactl_error ignored = CPACTL_ERROR_INIT;
+		p->untouched = p->reuse_id || docker_container_remove(p->op->c, p->new_id, 1, 1, &ignored) == 0;
+		error_set(err, ERR_FAILED, "interrupted before production was touched; it still serves");
+		goto out;
+	}
 	/* An engine restart must never bring the kept old container back on the port. */
 	if (operation_step(p->op, OP_STEP_PROMOTE_RESTART_POLICY, err) < 0 || set_restart_no(p, p->old_id, err) < 0)
 		goto out;

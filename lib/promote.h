@@ -56,6 +56,7 @@ struct promotion {
 	/* Out. */
 	char *new_id;               /* malloc'd */
 	enum op_undo undo;          /* whether a failed new release was undone */
+	int untouched;              /* failed (interrupted) before production was changed */
 };
 
 /* A promotion of op's target: name, old id and config file from it. */

@@ -853,6 +853,7 @@ int release_promote(struct release *r, const char *question, struct cpactl_error
 	p.ctx = r;
 	rc = promote_run(&p, err);
 	r->undo = p.undo;
+	r->untouched = p.untouched;
 	if (rc == 0 && p.config_after)
 		sayf(r, "config.yaml: the %s file is now production's (the old one is in the snapshot)",
 		     r->candidate_rewrote ? "migrated" : "new");
@@ -884,7 +885,7 @@ void release_end(struct release *r, const char *outcome, int rc, const struct cp
 		outcome = failure_outcome(r, err);
 	/* A failure in the middle of a promotion that could not be undone
 	 * leaves the journal for `cpactl recover`. */
-	operation_end(&r->op, outcome, rc == 0 || r->undo == OP_UNDO_DONE || !r->new_id);
+	operation_end(&r->op, outcome, rc == 0 || r->undo == OP_UNDO_DONE || !r->new_id || r->untouched);
 	verdict_release(&r->candidate);
 	json_decref(r->old_image);
 	json_decref(r->new_image);

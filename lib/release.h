@@ -54,6 +54,7 @@ struct release {
 	char *prev_name;          /* where the old one is kept */
 	json_t *old_restart;      /* the old container's restart policy */
 	enum op_undo undo;        /* of a failed promotion */
+	int untouched;            /* the promotion stopped before production changed */
 };
 
 /* Starts `kind` ("upgrade", "config-apply") of target t to image

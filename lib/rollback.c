@@ -62,6 +62,7 @@ struct rollback {
 	int after_tls;
 	char *after_key;
 	enum op_undo undo;        /* of a failed promotion */
+	int untouched;            /* the promotion stopped before production changed */
 };
 
 /* Messages for people go through the caller's say callback. */
@@ -564,6 +565,7 @@ static int promote(struct rollback *r, struct cpactl_error *err)
 		journal_set(&r->op.journal, OP_KEY_NEW_RESTART, json_incref(p.reuse_restart));
 	rc = promote_run(&p, err);
 	r->undo = p.undo;
+	r->untouched = p.untouched;
 	json_object_set_new(r->op.report, "previous_container", json_string(prev));
 out:
 	promotion_release(&p);
@@ -732,11 +734,11 @@ int rollback_run(struct docker_client *c, struct cpa_target *t, const struct dep
 out:
 	/* A failure that left production neither old nor new stays in the
 	 * journal for `cpactl recover`. */
-	if ((rc == 0 || !promoted || r.undo == OP_UNDO_DONE) && r.auth_plan && r.op.journaled)
+	if ((rc == 0 || !promoted || r.untouched || r.undo == OP_UNDO_DONE) && r.auth_plan && r.op.journaled)
 		auth_stage_remove(r.auth_plan);
-	if ((rc == 0 || !promoted || r.undo == OP_UNDO_DONE) && r.plugins_plan && r.op.journaled)
+	if ((rc == 0 || !promoted || r.untouched || r.undo == OP_UNDO_DONE) && r.plugins_plan && r.op.journaled)
 		auth_stage_remove(r.plugins_plan);
-	operation_end(&r.op, outcome, rc == 0 || !promoted || r.undo == OP_UNDO_DONE);
+	operation_end(&r.op, outcome, rc == 0 || !promoted || r.untouched || r.undo == OP_UNDO_DONE);
 	json_decref(list);
 	json_decref(r.snap_container);
 	json_decref(r.snap_image);

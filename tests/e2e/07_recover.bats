@@ -101,18 +101,31 @@ assert_consistent() {
 	echo "$outcomes" >&3
 }
 
-@test "a Ctrl-C while the candidate is judged or the old release stops: undone, checked, said as it is" {
-	local step want
-	for step in candidate-judge promote-stop-old; do
+@test "SIGINT or SIGTERM in each phase: stopped at a safe point, production checked and said as it is, one JSON document" {
+	local case step sig want
+	# One step of each phase (every step is interrupted against the unit
+	# fake in tests/unit/test_crash.c): the backup, the candidate's start
+	# and judging, the new container's creation, the old release's stop,
+	# the new one's start and verification, and the automatic rollback
+	# (where an interrupt must not stop the way back).
+	for case in backup:INT candidate-start:TERM candidate-judge:INT promote-create:TERM promote-stop-old:INT \
+		promote-start-new:TERM verify:INT rollback-start-old:TERM; do
+		step=${case%%:*} sig=${case##*:}
 		reset_production
-		CPACTL_TEST_INTERRUPT_AT=$step cpactl_run upgrade --container rc-prod --no-pull --yes --json \
-			--image eceasy/cli-proxy-api:v7.2.1-rewrite --test-port "$TP" --timeout 10
-		[ "$status" -eq 1 ] || { echo "$step"; show; false; }
+		image=eceasy/cli-proxy-api:v7.2.1-rewrite
+		[ "$step" = rollback-start-old ] && image=eceasy/cli-proxy-api:v7.2.1-prodfail
+		CPACTL_TEST_INTERRUPT_AT=$step CPACTL_TEST_INTERRUPT_SIGNAL=$sig cpactl_run upgrade --container rc-prod \
+			--no-pull --yes --json --image "$image" --test-port "$TP" --timeout 10
+		[ "$status" -eq 1 ] || { echo "$case"; show; false; }
+		[ "$(printf '%s' "$output" | jq -s length)" = 1 ] || { echo "$case: not one JSON document"; show; false; }
 		case $step in
-		candidate-judge) want="interrupted while the candidate eceasy/cli-proxy-api:v7.2.1-rewrite was judged; production was not touched" ;;
+		backup) want="interrupted while the snapshot was taken; production was not touched" ;;
+		candidate-*) want="interrupted while the candidate $image was judged; production was not touched" ;;
+		promote-create) want="interrupted before production was touched; it still serves" ;;
 		*) want="interrupted: the new release was stopped and the previous one serves again under 'rc-prod'" ;;
 		esac
-		[ "$(jqo .error.message)" = "$want" ] || { echo "$step"; show; false; }
+		[ "$(jqo .error.message)" = "$want" ] || { echo "$case"; show; false; }
+		[ ! -e "$DIR/.cpactl/journal.json" ] || { echo "$case: the journal was left"; show; false; }
 		assert_consistent "$step"
 	done
 }
