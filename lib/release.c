@@ -442,6 +442,14 @@ static int prepare_scratch(struct release *r, struct cpactl_error *err)
 	    tar_extract_into(tar.data, auth.data, base, err) < 0)
 		goto out;
 	unlink(tar.data);
+	{
+		/* The tokens of auth files read through the engine (a named
+		 * volume): preflight could only read a bind mount's. */
+		json_t *tokens = auth_secret_values(auth.data);
+		if (tokens && r->secrets)
+			json_array_extend(r->secrets, tokens);
+		json_decref(tokens);
+	}
 	/* Tells a release (and a person) that this is a throw-away copy. */
 	if (atomic_write_file(marker.data, "cpactl scratch copy: not production\n", 36, 0600, err) < 0)
 		goto out;
