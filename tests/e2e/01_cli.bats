@@ -32,6 +32,23 @@ load helpers
 	[ "$(jqo .cpactl_version)" = "$("$CPACTL" --version | cut -d' ' -f2)" ]
 }
 
+@test "every verb with --json: --help and a usage error are one JSON document each" {
+	local verb n=0
+	for verb in $("$CPACTL" --help | awk '$0 == "verbs:" { on = 1; next } /^[^ ]/ || /^$/ { on = 0 } on { print $1 }'); do
+		[ "$verb" = help ] && continue
+		cpactl_run "$verb" --help --json
+		[ "$status" -eq 0 ] || { echo "$verb --help"; show; false; }
+		[ "$(printf '%s' "$output" | jq -s length)" = 1 ] || { echo "$verb --help: not one document"; show; false; }
+		[ "$(jqo .verb)" = "$verb" ] || { echo "$verb --help"; show; false; }
+		cpactl_run "$verb" --no-such-option --json
+		[ "$status" -eq 2 ] || { echo "$verb --no-such-option"; show; false; }
+		[ "$(printf '%s' "$output" | jq -s length)" = 1 ] || { echo "$verb: not one document"; show; false; }
+		[ "$(jqo .error.code)" = usage ] || { echo "$verb"; show; false; }
+		n=$((n + 1))
+	done
+	[ "$n" -ge 10 ]
+}
+
 @test "help VERB and VERB --help print the same text" {
 	cpactl_run help discover
 	[ "$status" -eq 0 ]

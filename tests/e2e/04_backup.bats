@@ -375,7 +375,7 @@ first_id() {
 	d=$(deploy_dir bk-big)
 	docker run -d --name bk-big -v "$d/config.yaml:/CLIProxyAPI/config.yaml" -v "$d/auth:/root/.cli-proxy-api" \
 		eceasy/cli-proxy-api:v7.2.0-pad200 >/dev/null
-	"$CPACTL" backup --container bk-big >"$BATS_TEST_TMPDIR/out" 2>&1 &
+	"$CPACTL" backup --container bk-big --json >"$BATS_TEST_TMPDIR/json" 2>"$BATS_TEST_TMPDIR/out" &
 	local pid=$!
 	# Wait until the image is being stored, then interrupt.
 	wait_for 60 "the image being stored (a file in $d/.cpactl/store/tmp)" store_tmp_busy "$d"
@@ -384,7 +384,11 @@ first_id() {
 	wait "$pid" || s=$?
 	[ "$s" -eq 1 ] || { echo "exit $s"; cat "$BATS_TEST_TMPDIR/out"; false; }
 	grep -q interrupted "$BATS_TEST_TMPDIR/out"
+	# With --json, one document: the error.
+	[ "$(jq -s length "$BATS_TEST_TMPDIR/json")" = 1 ]
+	[[ "$(jq -r .error.message "$BATS_TEST_TMPDIR/json")" == *interrupted* ]]
 	cp "$BATS_TEST_TMPDIR/out" "$CPACTL_OUTPUT_LOG/ctrlc.err"
+	cp "$BATS_TEST_TMPDIR/json" "$CPACTL_OUTPUT_LOG/ctrlc.json"
 	[ -z "$(ls "$d/backup")" ]
 	[ -z "$(ls -a "$d/backup" | grep '\.tmp$')" ]
 	[ -z "$(ls "$d/.cpactl/store/tmp" 2>/dev/null)" ]
