@@ -99,8 +99,12 @@ static void print_target(const struct cpa_target *t)
 		fprintf(stderr, "  client key    %s\n", t->probe_key ? "set" : "none");
 		goto tail;
 	}
-	fprintf(stderr, "  config        %s (%s)\n", t->config_path ? t->config_path : "-",
-		t->config_storage ? t->config_storage : "-");
+	if (t->cluster)
+		fprintf(stderr, "  config        from CLIProxyAPIHome (cluster node, %s); health GET %s\n", t->cluster,
+			t->probe_path);
+	else
+		fprintf(stderr, "  config        %s (%s)\n", t->config_path ? t->config_path : "-",
+			t->config_storage ? t->config_storage : "-");
 	fprintf(stderr, "  auth dir      %s (%s)\n", t->auth_dir ? t->auth_dir : "-",
 		t->auth_storage ? t->auth_storage : "-");
 	fprintf(stderr, "  api keys      %ld\n", t->api_keys);

@@ -132,6 +132,11 @@ char *cpa_resolve_auth_dir(const char *configured, const char *workdir, const ch
 const char *cpa_cluster_marker(json_t *container_inspect);
 const char *cpa_remote_store_var(json_t *container_inspect);
 
+/* What a cluster node is probed on: no key needed (its client keys live in
+ * Home), 503 while its Home heartbeat is down (every path but management's
+ * answers 503 then: internal/api/server_middleware.go). */
+#define CPA_CLUSTER_PROBE_PATH "/healthz"
+
 /* 1 when a string of `config`'s Entrypoint or Cmd (an inspect's "Config")
  * holds `word`. */
 int cpa_command_mentions(json_t *config, const char *word);

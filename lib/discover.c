@@ -243,6 +243,14 @@ int target_from_inspect(json_t *inspect, const struct profile *profile, struct c
 		t->remote_store = cpa_remote_store_var(inspect);
 		t->cluster = cpa_cluster_marker(inspect);
 	}
+	if (t->cluster) {
+		/* Its client keys live in Home, so /v1/models would answer 401 to
+		 * cpactl; /healthz needs no key and answers 503 while the node's
+		 * Home heartbeat is down (internal/api/server_middleware.go).
+		 * --probe-path still overrides. */
+		free(t->probe_path);
+		t->probe_path = strdup(CPA_CLUSTER_PROBE_PATH);
+	}
 	if (t->remote_store)
 		add_problem(t, "config and auth live in a remote store (%s is set): the mounted files are not what "
 			       "CPA uses",

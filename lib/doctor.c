@@ -353,6 +353,14 @@ static void check_health(struct doctor_run *r)
 		    "CPA runs in cloud deploy mode (DEPLOY=cloud) and found no usable config.yaml (missing, a "
 		    "directory, or without 'port:'), so it stands by without its API server (its log says '%s')",
 		    CPA_CLOUD_STANDBY_LINE);
+	else if (r->t->cluster && h.http_status == 503)
+		add(r, FINDING_ERROR, "cluster-heartbeat-down", r->t->name,
+		    "check that CLIProxyAPIHome runs and is reachable from the node, and that no second process "
+		    "runs with the node's HOME_JWT (a copy of the container, a test instance)",
+		    "'%s' is a cluster node and %s answered 503: it has no heartbeat from CLIProxyAPIHome, so it "
+		    "refuses every API request", r->t->name, r->t->probe_path);
+	else if (r->t->cluster && h.http_status == 200)
+		; /* /healthz: serving, and its keys and models are Home's business */
 	else if (h.http_status || h.probe_error[0])
 		note(r, doctor_probe_finding(r->out, r->t->name, h.http_status, h.probe_error, r->t->probe_key != NULL,
 					     h.models));

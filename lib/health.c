@@ -91,7 +91,11 @@ int health_check(struct docker_client *c, const struct cpa_target *t, long timeo
 			snprintf(r->probe_status, sizeof(r->probe_status), "%s", p.status);
 			if (p.models)
 				r->models = (long)json_array_size(p.models);
-			if (profile->cpa ? p.http_status != 200 : !probe_answer_ok(profile->expect, &p)) {
+			if (t->cluster && p.http_status == 503) {
+				reason(r, "%s answered 503: the cluster node has no heartbeat from CLIProxyAPIHome "
+					  "(Home unreachable, or another process took its membership over), so every "
+					  "API request is refused", path);
+			} else if (profile->cpa ? p.http_status != 200 : !probe_answer_ok(profile->expect, &p)) {
 				char text[600];
 				snprintf(text, sizeof(text), "%s answered %ld%s%s%s%s%s", path, p.http_status,
 					 p.error_text[0] ? " (" : "", p.error_text, p.error_text[0] ? ")" : "",

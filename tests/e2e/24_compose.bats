@@ -11,7 +11,7 @@ load helpers
 
 setup_file() {
 	. "$BATS_TEST_DIRNAME/../engine.sh"
-	export UP NODE P1
+	export UP NODE P1 P_NODE HOME_IP HOME_PORT JWT
 	UP="$BATS_FILE_TMPDIR/cpa-up"
 	NODE="$BATS_FILE_TMPDIR/cpa-node"
 	bash "$BATS_TEST_DIRNAME/../fixtures/deploy.sh" "$UP" >/dev/null
@@ -27,20 +27,59 @@ setup_file() {
 		for n in 2 3 4 5 6; do echo "CPA_P$n=$(free_port)"; done
 	} >"$UP/.env"
 	(cd "$UP" && docker-compose up -d) >/dev/null 2>&1
-	# The cluster node: its home dir is the auth dir, its JWT in .env.
+	# The cluster node: its home dir is the auth dir, its JWT in .env.  The
+	# JWT names a fake CLIProxyAPIHome on the engine's bridge, which serves
+	# the node's config and counts subscriptions per identity; its signature
+	# is a fixture secret, so the closing grep finds any leak of the JWT.
 	mkdir -p "$NODE/home" "$NODE/logs" "$NODE/plugins"
 	chmod 700 "$NODE" "$NODE/home"
 	cp "$BATS_TEST_DIRNAME/../fixtures/compose/docker-compose.cluster.yml" "$NODE/docker-compose.yml"
-	printf 'CLI_PROXY_IMAGE=eceasy/cli-proxy-api:v7.2.0\nHOME_JWT=SECRET-FIXTURE-homejwt-cmp\nCPA_P1=%s\n' \
-		"$(free_port)" >"$NODE/.env"
+	HOME_PORT=$(free_port)
+	docker run -d --name cmp-home --entrypoint /CLIProxyAPI/CLIProxyAPI -p "127.0.0.1:$HOME_PORT:9200" \
+		-e 'FAKE_HOME_CONFIG=port: 8317\napi-keys:\n  - "SECRET-FIXTURE-homekey-7a1d"\n' \
+		eceasy/cli-proxy-api:v7.2.0 fake-home >/dev/null
+	HOME_IP=$(docker inspect -f '{{.NetworkSettings.IPAddress}}' cmp-home)
+	JWT="$(b64url '{"alg":"none","typ":"JWT"}').$(b64url "{\"certificate_id\":\"node-1\",\"cluster_id\":\"c1\",\"ca_fingerprint\":\"ab:cd\",\"enrollment_secret\":\"SECRET-FIXTURE-enroll-3e9b\",\"ip\":\"$HOME_IP\",\"port\":9200,\"iat\":1764800000}").SECRET-FIXTURE-jwtsig-9c4e"
+	P_NODE=$(free_port)
+	printf 'CLI_PROXY_IMAGE=eceasy/cli-proxy-api:v7.2.0\nHOME_JWT=%s\nCPA_P1=%s\n' "$JWT" "$P_NODE" >"$NODE/.env"
 	(cd "$NODE" && docker-compose up -d) >/dev/null 2>&1
 	wait_port "$P1"
+	wait_for 30 "the cluster node subscribed to the fake Home" home_connected node-1 1
+	wait_for 30 "the cluster node answering /healthz 200 on 127.0.0.1:$P_NODE" node_healthy
+}
+
+b64url() {
+	printf '%s' "$1" | base64 -w0 | tr '+/' '-_' | tr -d '='
+}
+
+# GET /state of the fake Home, through its loopback port.
+home_state() {
+	curl -fsS --max-time 2 "http://127.0.0.1:$HOME_PORT/state"
+}
+
+# home_takeovers_at_least ID N
+home_takeovers_at_least() {
+	[ "$(home_state | jq -r --arg id "$1" '.[$id].takeovers')" -ge "$2" ]
+}
+
+# home_connected ID N: N processes hold the membership of ID.
+home_connected() {
+	[ "$(home_state | jq -r --arg id "$1" '.[$id].connected')" = "$2" ]
+}
+
+node_healthy() {
+	[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$P_NODE/healthz")" = 200 ]
+}
+
+node_unavailable() {
+	[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$P_NODE/healthz")" = 503 ]
 }
 
 teardown_file() {
 	(cd "$UP" && docker-compose down -t 1) >/dev/null 2>&1 || true
 	(cd "$NODE" && docker-compose down -t 1) >/dev/null 2>&1 || true
 	docker ps -aq --filter name=cli-proxy-api | xargs -r docker rm -f >/dev/null 2>&1 || true
+	docker rm -f cmp-home cmp-twin >/dev/null 2>&1 || true
 }
 
 tree_sha() {
@@ -94,7 +133,13 @@ tree_sha() {
 	cpactl_run discover --json --container cli-proxy-api-cluster
 	[ "$status" -eq 0 ] || { show; false; }
 	[ "$(jqo '.[0].cluster')" = HOME_JWT ] || { show; false; }
+	[ "$(jqo '.[0].probe_path')" = /healthz ] || { show; false; }
 	[ "$(jqo '.[0].compose.project')" = cpa-node ]
+	# Its keys live in Home: probed where no key is needed, it is healthy,
+	# and doctor does not ask for api-keys.
+	cpactl_run status --json --container cli-proxy-api-cluster
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(jqo '.[0].healthy') $(jqo '.[0].http_status')" = "true 200" ] || { show; false; }
 	cpactl_run backup --container cli-proxy-api-cluster --root "$NODE" --json
 	[ "$status" -eq 0 ] || { show; false; }
 	[[ "$(jqo '.warnings | join(" ")')" == *"cluster node"* ]] || { show; false; }
@@ -102,6 +147,7 @@ tree_sha() {
 	snap=$(jqo .id)
 	cpactl_run doctor --container cli-proxy-api-cluster --root "$NODE" --json
 	[ "$(jqo '[.findings[] | select(.code == "cluster-node")] | length')" = 1 ] || { show; false; }
+	[ "$(jqo '.summary.error')" = 0 ] || { show; false; }
 	cpactl_run upgrade --container cli-proxy-api-cluster --root "$NODE" --no-pull \
 		--image eceasy/cli-proxy-api:v7.2.60 --yes --json
 	[ "$status" -eq 1 ] || { show; false; }
@@ -112,4 +158,37 @@ tree_sha() {
 		{ show; false; }
 	[ -z "$(docker ps -aq --filter name=cli-proxy-api-cluster-cpactl)" ]
 	no_secret
+	[[ "$output$stderr" != *"$JWT"* ]]
+	# No verb ran a second process with the node's identity: one
+	# subscription, never taken over, and the node still serves.
+	[ "$(home_state | jq -c '."node-1"')" = '{"connected":1,"subscriptions":1,"takeovers":0}' ] || { home_state; false; }
+	node_healthy
+}
+
+@test "cluster: the fake Home catches a second process with the node's identity (what cpactl must never start)" {
+	local before
+	before=$(home_state | jq -r '."node-1".subscriptions')
+	# As a candidate with production's environment would: same JWT, same image.
+	docker run -d --name cmp-twin -e HOME_JWT="$JWT" eceasy/cli-proxy-api:v7.2.0 >/dev/null
+	wait_for 30 "the twin taking the membership over" home_takeovers_at_least node-1 1
+	# The node lost its heartbeat: every API path answers 503.
+	wait_for 30 "the node answering 503 while its membership is taken" node_unavailable
+	docker rm -f cmp-twin >/dev/null
+	# It subscribes again and serves.
+	wait_for 30 "the node serving again" node_healthy
+	[ "$(home_state | jq -r '."node-1".subscriptions')" -ge $((before + 2)) ]
+}
+
+@test "cluster: with Home down the node refuses requests; status and doctor say why" {
+	curl -fsS --max-time 2 "http://127.0.0.1:$HOME_PORT/outage/on" >/dev/null
+	wait_for 30 "the node answering 503 without Home" node_unavailable
+	cpactl_run status --json --container cli-proxy-api-cluster
+	[ "$status" -eq 3 ] || { show; false; }
+	[[ "$(jqo '.[0].reasons | join(" ")')" == *"/healthz answered 503: the cluster node has no heartbeat from CLIProxyAPIHome"* ]] ||
+		{ show; false; }
+	cpactl_run doctor --container cli-proxy-api-cluster --root "$NODE" --json
+	[ "$(jqo '[.findings[] | select(.code == "cluster-heartbeat-down")] | length')" = 1 ] || { show; false; }
+	no_secret
+	curl -fsS --max-time 2 "http://127.0.0.1:$HOME_PORT/outage/off" >/dev/null
+	wait_for 30 "the node serving again once Home is back" node_healthy
 }
