@@ -61,7 +61,8 @@ FUZZ_BIN  := $(FUZZ_SRC:tests/fuzz/%.c=$(F)/%)
 
 DEPS_PACKAGES := docker-compose gcc make pkg-config libc6-dev libcurl4-openssl-dev libjansson-dev libyaml-dev \
 	libarchive-dev libgit2-dev libssl-dev libcmocka-dev bats docker.io iproute2 iptables \
-	curl jq mandoc procps tar python3 zsh fish clang libclang-rt-14-dev openssl
+	curl jq mandoc procps tar python3 zsh fish clang libclang-rt-14-dev openssl \
+	docker-registry apache2-utils
 
 .PHONY: all deps check unit e2e unit-asan e2e-asan check-asan fuzz fuzz-merge demo bench install uninstall clean
 
@@ -133,6 +134,9 @@ deps:
 		fi; \
 		echo "make deps: installing $$missing" >&2; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+		case " $$missing " in *" docker-registry "*) \
+			systemctl disable --now docker-registry >/dev/null 2>&1 || true ;; \
+		esac; \
 	fi
 
 unit: $(UNIT_BIN)

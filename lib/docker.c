@@ -10,6 +10,7 @@
 #include "docker.h"
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -440,6 +441,14 @@ static int perform(struct docker_client *c, const struct docker_request *req, in
 		struct buf h = BUF_INIT;
 		buf_appendf(&h, "Content-Type: %s", req->content_type);
 		headers = curl_slist_append(headers, buf_str(&h));
+		buf_free(&h);
+	}
+	if (req->registry_auth) {
+		/* A credential: curl copies it; the copy here is wiped. */
+		struct buf h = BUF_INIT;
+		buf_appendf(&h, "X-Registry-Auth: %s", req->registry_auth);
+		headers = curl_slist_append(headers, buf_str(&h));
+		OPENSSL_cleanse(h.data, h.len);
 		buf_free(&h);
 	}
 	if (strcmp(req->method, "GET") == 0) {
@@ -1208,7 +1217,31 @@ static int split_ref(const char *ref, struct buf *repo, struct buf *tag)
 	return buf_append_str(tag, "latest");
 }
 
-int docker_image_pull(struct docker_client *c, const char *ref, docker_progress_fn progress,
+int docker_image_tag(struct docker_client *c, const char *id, const char *ref, struct cpactl_error *err)
+{
+	struct buf repo = BUF_INIT, tag = BUF_INIT, path = BUF_INIT;
+	char *eid = docker_escape(id), *erepo = NULL, *etag = NULL;
+	int rc = -1;
+
+	split_ref(ref, &repo, &tag);
+	erepo = docker_escape(buf_str(&repo));
+	etag = docker_escape(buf_str(&tag));
+	if (!eid || !erepo || !etag || buf_appendf(&path, "/images/%s/tag?repo=%s&tag=%s", eid, erepo, etag) < 0) {
+		error_set(err, ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	rc = docker_call_json(c, "POST", path.data, NULL, "image", NULL, NULL, err);
+out:
+	free(eid);
+	free(erepo);
+	free(etag);
+	buf_free(&repo);
+	buf_free(&tag);
+	buf_free(&path);
+	return rc;
+}
+
+int docker_image_pull(struct docker_client *c, const char *ref, const char *registry_auth, docker_progress_fn progress,
 		      void *ctx, struct cpactl_error *err)
 {
 	struct buf repo = BUF_INIT, tag = BUF_INIT, path = BUF_INIT, what = BUF_INIT;
@@ -1226,6 +1259,7 @@ int docker_image_pull(struct docker_client *c, const char *ref, docker_progress_
 	}
 	req.method = "POST";
 	req.path = path.data;
+	req.registry_auth = registry_auth;
 	rc = json_stream_request(c, &req, what.data, progress, ctx, err);
 out:
 	free(erepo);

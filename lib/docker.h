@@ -67,6 +67,7 @@ struct docker_request {
 	void *sink_ctx;
 	struct buf *response;        /* collects the 2xx response when sink is NULL */
 	long timeout_ms;             /* 0: the client default; -1: none (streams) */
+	const char *registry_auth;   /* X-Registry-Auth value, or NULL (SECRET: never logged) */
 };
 
 /* Performs one request.  Returns 0 when the engine answered (any status; the
@@ -147,6 +148,9 @@ int docker_image_list(struct docker_client *c, int dangling_only, json_t **out, 
  * was its last tag).  A missing image is success; an image a container uses
  * is refused by the engine (ERR_ENGINE with its message, a 409). */
 int docker_image_remove(struct docker_client *c, const char *ref, struct cpactl_error *err);
+
+/* POST /images/{id}/tag: points `ref` (repo[:tag]; no tag: latest) at image `id`. */
+int docker_image_tag(struct docker_client *c, const char *id, const char *ref, struct cpactl_error *err);
 /* POST /images/prune with the filter dangling=true; *out receives
  * {"ImagesDeleted": [...] or null, "SpaceReclaimed": bytes}. */
 int docker_image_prune_dangling(struct docker_client *c, json_t **out, struct cpactl_error *err);
@@ -155,8 +159,9 @@ int docker_image_prune_dangling(struct docker_client *c, json_t **out, struct cp
 typedef void (*docker_progress_fn)(void *ctx, json_t *message);
 
 /* POST /images/create: pulls `ref` (repo[:tag] or repo@digest; no tag means
- * "latest", never "all tags").  A mid-stream {"error"} fails the call. */
-int docker_image_pull(struct docker_client *c, const char *ref, docker_progress_fn progress,
+ * "latest", never "all tags") with the registry credentials `registry_auth`
+ * (registry_auth.h; NULL: none).  A mid-stream {"error"} fails the call. */
+int docker_image_pull(struct docker_client *c, const char *ref, const char *registry_auth, docker_progress_fn progress,
 		      void *ctx, struct cpactl_error *err);
 /* GET /images/{ref}/get streamed to sink. */
 int docker_image_save(struct docker_client *c, const char *ref, docker_sink_fn sink, void *ctx,

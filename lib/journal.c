@@ -4,6 +4,7 @@
 #include "journal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,6 +131,24 @@ int journal_step(struct journal *j, const char *step, struct cpactl_error *err)
 	return 0;
 }
 
+/* CPACTL_TEST_HOLD_AT=<step> with CPACTL_TEST_HOLD_FILE=<path>: at that
+ * step, create <path>.reached and wait (up to 120 s) until <path> is gone,
+ * so a test can change the world between two steps. */
+static void hold_at(const char *step)
+{
+	const char *at = getenv("CPACTL_TEST_HOLD_AT"), *file = getenv("CPACTL_TEST_HOLD_FILE");
+	char reached[4096];
+	int i, fd;
+
+	if (!at || !file || strcmp(at, step) != 0 || snprintf(reached, sizeof(reached), "%s.reached", file) >= (int)sizeof(reached))
+		return;
+	fd = open(reached, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	for (i = 0; i < 1200 && access(file, F_OK) == 0; i++)
+		usleep(100000);
+}
+
 void journal_test_kill_point(const char *step)
 {
 	const char *kill_at = getenv("CPACTL_TEST_KILL_AT");
@@ -140,6 +159,7 @@ void journal_test_kill_point(const char *step)
 	 * get a Ctrl-C here, as a user at the terminal would. */
 	if (kill_at && strcmp(kill_at, step) == 0)
 		raise(SIGKILL);
+	hold_at(step);
 	if (interrupt_at && strcmp(interrupt_at, step) == 0) {
 		/* CPACTL_TEST_INTERRUPT_SIGNAL=TERM: a service manager's stop
 		 * (systemd, a container runtime, cron's timeout) instead. */

@@ -585,6 +585,35 @@ out:
 	return rc;
 }
 
+/* Containers are created from the target's reference, so that `docker ps`,
+ * compose and the next discover see the repository and tag.  A tag can move
+ * under cpactl's feet (a cron job pulling `latest`, another tool): right
+ * before the candidate and the new production container are created, the
+ * tag is made to point at the image resolved and tested again, and that is
+ * said.  A digest cannot move. */
+static int pin_target(struct release *r, struct cpactl_error *err)
+{
+	const char *tested = json_string_value(json_object_get(r->new_image, "Id"));
+	json_t *now = NULL;
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+	const char *now_id;
+	int rc = 0;
+
+	if (!tested || !r->target_ref || strchr(r->target_ref, '@'))
+		return 0;
+	if (docker_image_inspect(r->op.c, r->target_ref, &now, &e) == 0 &&
+	    (now_id = json_string_value(json_object_get(now, "Id"))) && strcmp(now_id, tested) == 0)
+		goto out;
+	now_id = json_string_value(json_object_get(now, "Id"));
+	sayf(r, "note: %s moved to another image (%.19s) after cpactl resolved it; it points at %.19s again, the "
+		"image the candidate runs: production gets exactly what was tested",
+	     r->target_ref, now_id ? now_id : "none", tested);
+	rc = docker_image_tag(r->op.c, tested, r->target_ref, err);
+out:
+	json_decref(now);
+	return rc;
+}
+
 static int start_candidate(struct release *r, struct cpactl_error *err)
 {
 	const struct cpa_target *t = r->op.t;
@@ -611,6 +640,8 @@ static int start_candidate(struct release *r, struct cpactl_error *err)
 	ro.plugins_in_container = t->profile->plugins_dir;
 	ro.scratch_plugins = plugins.data;
 	ro.role = RECREATE_CANDIDATE;
+	if (pin_target(r, err) < 0)
+		goto out;
 	ro.new_image = r->target_ref;
 	ro.container_port = t->api_container_port;
 	ro.test_port = r->o->test_port;
@@ -842,7 +873,7 @@ int release_promote(struct release *r, const char *question, struct cpactl_error
 	memset(&plan, 0, sizeof(plan));
 	memset(&ro, 0, sizeof(ro));
 	promotion_init(&p, &r->op);
-	if (operation_confirm(&r->op, r->o->confirm, question, err) < 0)
+	if (operation_confirm(&r->op, r->o->confirm, question, err) < 0 || pin_target(r, err) < 0)
 		goto out;
 	ro.role = RECREATE_PRODUCTION;
 	ro.new_image = r->target_ref;

@@ -19,6 +19,7 @@
 #include "atomic_file.h"
 #include "buf.h"
 #include "cpa.h"
+#include "registry_auth.h"
 #include "release.h"
 
 #define sayf(r, ...) say_fmt((r)->op.say, (r)->op.ctx, __VA_ARGS__)
@@ -38,6 +39,46 @@ static char *default_target(const char *image)
 	buf_append(&b, image, n);
 	buf_append_str(&b, ":latest");
 	return buf_detach(&b);
+}
+
+/* Pulls the target with the registry's credentials (registry_auth.h), and
+ * turns the engine's answer into what to do about it.  Nothing of
+ * production has changed yet, and the message says so. */
+static int pull(struct release *r, struct cpactl_error *err)
+{
+	struct registry_auth auth;
+	struct cpactl_error e = CPACTL_ERROR_INIT;
+	const char *m;
+	int rc;
+
+	if (registry_auth_for(r->target_ref, &auth, err) < 0)
+		return -1;
+	rc = docker_image_pull(r->op.c, r->target_ref, auth.header, r->o->pull_progress, r->o->progress_ctx, &e);
+	if (rc < 0) {
+		m = e.message;
+		if (r->o->interrupted && *r->o->interrupted)
+			error_set(err, ERR_FAILED, "interrupted while %s was pulled; production was not touched",
+				  r->target_ref);
+		else if (strcasestr(m, "unauthorized") || strcasestr(m, "authentication required") ||
+			 strcasestr(m, "no basic auth credentials") || strcasestr(m, "denied"))
+			error_set(err, ERR_FAILED, "pulling %s: the registry %s refused it (%s): %s; production was not "
+						   "touched",
+				  r->target_ref, auth.registry, m,
+				  auth.header ? "the credentials for it in config.json were refused"
+				  : auth.helper ? "its credentials are kept by a credential helper, which cpactl does not run: "
+						  "put them in the auths of config.json (docker login with no credsStore)"
+						: "it wants credentials: run 'docker login' for it as the user who runs cpactl "
+						  "(cpactl reads the auths of $DOCKER_CONFIG/config.json or ~/.docker/config.json)");
+		else if (strcasestr(m, "manifest unknown") || strcasestr(m, "not found") || strcasestr(m, "does not exist"))
+			error_set(err, ERR_FAILED, "pulling %s: the registry %s has no such image or tag (%s); production "
+						   "was not touched",
+				  r->target_ref, auth.registry, m);
+		else
+			error_set(err, e.kind, "pulling %s from %s failed: %s; production was not touched", r->target_ref,
+				  auth.registry, m);
+	}
+	registry_auth_free(&auth);
+	return rc;
 }
 
 int upgrade_run(struct docker_client *c, struct cpa_target *t, const struct deployment *d,
@@ -62,7 +103,7 @@ int upgrade_run(struct docker_client *c, struct cpa_target *t, const struct depl
 		if (operation_step(&r.op, OP_STEP_PULL, err) < 0)
 			goto out;
 		sayf(&r, "pulling %s", r.target_ref);
-		if (docker_image_pull(c, r.target_ref, o->pull_progress, o->progress_ctx, err) < 0)
+		if (pull(&r, err) < 0)
 			goto out;
 	}
 	if (release_target_image(&r, err) < 0)

@@ -281,3 +281,59 @@ free_port() {
     echo "free_port: no free port found" >&2
     return 1
 }
+
+# registry_start [USER PASSWORD]: Debian's docker-registry, private to the
+# test: its own config and storage under a temp dir, on 127.0.0.1 and a
+# random port (the engine pulls from 127.0.0.0/8 over plain HTTP without
+# --insecure-registry).  With USER and PASSWORD it asks for them (htpasswd,
+# bcrypt).  Sets REGISTRY (host:port), REGISTRY_DIR and REGISTRY_PID.
+registry_start() {
+    local port user=${1:-} pass=${2:-} auth=""
+    REGISTRY_DIR=$(mktemp -d "${TMPDIR:-/tmp}/cpactl-registry.XXXXXX")
+    port=$(free_port) || return 1
+    if [ -n "$user" ]; then
+        htpasswd -Bbn "$user" "$pass" >"$REGISTRY_DIR/htpasswd" 2>/dev/null || return 1
+        auth="auth:
+  htpasswd:
+    realm: cpactl-test
+    path: $REGISTRY_DIR/htpasswd"
+    fi
+    cat >"$REGISTRY_DIR/config.yml" <<YAML
+version: 0.1
+log:
+  level: debug
+storage:
+  filesystem:
+    rootdirectory: $REGISTRY_DIR/data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$port
+  secret: $(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+$auth
+YAML
+    docker-registry serve "$REGISTRY_DIR/config.yml" >"$REGISTRY_DIR/log" 2>&1 &
+    REGISTRY_PID=$!
+    REGISTRY=127.0.0.1:$port
+    local i
+    for i in $(seq 1 100); do
+        case $(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://$REGISTRY/v2/") in
+        200 | 401) return 0 ;;
+        esac
+        kill -0 "$REGISTRY_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    echo "registry_start: the registry did not answer /v2/ on $REGISTRY:" >&2
+    cat "$REGISTRY_DIR/log" >&2
+    return 1
+}
+
+# registry_stop: stops it (and any registry serving its config: a test may
+# have started it again) and removes its storage.
+registry_stop() {
+    [ -n "${REGISTRY_PID:-}" ] && kill "$REGISTRY_PID" 2>/dev/null && wait "$REGISTRY_PID" 2>/dev/null
+    [ -n "${REGISTRY_DIR:-}" ] && pkill -f "docker-registry serve $REGISTRY_DIR/config.yml" 2>/dev/null
+    [ -n "${REGISTRY_DIR:-}" ] && rm -rf "$REGISTRY_DIR"
+    REGISTRY_PID= REGISTRY_DIR=
+    return 0
+}

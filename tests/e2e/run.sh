@@ -26,7 +26,7 @@ suite=${CPACTL_SUITE:-e2e}
 
 # The files that take longest go first, so that no worker is left with a long
 # one at the end (each run prints the seconds every file took).
-slow_first="20_ccp 08_rollback 07_recover 11_doctor 21_doctor_api 06_upgrade 10_config_apply 04_backup 09_archive 18_tls 05_config 17_terminal 12_notify 13_examples 15_json 19_install 02_discover"
+slow_first="20_ccp 08_rollback 07_recover 11_doctor 21_doctor_api 06_upgrade 25_registry 10_config_apply 04_backup 09_archive 18_tls 05_config 17_terminal 12_notify 13_examples 15_json 19_install 02_discover"
 
 # ---- one worker: an engine, the images, then files from the queue ----------
 if [ "${1:-}" = --worker ]; then

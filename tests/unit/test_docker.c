@@ -513,7 +513,7 @@ static void test_pull_ok(void **state)
 	open_client(f);
 	fake_engine_expect(f->fe, "POST", "/images/create", 200, JSON, body, (size_t)-1,
 			   FE_CHUNKED | FE_TINY_CHUNKS);
-	assert_int_equal(docker_image_pull(f->c, "eceasy/cli-proxy-api:v7.2.0", on_progress, &p, &f->err), 0);
+	assert_int_equal(docker_image_pull(f->c, "eceasy/cli-proxy-api:v7.2.0", NULL, on_progress, &p, &f->err), 0);
 	assert_int_equal(p.messages, 4);
 	assert_contains(p.last_status, "Downloaded newer image");
 	assert_non_null(fake_engine_find(f->fe, "POST",
@@ -529,8 +529,8 @@ static void test_pull_default_tag_and_registry_port(void **state)
 	open_client(f);
 	fake_engine_expect(f->fe, "POST", "/images/create", 200, JSON, ok, (size_t)-1, FE_CHUNKED);
 	fake_engine_expect(f->fe, "POST", "/images/create", 200, JSON, ok, (size_t)-1, FE_CHUNKED);
-	assert_int_equal(docker_image_pull(f->c, "registry.local:5000/cpa", NULL, NULL, &f->err), 0);
-	assert_int_equal(docker_image_pull(f->c, "cpa@sha256:abcd", NULL, NULL, &f->err), 0);
+	assert_int_equal(docker_image_pull(f->c, "registry.local:5000/cpa", NULL, NULL, NULL, &f->err), 0);
+	assert_int_equal(docker_image_pull(f->c, "cpa@sha256:abcd", NULL, NULL, NULL, &f->err), 0);
 	assert_non_null(fake_engine_find(f->fe, "POST",
 					 "fromImage=registry.local%3A5000%2Fcpa&tag=latest"));
 	assert_non_null(fake_engine_find(f->fe, "POST", "fromImage=cpa&tag=sha256%3Aabcd"));
@@ -549,7 +549,7 @@ static void test_pull_inband_error(void **state)
 	open_client(f);
 	fake_engine_expect(f->fe, "POST", "/images/create", 200, JSON, body, (size_t)-1,
 			   FE_CHUNKED | FE_TINY_CHUNKS);
-	assert_int_equal(docker_image_pull(f->c, "eceasy/cli-proxy-api:v9.9.9", on_progress, &p, &f->err), -1);
+	assert_int_equal(docker_image_pull(f->c, "eceasy/cli-proxy-api:v9.9.9", NULL, on_progress, &p, &f->err), -1);
 	assert_int_equal(f->err.kind, ERR_ENGINE);
 	assert_contains(f->err.message, "manifest unknown");
 	assert_contains(f->err.message, "eceasy/cli-proxy-api:v9.9.9");
@@ -566,7 +566,7 @@ static void test_pull_http_404(void **state)
 	fake_engine_expect(f->fe, "POST", "/images/create", 404, JSON,
 			   "{\"message\":\"pull access denied for nope, repository does not exist\"}",
 			   (size_t)-1, 0);
-	assert_int_equal(docker_image_pull(f->c, "nope:1", on_progress, &p, &f->err), -1);
+	assert_int_equal(docker_image_pull(f->c, "nope:1", NULL, on_progress, &p, &f->err), -1);
 	assert_int_equal(f->err.kind, ERR_NOT_FOUND);
 	assert_string_equal(f->err.message, "pulling image 'nope:1' failed: the docker engine answered 404: "
 					    "pull access denied for nope, repository does not exist");
@@ -585,7 +585,7 @@ static void test_pull_stream_cut(void **state)
 	open_client(f);
 	fake_engine_expect(f->fe, "POST", "/images/create", 200, JSON, body, (size_t)-1, FE_CHUNKED);
 	fake_engine_close_after(f->fe, 70);
-	assert_int_equal(docker_image_pull(f->c, "eceasy/cli-proxy-api:v7.2.0", NULL, NULL, &f->err), -1);
+	assert_int_equal(docker_image_pull(f->c, "eceasy/cli-proxy-api:v7.2.0", NULL, NULL, NULL, &f->err), -1);
 	assert_int_equal(f->err.kind, ERR_ENGINE);
 	assert_script_done(f);
 }
@@ -596,7 +596,7 @@ static void test_pull_empty_stream(void **state)
 
 	open_client(f);
 	fake_engine_expect(f->fe, "POST", "/images/create", 200, JSON, "", 0, FE_CHUNKED);
-	assert_int_equal(docker_image_pull(f->c, "eceasy/cli-proxy-api:v7.2.0", NULL, NULL, &f->err), -1);
+	assert_int_equal(docker_image_pull(f->c, "eceasy/cli-proxy-api:v7.2.0", NULL, NULL, NULL, &f->err), -1);
 	assert_int_equal(f->err.kind, ERR_ENGINE);
 	assert_script_done(f);
 }
