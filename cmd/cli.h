@@ -224,6 +224,8 @@ enum upgrade_option {
 	UPGRADE_OPT_WAIT,
 	UPGRADE_OPT_UPDATE_COMPOSE_FILE,
 	UPGRADE_OPT_START,
+	UPGRADE_OPT_CHECK,
+	UPGRADE_OPT_TO,
 	UPGRADE_OPT_COUNT
 };
 extern const char upgrade_help[];

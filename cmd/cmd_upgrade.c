@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../lib/lock.h"
+#include "../lib/registry.h"
 #include "../lib/upgrade.h"
 #include "cli.h"
 #include "interact.h"
@@ -57,6 +58,11 @@ const struct cli_option upgrade_options[] = {
 					       "point the compose file's image: line at the new image (a copy is kept)" },
 	[UPGRADE_OPT_START] = { "start", 0, NULL,
 				 "production is stopped: upgrade it anyway and start the new release" },
+	[UPGRADE_OPT_CHECK] = { "check", 0, NULL,
+				"change nothing: list the releases in the registry newer than the running one, "
+				"exit 3 when there is one" },
+	[UPGRADE_OPT_TO] = { "to", 0, "PATTERN",
+			     "with --check: only releases whose tag matches PATTERN (a glob, e.g. 'v7.2.*')" },
 	[UPGRADE_OPT_COUNT] = { NULL, 0, NULL, NULL },
 };
 
@@ -66,6 +72,8 @@ struct upgrade_args {
 	const char *root;
 	int wait;
 	long timeout_ms;
+	int check;
+	const char *to;
 };
 
 static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
@@ -88,6 +96,8 @@ static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
 		break;
 	case UPGRADE_OPT_CANDIDATE_WITHOUT_STORE: a->o.candidate_without_store = 1; break;
 	case UPGRADE_OPT_START: a->o.start_stopped = 1; break;
+	case UPGRADE_OPT_CHECK: a->check = 1; break;
+	case UPGRADE_OPT_TO: a->to = arg; break;
 	case UPGRADE_OPT_TIMEOUT:
 		if (cli_parse_timeout(cli, arg, &a->timeout_ms) < 0)
 			return -1;
@@ -111,6 +121,49 @@ static int on_option(struct cli *cli, void *ctx, int index, const char *arg)
 	return 0;
 }
 
+/* `upgrade --check`: the registry's releases newer than production's, for
+ * a person, cron or an agent to decide on; nothing is changed, no lock. */
+static int check_releases(struct cli *cli, const struct upgrade_args *a)
+{
+	struct cpactl_error err = CPACTL_ERROR_INIT;
+	struct cpa_target *targets = NULL, *t = NULL;
+	json_t *report = NULL, *item;
+	size_t count = 0, i;
+	int rc = -1, available = 0;
+
+	if (cli_one_target(cli, 0, &targets, &count, &t, &err) < 0 ||
+	    registry_check(t->image, t->version, a->to, a->o.allow_downgrade, &report, &err) < 0)
+		goto out;
+	/* The upgrade document (cpactl-json(7)), with what the registry has. */
+	available = json_is_true(json_object_get(report, "update_available"));
+	json_object_set_new(report, "outcome", json_string(available ? "update-available" : UPGRADE_UP_TO_DATE));
+	json_object_set_new(report, "container", json_string(t->name));
+	json_object_set_new(report, "from", json_pack("{s:s?,s:s?,s:s?}", "image", t->image, "image_id", t->image_id,
+						      "version", t->version));
+	json_object_set_new(report, "steps", json_array());
+	json_object_del(report, "running_version");
+	if (!cli->json) {
+		json_t *latest = json_object_get(report, "latest");
+		say(cli, "'%s' runs %s (%s)", t->name, t->version ? t->version : "an unknown version", t->image);
+		if (json_is_object(latest))
+			say(cli, "latest is %s (%.19s)",
+			    json_string_value(json_object_get(latest, "version")) ?: "not a release tag cpactl can name",
+			    json_string_value(json_object_get(latest, "digest")));
+		json_array_foreach(json_object_get(report, "newer"), i, item)
+			say(cli, "  %s %s", json_string_value(json_object_get(item, "tag")),
+			    json_string_value(json_object_get(item, "digest")) ?: "");
+		if (available)
+			say(cli, "upgrade with: cpactl upgrade --container %s --image %s", t->name,
+			    json_string_value(json_object_get(report, "target")) ?: "?");
+		else
+			say(cli, "no newer release%s%s", a->to ? " matching " : "", a->to ? a->to : "");
+	}
+	rc = 0;
+out:
+	cpa_targets_free(targets, count);
+	return cli_finish(cli, report, rc, &err, available ? EXIT_PROBLEMS : EXIT_OK);
+}
+
 int cmd_upgrade(struct cli *cli, int argc, char **argv)
 {
 	struct cpactl_error err = CPACTL_ERROR_INIT;
@@ -131,6 +184,10 @@ int cmd_upgrade(struct cli *cli, int argc, char **argv)
 		return first == -2 ? EXIT_OK : EXIT_USAGE;
 	if (first < argc)
 		return cli_usage(cli, "unexpected argument '%s'", argv[first]);
+	if (args.to && !args.check)
+		return cli_usage(cli, "--to goes with --check");
+	if (args.check)
+		return check_releases(cli, &args);
 	interaction_init(&x, cli, args.yes);
 	args.o.timeout_ms = args.timeout_ms;
 	interaction_wire_upgrade(&x, &args.o);

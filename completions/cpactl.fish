@@ -169,6 +169,8 @@ complete -c cpactl -n '__fish_seen_subcommand_from upgrade' -l allow-fewer-clien
 complete -c cpactl -n '__fish_seen_subcommand_from upgrade' -l allow-downgrade -d 'accept a target version older than the running one'
 complete -c cpactl -n '__fish_seen_subcommand_from upgrade' -l keep-config -d "keep production's config.yaml even if the release migrates it"
 complete -c cpactl -n '__fish_seen_subcommand_from upgrade' -l update-compose-file -d "point the compose file's image: line at the new image"
+complete -c cpactl -n '__fish_seen_subcommand_from upgrade' -l check -d 'list the newer releases in the registry, change nothing'
+complete -c cpactl -n '__fish_seen_subcommand_from upgrade' -l to -x -d 'with --check: only tags matching this glob' 
 
 # rollback [ID]
 complete -c cpactl -n '__cpactl_at_operand rollback 0' -x -a '(__cpactl_snapshots)' -d 'snapshot'

@@ -134,7 +134,9 @@ _cpactl() {
             "--keep-config[keep production's config.yaml even if the release migrates it]" \
             '--root=[deployment root]:directory:_files -/' \
             '--wait=[wait this long for the lock]:seconds' \
-            "--update-compose-file[point the compose file's image: line at the new image]" && ret=0
+            "--update-compose-file[point the compose file's image: line at the new image]" \
+            '--check[list the newer releases in the registry, change nothing]' \
+            '--to=[with --check: only tags matching this glob]:pattern' && ret=0
           ;;
         rollback)
           _arguments $global_opts \

@@ -104,8 +104,9 @@ static char *config_path(void)
 	return buf_detach(&path);
 }
 
-/* The header value for one auths entry, or NULL when it holds nothing usable. */
-static char *header_for(json_t *entry, const char *registry)
+/* The header value for one auths entry, or NULL when it holds nothing usable;
+ * *basic gets "user:password" when the entry has them. */
+static char *header_for(json_t *entry, const char *registry, char **basic)
 {
 	const char *auth = json_string_value(json_object_get(entry, "auth"));
 	const char *user = json_string_value(json_object_get(entry, "username"));
@@ -126,6 +127,11 @@ static char *header_for(json_t *entry, const char *registry)
 		doc = json_pack("{s:s,s:s}", "identitytoken", token, "serveraddress", registry);
 	else if (user && *user && pass)
 		doc = json_pack("{s:s,s:s,s:s}", "username", user, "password", pass, "serveraddress", registry);
+	if (user && *user && pass) {
+		struct buf b = BUF_INIT;
+		buf_appendf(&b, "%s:%s", user, pass);
+		*basic = buf_detach(&b);
+	}
 	if (doc && (text = json_dumps(doc, JSON_COMPACT)) != NULL)
 		out = base64url_encode(text);
 	wipe_free(text);
@@ -172,7 +178,7 @@ int registry_auth_for(const char *image_ref, struct registry_auth *a, struct cpa
 	}
 	json_object_foreach(json_object_get(doc, "auths"), key, entry)
 		if (!a->header && key_names_registry(key, a->registry))
-			a->header = header_for(entry, a->registry);
+			a->header = header_for(entry, a->registry, &a->basic);
 	json_object_foreach(json_object_get(doc, "credHelpers"), key, entry)
 		if (!a->header && !a->helper && key_names_registry(key, a->registry) && json_string_value(entry))
 			a->helper = strdup(json_string_value(entry));
@@ -194,6 +200,7 @@ void registry_auth_free(struct registry_auth *a)
 {
 	free(a->registry);
 	wipe_free(a->header);
+	wipe_free(a->basic);
 	free(a->helper);
 	free(a->config_path);
 	memset(a, 0, sizeof(*a));

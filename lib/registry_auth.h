@@ -24,6 +24,7 @@
 struct registry_auth {
 	char *registry;     /* the registry host of the image ("docker.io" for the Hub) */
 	char *header;       /* X-Registry-Auth value, or NULL: no credentials found (SECRET) */
+	char *basic;        /* "user:password" for asking the registry itself, or NULL (SECRET) */
 	char *helper;       /* a credential helper config.json names for it, or NULL */
 	char *config_path;  /* the config.json that was read, or NULL */
 };

@@ -76,6 +76,31 @@ untouched() {
 	"$CPACTL" verify --container rg-prod -q || { echo "a snapshot does not verify"; false; }
 }
 
+@test "upgrade --check: the newer releases from the registry, latest named, the target pinned by digest; exit 3" {
+	local digest
+	digest=$(curl -fsS -o /dev/null -D - -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+		"http://$REGISTRY/v2/$REPO/manifests/v7.2.0" | tr -d '\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p')
+	cpactl_run upgrade --container rg-prod --check --json
+	[ "$status" -eq 3 ] || { show; false; }
+	[ "$(jqo .outcome)" = update-available ]
+	# The document is the upgrade document of cpactl-json(7).
+	printf '%s' "$output" | python3 "$BATS_TEST_DIRNAME/../json_check.py" \
+		"$BATS_TEST_DIRNAME/../../man/cpactl-json.7" upgrade || { show; false; }
+	[ "$(jqo '[.newer[].tag] | join(" ")')" = v7.2.0 ] || { show; false; }
+	[ "$(jqo .latest.version)" = v7.2.0 ]
+	[ "$(jqo .target)" = "$REGISTRY/$REPO@$digest" ] || { show; false; }
+	[ "$(jqo .from.version)" = v7.1.0 ]
+	# A policy that excludes it: nothing to do, exit 0.
+	cpactl_run upgrade --container rg-prod --check --to 'v7.1.*' --json
+	[ "$status" -eq 0 ] || { show; false; }
+	[ "$(jqo '.newer | length') $(jqo .outcome)" = "0 up-to-date" ]
+	# Nothing changed, nothing pulled.
+	untouched
+	! docker image inspect "$REGISTRY/$REPO:v7.2.0" >/dev/null 2>&1
+	cpactl_run upgrade --container rg-prod --to 'v7.1.*'
+	[ "$status" -eq 2 ] || { show; false; }
+}
+
 @test "pull by tag: upgraded to the pulled release" {
 	upgrade --image "$REGISTRY/$REPO:v7.2.0"
 	[ "$status" -eq 0 ] || { show; false; }

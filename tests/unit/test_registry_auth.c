@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../../lib/registry.h"
 #include "../../lib/registry_auth.h"
 
 static char dir[] = "/tmp/test_regauth.XXXXXX";
@@ -70,6 +71,20 @@ static void test_registry_of_image(void **state)
 		assert_string_equal(r, cases[i][1]);
 		free(r);
 	}
+}
+
+/* Release tags are vX.Y.Z or X.Y.Z only. */
+static void test_release_tags(void **state)
+{
+	(void)state;
+	assert_true(registry_tag_is_release("v7.2.0"));
+	assert_true(registry_tag_is_release("7.10.123"));
+	assert_false(registry_tag_is_release("latest"));
+	assert_false(registry_tag_is_release("v7.2.1-badauth"));
+	assert_false(registry_tag_is_release("v7.2"));
+	assert_false(registry_tag_is_release("v7..2"));
+	assert_false(registry_tag_is_release("v7.2.0.1"));
+	assert_false(registry_tag_is_release(""));
 }
 
 static void test_auths(void **state)
@@ -150,6 +165,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_registry_of_image),
+		cmocka_unit_test(test_release_tags),
 		cmocka_unit_test(test_auths),
 		cmocka_unit_test(test_helper_and_trust),
 	};
