@@ -103,13 +103,14 @@ assert_consistent() {
 
 @test "SIGINT or SIGTERM in each phase: stopped at a safe point, production checked and said as it is, one JSON document" {
 	local case step sig want
-	# One step of each phase (every step is interrupted against the unit
-	# fake in tests/unit/test_crash.c): the backup, the candidate's start
-	# and judging, the new container's creation, the old release's stop,
-	# the new one's start and verification, and the automatic rollback
-	# (where an interrupt must not stop the way back).
-	for case in backup:INT candidate-start:TERM candidate-judge:INT promote-create:TERM promote-stop-old:INT \
-		promote-start-new:TERM verify:INT rollback-start-old:TERM; do
+	# One step of each phase (every step of the upgrade is interrupted
+	# against the unit fake in tests/unit/test_crash.c): the backup, the
+	# candidate's verdict, the new container's creation, the old release's
+	# stop, the new one's verification, and the automatic rollback of a
+	# release that fails in production (an interrupt must not stop the way
+	# back).
+	for case in backup:INT candidate-judge:TERM promote-create:INT promote-stop-old:TERM verify:INT \
+		rollback-start-old:TERM; do
 		step=${case%%:*} sig=${case##*:}
 		reset_production
 		image=eceasy/cli-proxy-api:v7.2.1-rewrite

@@ -186,16 +186,16 @@ untouched() {
 }
 
 @test "the registry killed in the middle of a pull: a clear error, production untouched" {
-	bash "$BATS_TEST_DIRNAME/../fixtures/big-image.sh" v7.2.0-pad200 200
-	push "$REGISTRY" v7.2.0-pad200 v7.2.0-pad200
-	docker rmi "$REGISTRY/$REPO:v7.2.0-pad200" "$REPO:v7.2.0-pad200" >/dev/null
-	"$CPACTL" upgrade --container rg-prod --yes --timeout 15 --json --image "$REGISTRY/$REPO:v7.2.0-pad200" \
+	bash "$BATS_TEST_DIRNAME/../fixtures/big-image.sh" v7.2.0-pad100 100
+	push "$REGISTRY" v7.2.0-pad100 v7.2.0-pad100
+	docker rmi "$REGISTRY/$REPO:v7.2.0-pad100" "$REPO:v7.2.0-pad100" >/dev/null
+	"$CPACTL" upgrade --container rg-prod --yes --timeout 15 --json --image "$REGISTRY/$REPO:v7.2.0-pad100" \
 		>"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
 	local pid=$! s=0 layer
 	layer=$(curl -fsS -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
-		"http://$REGISTRY/v2/$REPO/manifests/v7.2.0-pad200" | jq -r '.layers[0].digest')
+		"http://$REGISTRY/v2/$REPO/manifests/v7.2.0-pad100" | jq -r '.layers[0].digest')
 	# The request for the big layer came in: freeze the registry at once (a
-	# 200 MB blob over loopback takes well under a second), then kill it.
+	# 100 MB blob over loopback takes well under a second), then kill it.
 	local deadline=$((SECONDS + 60))
 	until layer_requested "$layer"; do
 		[ "$SECONDS" -lt "$deadline" ] || { echo "timed out waiting for: the request for the big layer $layer"; false; }
@@ -210,7 +210,7 @@ untouched() {
 	# (The last test of the file: the registry stays dead.)
 	[ "$s" -eq 1 ] || { echo "exit $s"; cat "$BATS_TEST_TMPDIR/err"; false; }
 	[ "$(jq -s length "$BATS_TEST_TMPDIR/out")" = 1 ]
-	[[ "$(jq -r .error.message "$BATS_TEST_TMPDIR/out")" == "pulling $REGISTRY/$REPO:v7.2.0-pad200 from $REGISTRY failed: "*"production was not touched" ]] ||
+	[[ "$(jq -r .error.message "$BATS_TEST_TMPDIR/out")" == "pulling $REGISTRY/$REPO:v7.2.0-pad100 from $REGISTRY failed: "*"production was not touched" ]] ||
 		{ cat "$BATS_TEST_TMPDIR/out"; false; }
 	untouched
 }
