@@ -25,6 +25,7 @@
 #include "atomic_file.h"
 #include "health.h"
 #include "history.h"
+#include "yamlconf.h"
 #include "image_version.h"
 #include "journal.h"
 #include "lock.h"
@@ -755,7 +756,10 @@ static void check_env_file(struct doctor_run *r)
 		int has_secret = 0;
 		char *data = NULL;
 		size_t len = 0;
+		const char *workdir = json_string_value(json_object_get(t->compose, "working_dir"));
 
+		if (*files != '/' && workdir && *workdir) /* as compose v1 records it */
+			buf_appendf(&one, "%s/", workdir);
 		buf_append(&one, files, n);
 		error_clear(&e);
 		if (one.len && read_small_file(one.data, CPA_CONFIG_MAX, &data, &len, &e) == 0) {
@@ -809,6 +813,61 @@ static void check_image_env_file(struct doctor_run *r)
 	buf_free(&path);
 }
 
+/* The compose service that runs the container, as its files say: a
+ * `pull_policy: always` makes the next `docker compose up` pull a release
+ * nobody tested and put it in production; a `build:` section rebuilds the
+ * image on `up --build` the same way.  Either undoes what cpactl tested. */
+static void check_compose_file(struct doctor_run *r)
+{
+	const struct cpa_target *t = r->t;
+	const char *files = json_string_value(json_object_get(t->compose, "config_files"));
+	const char *service = json_string_value(json_object_get(t->compose, "service"));
+	const char *workdir = json_string_value(json_object_get(t->compose, "working_dir"));
+	const char *p = files;
+
+	while (p && *p && service) {
+		size_t n = strcspn(p, ",");
+		struct buf one = BUF_INIT;
+		struct cpactl_error e = CPACTL_ERROR_INIT;
+		char *data = NULL;
+		size_t len = 0;
+		json_t *doc = NULL, *svc;
+
+		/* compose v1 records the files as given on its command line:
+		 * relative to the project's working dir. */
+		if (*p != '/' && workdir && *workdir)
+			buf_appendf(&one, "%s/", workdir);
+		buf_append(&one, p, n);
+		p += n + (p[n] == ',');
+		if (read_small_file(one.data, CPA_CONFIG_MAX, &data, &len, &e) < 0 ||
+		    yaml_parse(data, len, one.data, &doc, &e) < 0) {
+			add(r, FINDING_INFO, "compose-unread", one.data, "make it readable to cpactl",
+			    "the compose file '%s' of '%s' was not checked: %s", one.data, t->name, e.message);
+		} else if ((svc = json_object_get(json_object_get(doc, "services"), service)) != NULL) {
+			const char *policy = json_string_value(json_object_get(svc, "pull_policy"));
+			if (policy && strcmp(policy, "always") == 0)
+				add(r, FINDING_WARNING, "compose-pull-always", one.data,
+				    "set pull_policy: missing for the service and upgrade with 'cpactl upgrade', which "
+				    "tests a release before production gets it",
+				    "service '%s' of '%s' has pull_policy: always: the next 'docker compose up' pulls "
+				    "whatever the tag is then and replaces '%s' with it, untested",
+				    service, one.data, t->name);
+			if (json_object_get(svc, "build"))
+				add(r, FINDING_WARNING, "compose-build", one.data,
+				    "build and tag the image first (docker compose build), then upgrade to that tag "
+				    "with 'cpactl upgrade --image TAG --no-pull'",
+				    "service '%s' of '%s' has a build: section: 'docker compose up --build' rebuilds "
+				    "the image and replaces '%s' with it, untested",
+				    service, one.data, t->name);
+		}
+		if (data)
+			memset(data, 0, len);
+		free(data);
+		json_decref(doc);
+		buf_free(&one);
+	}
+}
+
 int doctor_check(struct docker_client *c, const struct cpa_target *t, const struct doctor_options *o,
 		 struct finding_list *out, struct cpactl_error *err)
 {
@@ -824,6 +883,7 @@ int doctor_check(struct docker_client *c, const struct cpa_target *t, const stru
 		check_env_file(&r);
 		check_image_env_file(&r);
 	}
+	check_compose_file(&r);
 	check_deployment(&r);
 	if (r.nomem)
 		return error_set(err, ERR_NOMEM, "out of memory");

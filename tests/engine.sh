@@ -269,16 +269,16 @@ ephemeral_low() {
 # from this worker's own part of it (FREE_PORT_MIN, FREE_PORT_SPAN), so two
 # workers never pick the same port.
 free_port() {
-    local p _ min=${FREE_PORT_MIN:-17000} span=${FREE_PORT_SPAN:-$(($(ephemeral_low) - 17000))}
-    for _ in $(seq 1 100); do
+    local p i min=${FREE_PORT_MIN:-17000} span=${FREE_PORT_SPAN:-$(($(ephemeral_low) - 17000))} listening=0 answering=0
+    for ((i = 0; i < 100; i++)); do
         p=$((min + (RANDOM * 32768 + RANDOM) % span))
-        [ "$p" = 8317 ] || [ "$p" = 8318 ] && continue
-        if ss -Htln "sport = :$p" 2>/dev/null | grep -q .; then continue; fi
-        if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then continue; fi
+        if [ "$p" = 8317 ] || [ "$p" = 8318 ]; then continue; fi
+        if ss -Htln "sport = :$p" 2>/dev/null | grep -q .; then listening=$((listening + 1)); continue; fi
+        if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then answering=$((answering + 1)); continue; fi
         echo "$p"
         return 0
     done
-    echo "free_port: no free port found" >&2
+    echo "free_port: no free port in $min-$((min + span - 1)) after 100 tries ($listening listening, $answering answering)" >&2
     return 1
 }
 

@@ -129,6 +129,24 @@ tree_sha() {
 	no_secret
 }
 
+@test "upstream compose: doctor names pull_policy: always and a build: section as risks" {
+	# Upstream's file has pull_policy: always; the fixture leaves it out
+	# (the test host cannot pull), so it is put back for doctor to read.
+	cpactl_run doctor --container cli-proxy-api --json
+	absent compose-pull-always
+	absent compose-build
+	# compose v1 records the file relative to the project dir: read there.
+	absent compose-unread
+	cp "$UP/docker-compose.yml" "$BATS_TEST_TMPDIR/orig.yml"
+	sed -i 's|^    image: \${CLI_PROXY_IMAGE.*|&\n    pull_policy: always\n    build: .|' "$UP/docker-compose.yml"
+	cpactl_run doctor --container cli-proxy-api --json
+	cp "$BATS_TEST_TMPDIR/orig.yml" "$UP/docker-compose.yml"
+	finding compose-pull-always warning
+	finding compose-build warning
+	[[ "$(jqo '.findings[] | select(.code == "compose-pull-always") | .fix')" == *"pull_policy: missing"* ]]
+	no_secret
+}
+
 @test "cluster compose: discover, backup and doctor know the node; upgrade and rollback refuse with what to do" {
 	cpactl_run discover --json --container cli-proxy-api-cluster
 	[ "$status" -eq 0 ] || { show; false; }
