@@ -41,8 +41,7 @@ int cmd_verify(struct cli *cli, int argc, char **argv)
 		goto out;
 	/* With a container, only its own snapshots (a shared root holds
 	 * others'); with none running, every snapshot under the root. */
-	if (t ? snapshot_verify_own(&d, t, id, &report, &all_ok, &skipped, &err) < 0
-	      : snapshot_verify(&d, id, &report, &all_ok, &err) < 0)
+	if (snapshot_verify_own(&d, t, id, &report, &all_ok, &skipped, &err) < 0)
 		goto out;
 	json_array_foreach(skipped, i, item)
 		say(cli, "%s not verified: it was taken of container '%s', not of '%s' (verify it with --container %s)",

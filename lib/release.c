@@ -442,7 +442,7 @@ static int prepare_scratch(struct release *r, struct cpactl_error *err)
 	    tar_extract_into(tar.data, auth.data, base, err) < 0)
 		goto out;
 	unlink(tar.data);
-	{
+	if (!t->auth_host) {
 		/* The tokens of auth files read through the engine (a named
 		 * volume): preflight could only read a bind mount's. */
 		json_t *tokens = auth_secret_values(auth.data);

@@ -1335,42 +1335,6 @@ out:
 	return json_pack("{s:s,s:b,s:o}", "id", id, "ok", json_array_size(problems) == 0, "problems", problems);
 }
 
-int snapshot_verify(const struct deployment *d, const char *id, json_t **report, int *all_ok,
-		    struct cpactl_error *err)
-{
-	json_t *list = NULL, *item, *out = json_array();
-	size_t i;
-	int found = 0;
-
-	*report = NULL;
-	*all_ok = 1;
-	if (!out)
-		return error_set(err, ERR_NOMEM, "out of memory");
-	if (snapshot_list(d, &list, err) < 0) {
-		json_decref(out);
-		return -1;
-	}
-	json_array_foreach(list, i, item) {
-		const char *sid = json_string_value(json_object_get(item, "id"));
-		json_t *r;
-		if (id && strcmp(id, sid) != 0)
-			continue;
-		found = 1;
-		r = verify_one(d, sid, json_string_value(json_object_get(item, "path")));
-		json_object_set_new(r, "location", json_incref(json_object_get(item, "location")));
-		if (!json_is_true(json_object_get(r, "ok")))
-			*all_ok = 0;
-		json_array_append_new(out, r);
-	}
-	json_decref(list);
-	if (id && !found) {
-		json_decref(out);
-		return error_set(err, ERR_NOT_FOUND, "no snapshot '%s' under '%s' (see 'cpactl list')", id, d->root);
-	}
-	*report = out;
-	return 0;
-}
-
 /* The "baseline" of the manifest at `path`, or NULL when unreadable (verify
  * reports that; a snapshot nobody can place is nobody's to skip). */
 static json_t *load_baseline(const char *path)
@@ -1394,6 +1358,7 @@ int snapshot_verify_own(const struct deployment *d, const struct cpa_target *t, 
 
 	*report = NULL;
 	*skipped = NULL;
+	*all_ok = 1;
 	if (snapshot_list(d, &list, err) < 0)
 		return -1;
 	if (!(out = json_array()) || !(*skipped = json_array())) {
@@ -1408,7 +1373,8 @@ int snapshot_verify_own(const struct deployment *d, const struct cpa_target *t, 
 
 		if (id && strcmp(id, sid) != 0)
 			continue;
-		baseline = load_baseline(json_string_value(json_object_get(item, "path")));
+		/* Without a container every snapshot is checked. */
+		baseline = t ? load_baseline(json_string_value(json_object_get(item, "path"))) : NULL;
 		match = baseline ? lineage_belongs(d, t, baseline, id != NULL, &why) : LINEAGE_OWN;
 		if (match == LINEAGE_FOREIGN && id) {
 			error_set(err, ERR_FAILED,
@@ -1448,6 +1414,16 @@ out:
 		json_decref(*skipped);
 		*skipped = NULL;
 	}
+	return rc;
+}
+
+int snapshot_verify(const struct deployment *d, const char *id, json_t **report, int *all_ok,
+		    struct cpactl_error *err)
+{
+	json_t *skipped = NULL;
+	int rc = snapshot_verify_own(d, NULL, id, report, all_ok, &skipped, err);
+
+	json_decref(skipped);
 	return rc;
 }
 

@@ -108,7 +108,7 @@ int snapshot_verify(const struct deployment *d, const char *id, json_t **report,
 /* snapshot_verify() of the snapshots that are `t`'s own (lineage_belongs()):
  * another container's are left out and listed in *skipped ({"id",
  * "container"}); naming one (`id`) is an ERR_FAILED error unless its
- * definition fits `t`.  *all_ok must be 1 on entry. */
+ * definition fits `t`.  `t` NULL: every snapshot, as snapshot_verify(). */
 int snapshot_verify_own(const struct deployment *d, const struct cpa_target *t, const char *id, json_t **report,
 			int *all_ok, json_t **skipped, struct cpactl_error *err);
 

@@ -202,7 +202,6 @@ untouched() {
 		sleep 0.01
 	done
 	kill -STOP "$REGISTRY_PID"
-	sleep 1
 	kill -9 "$REGISTRY_PID"
 	wait "$pid" || s=$?
 	cp "$BATS_TEST_TMPDIR/out" "$CPACTL_OUTPUT_LOG/registry-killed.json"
